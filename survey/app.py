@@ -1,0 +1,95 @@
+"""The Litestar application: ``create_app()`` composes controllers, templates, sessions and CSRF."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from survey.settings import PROJECT_ROOT, Settings, get_settings
+
+__all__ = ["create_app"]
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+# Public pages carry their own capability (the link token) and must stay light: no session, no CSRF cookie.
+PUBLIC_PATHS = ["^/s/", "^/q/", "^/kiosk/", "^/api/", "^/webhooks/", "^/static/", "^/health", "^/schema"]
+
+
+@get("/health")
+async def health() -> dict[str, str]:
+    """Liveness and database reachability."""
+    from survey.tables import Unit
+
+    await Unit.count()
+    return {"status": "ok", "database": "ok"}
+
+
+def _session_secret(settings: Settings) -> bytes:
+    return hashlib.sha256(f"session:{settings.secret_key}".encode()).digest()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application for ``settings`` (read from the environment by default)."""
+    settings = settings or get_settings()
+    from survey.controllers import public, staff
+
+    route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES]
+    route_handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR]))
+    lifespans: list[Any] = [*public.LIFESPAN, *staff.LIFESPAN]
+
+    @contextlib.asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        from survey.db import engine
+        from survey.services.questionnaires import publish_bundled
+
+        await publish_bundled()
+        try:
+            yield
+        finally:
+            db = engine()
+            close_pool = getattr(db, "close_pool", None)
+            if close_pool is not None:
+                await close_pool()
+
+    def template_engine(engine: JinjaTemplateEngine) -> None:
+        from survey.i18n import register
+
+        register(engine.engine)
+
+    return Litestar(
+        route_handlers=route_handlers,
+        lifespan=[database, *lifespans],
+        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
+                                       engine_callback=template_engine),
+        middleware=[
+            CookieBackendConfig(
+                secret=_session_secret(settings),
+                key="survey_session",
+                max_age=settings.session_max_age_seconds,
+                secure=settings.secure_cookies,
+                httponly=True,
+                samesite="lax",
+                exclude=PUBLIC_PATHS,
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="survey_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            exclude=PUBLIC_PATHS,
+        ),
+        debug=settings.debug,
+        state={"settings": settings},
+    )

@@ -1,0 +1,150 @@
+"""The one database engine factory, and the SQLite engine with a pool of persistent connections.
+
+Piccolo's ``SQLiteEngine`` opens a new connection (and a thread) for every query outside a
+transaction, which caps single-row work at a few hundred queries a second. ``PooledSQLiteEngine``
+keeps a few connections open instead; transactions still get a connection of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiosqlite
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+
+from survey.settings import DatabaseSettings, get_settings
+
+__all__ = [
+    "PooledSQLiteEngine",
+    "TransactionType",
+    "all_tables",
+    "bind",
+    "create_engine",
+    "engine",
+    "migrate",
+    "write_transaction",
+]
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+class PooledSQLiteEngine(SQLiteEngine):
+    """SQLite in WAL mode with up to ``pool_size`` persistent autocommit connections."""
+
+    def __init__(self, path: str, pool_size: int = 4, **kwargs: Any) -> None:
+        super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_S, **kwargs)
+        self.pool_size = pool_size
+        self._idle: list[aiosqlite.Connection] = []
+        self._created = 0
+        self._available: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def _connect(self, *, daemon: bool = False) -> aiosqlite.Connection:
+        pending = aiosqlite.connect(**self.connection_kwargs)
+        # pooled connections are autocommit and idle between queries: let them not hold the process open
+        pending._thread.daemon = daemon
+        connection = await pending
+        connection.row_factory = dict_factory  # type: ignore[assignment]
+        await connection.execute("PRAGMA foreign_keys = 1")
+        await connection.execute("PRAGMA journal_mode = WAL")
+        await connection.execute("PRAGMA synchronous = FULL")
+        return connection
+
+    async def get_connection(self) -> aiosqlite.Connection:  # type: ignore[override]
+        # used by transactions: one fresh connection each, configured like the pooled ones
+        return await self._connect()
+
+    @contextlib.asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[aiosqlite.Connection]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests, CLI runs): start a new pool
+            self._idle, self._created, self._loop = [], 0, loop
+            self._available = asyncio.Semaphore(self.pool_size)
+        assert self._available is not None
+        async with self._available:
+            connection = self._idle.pop() if self._idle else await self._connect(daemon=True)
+            try:
+                yield connection
+            except BaseException:
+                await connection.close()
+                raise
+            else:
+                self._idle.append(connection)
+
+    async def _run_in_new_connection(
+        self,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        async with self._pooled() as connection, connection.execute(query, args or []) as cursor:
+            rows = await cursor.fetchall()
+            await connection.commit()
+            return rows
+
+    async def close_pool(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            with contextlib.suppress(Exception):
+                await connection.close()
+
+
+def create_engine(database: DatabaseSettings | None = None) -> Engine[Any]:
+    """The engine for the configured database (``SURVEY_DATABASE_URL``)."""
+    database = database or get_settings().database
+    if database.is_sqlite:
+        path = database.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # WAL is a property of the file: set it once so every reader and writer process shares it
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            connection.execute("PRAGMA journal_mode = WAL")
+        return PooledSQLiteEngine(path=str(path))
+    return PostgresEngine(config=database.postgres_config, extensions=())
+
+
+def engine() -> Engine[Any]:
+    """The engine every table is bound to (Piccolo's configured ``DB``)."""
+    from survey.tables import Unit
+
+    return Unit._meta.db
+
+
+def write_transaction() -> Any:
+    """A transaction that takes the write lock at once on SQLite (no upgrade deadlocks)."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+def all_tables() -> list[type[Any]]:
+    from survey.piccolo_app import APP_CONFIG
+
+    return list(APP_CONFIG.table_classes)
+
+
+def bind(db: Engine[Any]) -> None:
+    """Point every table at ``db`` (tests switch between SQLite and PostgreSQL in one run)."""
+    from piccolo.apps.migrations.tables import Migration
+
+    import survey.piccolo_conf as conf
+
+    conf.DB = db  # what Piccolo's engine_finder() returns, e.g. to the migration manager
+    for table in [*all_tables(), Migration]:
+        table._meta._db = db
+
+
+async def migrate() -> None:
+    """Apply the committed migrations that have not run yet."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards("survey")
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")

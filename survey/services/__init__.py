@@ -1,0 +1,1 @@
+"""Use cases: the rules and transactions of the application."""

@@ -1,0 +1,335 @@
+"""The domain in tables (see shared/DESIGN.md). Columns only: the rules live in ``survey.services``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+__all__ = [
+    "ApiKey",
+    "Answer",
+    "AuditEvent",
+    "Contact",
+    "Counter",
+    "CounterService",
+    "FollowUp",
+    "Invitation",
+    "Job",
+    "QuestionnaireVersion",
+    "ReportRun",
+    "ReportSchedule",
+    "Respondent",
+    "Response",
+    "Service",
+    "StaffUser",
+    "Unit",
+]
+
+
+class UnitLevel(StrEnum):
+    centre = "centre"
+    province = "province"
+    district = "district"
+
+
+class ContactChannel(StrEnum):
+    call = "call"
+    counter = "counter"
+    online = "online"
+    email = "email"
+    fanpage = "fanpage"
+
+
+class InvitationChannel(StrEnum):
+    sms = "sms"
+    email = "email"
+    ticket = "ticket"
+    kiosk = "kiosk"
+    link = "link"
+
+
+class InvitationStatus(StrEnum):
+    planned = "planned"
+    sent = "sent"
+    delivered = "delivered"
+    failed = "failed"
+    opened = "opened"
+    responded = "responded"
+    expired = "expired"
+    skipped = "skipped"
+
+
+class TrustLevel(StrEnum):
+    """How sure we are that a response is one real person's: one-time link > ticket > kiosk > poster."""
+
+    one_time_link = "one_time_link"
+    ticket = "ticket"
+    kiosk = "kiosk"
+    poster = "poster"
+
+
+class ResponseStatus(StrEnum):
+    incomplete = "incomplete"
+    complete = "complete"
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    dead = "dead"
+
+
+class FollowUpStatus(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    closed = "closed"
+
+
+class StaffRole(StrEnum):
+    admin = "admin"
+    quality = "quality"
+    leader = "leader"
+    unit_manager = "unit_manager"
+
+
+class Unit(Table):
+    """The organisation tree: the centre, its provinces, their district offices."""
+
+    code = Varchar(length=32, unique=True, help_text="Short code, e.g. HN or HN-BD")
+    name_vi = Varchar(length=200)
+    name_en = Varchar(length=200)
+    level = Varchar(length=16, choices=UnitLevel)
+    parent = ForeignKey("self", null=True, help_text="Empty for the centre")
+    path = Varchar(length=400, index=True, help_text="Materialised path '/VN/HN/HN-BD/': a subtree is a prefix")
+    active = Boolean(default=True)
+
+
+class Service(Table):
+    """The service catalogue: hotline advice, social insurance book, health insurance card, ..."""
+
+    code = Varchar(length=32, unique=True)
+    name_vi = Varchar(length=200)
+    name_en = Varchar(length=200)
+    active = Boolean(default=True)
+
+
+class QuestionnaireVersion(Table):
+    """One published, immutable version of a questionnaire; responses keep the version they answered."""
+
+    key = Varchar(length=64, index=True, help_text="Questionnaire id, e.g. counter")
+    version = Integer()
+    key_version = Varchar(length=80, unique=True, help_text="'counter@1': one row per published version")
+    checksum = Varchar(length=64, help_text="sha256 of the canonical definition: a change needs a new version")
+    definition = JSON(help_text="The canonical definition (questionnaires.Questionnaire.to_dict())")
+    published_at = Timestamptz(default=TimestamptzNow())
+
+
+class Counter(Table):
+    """A physical service point of a unit; owns a QR code (/q/{code})."""
+
+    code = Varchar(length=40, unique=True)
+    unit = ForeignKey(Unit, index=True)
+    name_vi = Varchar(length=200)
+    name_en = Varchar(length=200)
+    questionnaire_key = Varchar(length=64, default="counter")
+    active = Boolean(default=True)
+
+
+class CounterService(Table):
+    """Which services a counter handles (the visitor picks one when there are several)."""
+
+    counter = ForeignKey(Counter, index=True)
+    service = ForeignKey(Service, index=True)
+
+
+class Respondent(Table):
+    """A person reachable by phone or email. Contact details are encrypted; HMACs are the lookup keys."""
+
+    phone_hmac = Varchar(length=64, null=True, unique=True, default=None)
+    email_hmac = Varchar(length=64, null=True, unique=True, default=None)
+    phone_encrypted = Text(null=True, default=None)
+    email_encrypted = Text(null=True, default=None)
+    opted_out_at = Timestamptz(null=True, default=None)
+    opt_out_source = Varchar(length=32, null=True, default=None, help_text="link, survey, staff, api, twilio")
+    last_surveyed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Contact(Table):
+    """One interaction that may be surveyed; (source, external_id) is unique so re-posting is idempotent."""
+
+    source = Varchar(length=40)
+    external_id = Varchar(length=120)
+    source_key = Varchar(length=170, unique=True, help_text="'source:external_id'")
+    channel = Varchar(length=16, choices=ContactChannel)
+    unit = ForeignKey(Unit, index=True)
+    service = ForeignKey(Service, null=True, index=True)
+    counter = ForeignKey(Counter, null=True)
+    agent = Varchar(length=80, null=True, default=None)
+    occurred_at = Timestamptz(index=True)
+    language = Varchar(length=8, default="vi")
+    respondent = ForeignKey(Respondent, null=True, index=True)
+    decision = JSON(default="{}", help_text="What the delivery rules decided, returned again on a re-post")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Invitation(Table):
+    """One survey offer (link) for one contact, ticket or kiosk; the token is stored only as a hash."""
+
+    contact = ForeignKey(Contact, null=True, unique=True, help_text="One invitation per contact")
+    questionnaire = ForeignKey(QuestionnaireVersion)
+    channel = Varchar(length=16, choices=InvitationChannel)
+    trust = Varchar(length=16, choices=TrustLevel, default=TrustLevel.one_time_link)
+    token_hash = Varchar(length=64, null=True, unique=True, default=None)
+    unit = ForeignKey(Unit, index=True)
+    service = ForeignKey(Service, null=True)
+    counter = ForeignKey(Counter, null=True)
+    language = Varchar(length=8, default="vi")
+    status = Varchar(length=16, choices=InvitationStatus, default=InvitationStatus.planned, index=True)
+    status_history = JSON(default="[]", help_text="[{status, at, detail}] in order")
+    skip_reason = Varchar(length=40, null=True, default=None)
+    provider_message_id = Varchar(length=80, null=True, default=None, index=True)
+    reminder_state = Varchar(length=16, default="none")
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+    opened_at = Timestamptz(null=True, default=None)
+    responded_at = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz(null=True, default=None)
+
+
+class Job(Table):
+    """The outbox: work written in the same transaction as what caused it, claimed by workers under a lease."""
+
+    kind = Varchar(length=40)
+    payload = JSON(default="{}")
+    status = Varchar(length=16, choices=JobStatus, default=JobStatus.queued, index=True)
+    due_at = Timestamptz(index=True)
+    attempts = Integer(default=0)
+    max_attempts = Integer(default=6)
+    lease_owner = Varchar(length=80, null=True, default=None)
+    lease_expires_at = Timestamptz(null=True, default=None)
+    last_error = Text(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Response(Table):
+    """One submission of one questionnaire version. ``invitation`` is unique: a link is answered once."""
+
+    invitation = ForeignKey(Invitation, null=True, unique=True)
+    questionnaire = ForeignKey(QuestionnaireVersion, index=True)
+    unit = ForeignKey(Unit, index=True)
+    service = ForeignKey(Service, null=True, index=True)
+    counter = ForeignKey(Counter, null=True)
+    channel = Varchar(length=16, choices=ContactChannel)
+    language = Varchar(length=8, default="vi")
+    trust = Varchar(length=16, choices=TrustLevel)
+    status = Varchar(length=16, choices=ResponseStatus, default=ResponseStatus.incomplete, index=True)
+    page = Integer(default=1, help_text="The page the person reached; where they resume")
+    external_id = Varchar(length=80, null=True, unique=True, default=None, help_text="response_id of an import")
+    started_at = Timestamptz(default=TimestamptzNow())
+    submitted_at = Timestamptz(null=True, default=None, index=True)
+
+
+class Answer(Table):
+    """One answer: numeric (rating, NPS, CES) or text (choices joined by ';', comments)."""
+
+    response = ForeignKey(Response, index=True)
+    question_id = Varchar(length=64)
+    value_number = Float(null=True, default=None)
+    value_text = Text(null=True, default=None)
+
+
+class StaffUser(Table):
+    """A member of staff; sees only the units under ``unit``."""
+
+    username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=120)
+    password_hash = Varchar(length=200)
+    role = Varchar(length=16, choices=StaffRole)
+    unit = ForeignKey(Unit, help_text="Root of the subtree of units this user may see")
+    active = Boolean(default=True)
+    session_version = Integer(default=1, help_text="Bumped to sign out every session of the user")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class FollowUp(Table):
+    """A case opened by a low score or a complaint; due within working hours (SLA: 1 working hour)."""
+
+    response = ForeignKey(Response, unique=True)
+    unit = ForeignKey(Unit, index=True, help_text="The unit that must follow up")
+    reasons = JSON(default="[]")
+    status = Varchar(length=16, choices=FollowUpStatus, default=FollowUpStatus.open, index=True)
+    due_at = Timestamptz()
+    assignee = ForeignKey(StaffUser, null=True)
+    notes = JSON(default="[]", help_text="[{at, by, text}]")
+    created_at = Timestamptz(default=TimestamptzNow())
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class ApiKey(Table):
+    """A key of an integrating system (switchboard, queue system, portal); only its hash is stored."""
+
+    source = Varchar(length=40)
+    prefix = Varchar(length=16, unique=True, help_text="Shown to staff to tell keys apart")
+    key_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class ReportSchedule(Table):
+    """Which PDF report is due when, and for whom."""
+
+    name = Varchar(length=120)
+    unit = ForeignKey(Unit)
+    service = ForeignKey(Service, null=True)
+    questionnaire_key = Varchar(length=64)
+    frequency = Varchar(length=16, help_text="monthly, quarterly, yearly")
+    recipients = JSON(default="[]")
+    next_run_at = Timestamptz()
+    active = Boolean(default=True)
+
+
+class ReportRun(Table):
+    """One generated report: scope, period, file and checksum."""
+
+    schedule = ForeignKey(ReportSchedule, null=True)
+    unit = ForeignKey(Unit, null=True)
+    service = ForeignKey(Service, null=True)
+    questionnaire_key = Varchar(length=64)
+    period_start = Timestamptz()
+    period_end = Timestamptz()
+    file_path = Varchar(length=400, null=True, default=None)
+    checksum = Varchar(length=64, null=True, default=None)
+    status = Varchar(length=16, default="pending")
+    requested_by = ForeignKey(StaffUser, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditEvent(Table):
+    """Who saw or changed what: logins, exports, views of personal data, follow-up changes."""
+
+    at = Timestamptz(default=TimestamptzNow(), index=True)
+    actor = ForeignKey(StaffUser, null=True)
+    actor_label = Varchar(length=120)
+    action = Varchar(length=40, index=True)
+    object_type = Varchar(length=40, null=True, default=None)
+    object_id = Varchar(length=80, null=True, default=None)
+    detail = JSON(default="{}")
+    client_address = Varchar(length=64, null=True, default=None)
+
+
