@@ -119,7 +119,9 @@ async def client(reference: str) -> AsyncIterator[object]:
     from litestar.testing import AsyncTestClient
 
     from survey.app import create_app
+    from survey.services import ratelimit
 
+    ratelimit._limiters.clear()
     async with AsyncTestClient(app=create_app(), base_url="http://testserver.local") as test_client:
         yield test_client
 
