@@ -1,1 +1,110 @@
-"""scoring."""
+"""Scoring: satisfaction criteria, the composite index, NPS, CES, confidence intervals, comparisons,
+trend tests, reliability, funnel limits, small-sample suppression and post-stratification weights.
+
+A pure library (numpy, scipy and ``questionnaires``): results are frozen dataclasses with
+``to_dict()``; see ``scoring/README.md`` for every formula and its reference.
+"""
+
+from __future__ import annotations
+
+from scoring._common import ConfidenceInterval
+from scoring.comparisons import (
+    CronbachAlphaResult,
+    DunnPair,
+    FunnelPoint,
+    FunnelPosition,
+    FunnelResult,
+    KruskalWallisResult,
+    MannKendallResult,
+    MannWhitneyResult,
+    PeriodComparison,
+    TwoProportionResult,
+    compare_periods,
+    cronbach_alpha,
+    dunn_test,
+    funnel_limits,
+    holm_adjust,
+    kruskal_wallis,
+    mann_kendall,
+    mann_whitney,
+    two_proportion_test,
+)
+from scoring.grouping import GroupStats, combine_codes, group_stats, group_sums
+from scoring.intervals import NPSIntervalMethod, mean_interval, nps_interval, t_interval, wilson_interval
+from scoring.measures import (
+    CESScore,
+    CriterionScore,
+    GroupAssessment,
+    IndexScore,
+    NPSScore,
+    QuestionSummary,
+    SatisfiedShare,
+    assess_groups,
+    ces_score,
+    nps_score,
+    respondent_means,
+    satisfied_share,
+    score_criteria,
+    summarize_question,
+)
+from scoring.suppression import DEFAULT_RULE, SmallSampleRule
+from scoring.weighting import (
+    PostStratification,
+    WeightedShare,
+    kish_design_effect,
+    post_stratify,
+    weighted_satisfied_share,
+)
+
+__all__ = [
+    "DEFAULT_RULE",
+    "CESScore",
+    "ConfidenceInterval",
+    "CriterionScore",
+    "CronbachAlphaResult",
+    "DunnPair",
+    "FunnelPoint",
+    "FunnelPosition",
+    "FunnelResult",
+    "GroupAssessment",
+    "GroupStats",
+    "IndexScore",
+    "KruskalWallisResult",
+    "MannKendallResult",
+    "MannWhitneyResult",
+    "NPSIntervalMethod",
+    "NPSScore",
+    "PeriodComparison",
+    "PostStratification",
+    "QuestionSummary",
+    "SatisfiedShare",
+    "SmallSampleRule",
+    "TwoProportionResult",
+    "WeightedShare",
+    "assess_groups",
+    "ces_score",
+    "combine_codes",
+    "compare_periods",
+    "cronbach_alpha",
+    "dunn_test",
+    "funnel_limits",
+    "group_stats",
+    "group_sums",
+    "holm_adjust",
+    "kish_design_effect",
+    "kruskal_wallis",
+    "mann_kendall",
+    "mann_whitney",
+    "mean_interval",
+    "nps_interval",
+    "nps_score",
+    "post_stratify",
+    "respondent_means",
+    "satisfied_share",
+    "score_criteria",
+    "summarize_question",
+    "t_interval",
+    "two_proportion_test",
+    "weighted_satisfied_share",
+    "wilson_interval",
+]

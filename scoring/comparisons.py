@@ -1,0 +1,699 @@
+"""Comparisons and trend tests: a unit against its peers, periods against each other, units across a
+peer group, trends over months, scale reliability and funnel-plot control limits.
+
+Every result is a frozen dataclass carrying its inputs (``n``s, counts) beside ``statistic`` and
+``pvalue`` and an effect size with its name. A sample below the :class:`SmallSampleRule` minimum is
+never tested: the result says ``suppressed=True`` with the reason, and ``statistic``/``pvalue`` are None.
+
+>>> result = two_proportion_test(k1=180, n1=200, k2=700, n2=1000)
+>>> round(result.statistic, 3), result.pvalue < 0.001, round(result.effect_size, 3)
+(5.839, True, 0.516)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats
+
+from scoring._common import ConfidenceInterval, FloatArray, as_float_array, json_number
+from scoring.suppression import DEFAULT_RULE, SmallSampleRule
+
+__all__ = [
+    "CronbachAlphaResult",
+    "DunnPair",
+    "FunnelPoint",
+    "FunnelResult",
+    "FunnelPosition",
+    "KruskalWallisResult",
+    "MannKendallResult",
+    "MannWhitneyResult",
+    "PeriodComparison",
+    "TwoProportionResult",
+    "compare_periods",
+    "cronbach_alpha",
+    "dunn_test",
+    "funnel_limits",
+    "holm_adjust",
+    "kruskal_wallis",
+    "mann_kendall",
+    "mann_whitney",
+    "two_proportion_test",
+]
+
+
+def _finite(values: npt.ArrayLike) -> FloatArray:
+    v = as_float_array(values).ravel()
+    return v[~np.isnan(v)]
+
+
+def _first_reason(rule: SmallSampleRule, **ns: int) -> str | None:
+    for label, n in ns.items():
+        reason = rule.reason(n, label=label)
+        if reason:
+            return reason
+    return None
+
+
+# --- two proportions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwoProportionResult:
+    """Two-sided z test of ``k1/n1`` against ``k2/n2`` with the pooled variance (the z statistic;
+    ``statistic² `` equals the Pearson chi-square of the 2×2 table without continuity correction).
+
+    ``effect_size`` is Cohen's h = 2·asin√p1 − 2·asin√p2; ``risk_difference`` is p1 − p2.
+    """
+
+    k1: int
+    n1: int
+    k2: int
+    n2: int
+    statistic: float | None
+    pvalue: float | None
+    effect_size: float | None
+    risk_difference: float | None
+    effect_size_name: str = "cohen_h"
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
+        """Newcombe's hybrid score interval (method 10, Newcombe 1998b) for the risk difference."""
+        if self.suppressed:
+            return None
+        from scoring.intervals import wilson_interval
+
+        p1, p2 = self.k1 / self.n1, self.k2 / self.n2
+        l1, u1 = wilson_interval(float(self.k1), float(self.n1), confidence_level)
+        l2, u2 = wilson_interval(float(self.k2), float(self.n2), confidence_level)
+        d = p1 - p2
+        low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+        high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+        return ConfidenceInterval(low, high, confidence_level)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "k1": self.k1,
+            "n1": self.n1,
+            "k2": self.k2,
+            "n2": self.n2,
+            "share1": None if self.n1 == 0 else self.k1 / self.n1,
+            "share2": None if self.n2 == 0 else self.k2 / self.n2,
+            "statistic": json_number(self.statistic),
+            "pvalue": json_number(self.pvalue),
+            "effect_size": json_number(self.effect_size),
+            "effect_size_name": self.effect_size_name,
+            "risk_difference": json_number(self.risk_difference),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def two_proportion_test(
+    k1: int, n1: int, k2: int, n2: int, rule: SmallSampleRule = DEFAULT_RULE
+) -> TwoProportionResult:
+    """Is the satisfied share ``k1/n1`` (a unit, or this period) different from ``k2/n2`` (its peers,
+    or the previous period)? The samples must not overlap: pass the peers *without* the unit."""
+    if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
+        raise ValueError("two_proportion_test needs 0 <= k <= n for both samples")
+    reason = _first_reason(rule, n1=n1, n2=n2)
+    if reason:
+        return TwoProportionResult(k1, n1, k2, n2, None, None, None, None, suppressed=True, suppression_reason=reason)
+    p1, p2 = k1 / n1, k2 / n2
+    pooled = (k1 + k2) / (n1 + n2)
+    variance = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)
+    if variance == 0.0:
+        z, p = 0.0, 1.0  # both samples all satisfied (or none): no evidence of a difference
+    else:
+        z = (p1 - p2) / math.sqrt(variance)
+        p = float(2.0 * stats.norm.sf(abs(z)))
+    h = 2.0 * math.asin(math.sqrt(p1)) - 2.0 * math.asin(math.sqrt(p2))
+    return TwoProportionResult(k1, n1, k2, n2, z, p, h, p1 - p2)
+
+
+# --- Mann-Whitney ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MannWhitneyResult:
+    """Mann-Whitney U of sample 1 against sample 2, normal approximation with tie correction.
+
+    ``statistic`` is U1 (pairs where sample 1 is higher, ties counting a half). ``effect_size`` is
+    the rank-biserial correlation r = 2·U1/(n1·n2) − 1: +1 when every answer of sample 1 is higher,
+    −1 when every one is lower (Kerby 2014). ``common_language`` is U1/(n1·n2), the probability that
+    a random answer of sample 1 beats one of sample 2 (ties half).
+    """
+
+    n1: int
+    n2: int
+    statistic: float | None
+    pvalue: float | None
+    effect_size: float | None
+    common_language: float | None
+    effect_size_name: str = "rank_biserial"
+    continuity: bool = True
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n1": self.n1,
+            "n2": self.n2,
+            "statistic": json_number(self.statistic),
+            "pvalue": json_number(self.pvalue),
+            "effect_size": json_number(self.effect_size),
+            "effect_size_name": self.effect_size_name,
+            "common_language": json_number(self.common_language),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def mann_whitney(
+    sample1: npt.ArrayLike,
+    sample2: npt.ArrayLike,
+    rule: SmallSampleRule = DEFAULT_RULE,
+    continuity: bool = True,
+) -> MannWhitneyResult:
+    """Mann-Whitney U test of the answers (NaN = not answered) of two independent samples, two-sided.
+
+    Always the asymptotic method with the tie-corrected variance: Likert answers are heavily tied and
+    the exact distribution assumes no ties (``scipy.stats.mannwhitneyu(method="asymptotic")``).
+    """
+    a, b = _finite(sample1), _finite(sample2)
+    n1, n2 = int(a.size), int(b.size)
+    reason = _first_reason(rule, n1=n1, n2=n2)
+    if reason or n1 == 0 or n2 == 0:
+        return MannWhitneyResult(
+            n1, n2, None, None, None, None, continuity=continuity, suppressed=True,
+            suppression_reason=reason or "an empty sample",
+        )
+    result = stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=continuity)
+    u1 = float(result.statistic)
+    pvalue = float(result.pvalue)
+    if math.isnan(pvalue):  # every answer identical: no evidence of a difference
+        pvalue = 1.0
+    cles = u1 / (n1 * n2)
+    return MannWhitneyResult(n1, n2, u1, pvalue, 2.0 * cles - 1.0, cles, continuity=continuity)
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodComparison:
+    """A period against a reference period (the previous one, or the same period a year earlier):
+    the satisfied shares by :func:`two_proportion_test` and the answers by :func:`mann_whitney`."""
+
+    label: str
+    proportions: TwoProportionResult
+    scores: MannWhitneyResult
+
+    @property
+    def suppressed(self) -> bool:
+        return self.proportions.suppressed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "proportions": self.proportions.to_dict(), "scores": self.scores.to_dict()}
+
+
+def compare_periods(
+    current: npt.ArrayLike,
+    reference: npt.ArrayLike,
+    threshold: float,
+    label: str = "previous_period",
+    rule: SmallSampleRule = DEFAULT_RULE,
+) -> PeriodComparison:
+    """Compare this period's answers (or respondent scores) with a reference period's.
+
+    >>> now = [5, 4, 4, 3] * 20
+    >>> before = [3, 2, 4, 3] * 20
+    >>> result = compare_periods(now, before, threshold=4, label="same_period_last_year")
+    >>> result.proportions.risk_difference, result.scores.pvalue < 0.001
+    (0.5, True)
+    """
+    a, b = _finite(current), _finite(reference)
+    proportions = two_proportion_test(
+        int(np.count_nonzero(a >= threshold)), int(a.size), int(np.count_nonzero(b >= threshold)), int(b.size), rule
+    )
+    return PeriodComparison(label=label, proportions=proportions, scores=mann_whitney(a, b, rule))
+
+
+# --- Kruskal-Wallis and Dunn ---------------------------------------------------------------------
+
+
+def holm_adjust(pvalues: npt.ArrayLike) -> FloatArray:
+    """Holm's step-down adjustment (Holm 1979) of a family of p-values, in their original order.
+
+    >>> holm_adjust([0.01, 0.04, 0.03, 0.005]).tolist()
+    [0.03, 0.06, 0.06, 0.02]
+    """
+    p = as_float_array(pvalues).ravel()
+    m = p.size
+    if m == 0:
+        return p.copy()
+    order = np.argsort(p, kind="stable")
+    stepped = (m - np.arange(m)) * p[order]
+    adjusted_sorted = np.minimum(np.maximum.accumulate(stepped), 1.0)
+    adjusted = np.empty(m)
+    adjusted[order] = adjusted_sorted
+    return adjusted
+
+
+@dataclass(frozen=True)
+class DunnPair:
+    """Dunn's (1964) z test between two groups' mean ranks, with the Holm-adjusted p-value."""
+
+    group1: int
+    group2: int
+    mean_rank1: float
+    mean_rank2: float
+    statistic: float
+    pvalue: float
+    pvalue_adjusted: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group1": self.group1,
+            "group2": self.group2,
+            "mean_rank1": self.mean_rank1,
+            "mean_rank2": self.mean_rank2,
+            "statistic": self.statistic,
+            "pvalue": self.pvalue,
+            "pvalue_adjusted": self.pvalue_adjusted,
+        }
+
+
+def dunn_test(values: npt.ArrayLike, groups: npt.ArrayLike) -> tuple[DunnPair, ...]:
+    """Dunn's pairwise test after Kruskal-Wallis, tie-corrected, Holm-adjusted, for every pair of groups.
+
+    ``z = (R̄_i − R̄_j) / sqrt((N(N+1)/12 − Σ(t³−t)/(12(N−1))) · (1/n_i + 1/n_j))`` with the ranks of
+    the pooled sample (Dunn 1964; tie term as in Glantz 2012 and R's ``dunn.test``).
+    """
+    v = as_float_array(values).ravel()
+    g = np.asarray(groups).ravel()
+    keep = ~np.isnan(v)
+    v, g = v[keep], g[keep]
+    labels, codes = np.unique(g, return_inverse=True)
+    big_n = v.size
+    ranks = stats.rankdata(v)
+    n = np.bincount(codes, minlength=labels.size).astype(np.float64)
+    mean_rank = np.bincount(codes, weights=ranks, minlength=labels.size) / n
+    _, ties = np.unique(v, return_counts=True)
+    tie_term = float(np.sum(ties.astype(np.float64) ** 3 - ties)) / (12.0 * (big_n - 1)) if big_n > 1 else 0.0
+    base = big_n * (big_n + 1) / 12.0 - tie_term
+    i_idx, j_idx = np.triu_indices(labels.size, k=1)
+    se = np.sqrt(base * (1.0 / n[i_idx] + 1.0 / n[j_idx]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, (mean_rank[i_idx] - mean_rank[j_idx]) / se, 0.0)
+    p = 2.0 * stats.norm.sf(np.abs(z))
+    adjusted = holm_adjust(p)
+    return tuple(
+        DunnPair(
+            group1=int(labels[i]),
+            group2=int(labels[j]),
+            mean_rank1=float(mean_rank[i]),
+            mean_rank2=float(mean_rank[j]),
+            statistic=float(zz),
+            pvalue=float(pp),
+            pvalue_adjusted=float(pa),
+        )
+        for i, j, zz, pp, pa in zip(i_idx, j_idx, z, p, adjusted, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class KruskalWallisResult:
+    """Kruskal-Wallis H across the tested groups (tie-corrected), its χ² p-value, the effect size
+    ε² = H / (N − 1) (Tomczak & Tomczak 2014), and Dunn's pairwise tests with Holm's adjustment.
+
+    Groups below the rule's ``min_n`` are left out and listed in ``excluded`` with the reason.
+    """
+
+    groups: tuple[int, ...]
+    ns: tuple[int, ...]
+    statistic: float | None
+    df: int | None
+    pvalue: float | None
+    effect_size: float | None
+    pairwise: tuple[DunnPair, ...]
+    excluded: tuple[tuple[int, str], ...] = ()
+    effect_size_name: str = "epsilon_squared"
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    @property
+    def n(self) -> int:
+        return sum(self.ns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "groups": list(self.groups),
+            "ns": list(self.ns),
+            "n": self.n,
+            "statistic": json_number(self.statistic),
+            "df": self.df,
+            "pvalue": json_number(self.pvalue),
+            "effect_size": json_number(self.effect_size),
+            "effect_size_name": self.effect_size_name,
+            "pairwise": [p.to_dict() for p in self.pairwise],
+            "excluded": [{"group": g, "reason": r} for g, r in self.excluded],
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def kruskal_wallis(
+    values: npt.ArrayLike, groups: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE
+) -> KruskalWallisResult:
+    """Do the answers differ across peer groups (units, services)? ``groups`` are integer codes.
+
+    >>> values = np.r_[[5, 4] * 20, [3, 2] * 20, [4, 3] * 20, [5, 5] * 5]
+    >>> groups = np.repeat([0, 1, 2, 3], [40, 40, 40, 10])
+    >>> result = kruskal_wallis(values, groups)
+    >>> result.groups, result.excluded, result.pvalue < 0.001
+    ((0, 1, 2), ((3, 'n=10 < 30'),), True)
+    """
+    v = as_float_array(values).ravel()
+    g = np.asarray(groups).ravel()
+    if v.shape != g.shape:
+        raise ValueError("values and groups must have the same length")
+    keep = ~np.isnan(v)
+    v, g = v[keep], g[keep]
+    labels, counts = np.unique(g, return_counts=True)
+    excluded: list[tuple[int, str]] = []
+    tested: list[int] = []
+    for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
+        reason = rule.reason(count)
+        if reason:
+            excluded.append((int(label), reason))
+        else:
+            tested.append(int(label))
+    ns = tuple(int(c) for lab, c in zip(labels.tolist(), counts.tolist(), strict=True) if lab in tested)
+    if len(tested) < 2:
+        return KruskalWallisResult(
+            groups=tuple(tested), ns=ns, statistic=None, df=None, pvalue=None, effect_size=None, pairwise=(),
+            excluded=tuple(excluded), suppressed=True,
+            suppression_reason=f"{len(tested)} group(s) with n >= {rule.min_n}; at least 2 needed",
+        )
+    mask = np.isin(g, tested)
+    v, g = v[mask], g[mask]
+    samples = [v[g == label] for label in tested]
+    if np.all(v == v[0]):
+        h, p = 0.0, 1.0  # every answer identical: scipy cannot rank-test this, and nothing differs
+    else:
+        result = stats.kruskal(*samples)
+        h, p = float(result.statistic), float(result.pvalue)
+    total = int(v.size)
+    return KruskalWallisResult(
+        groups=tuple(tested),
+        ns=ns,
+        statistic=h,
+        df=len(tested) - 1,
+        pvalue=p,
+        effect_size=h / (total - 1),
+        pairwise=dunn_test(v, g),
+        excluded=tuple(excluded),
+    )
+
+
+# --- trend -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MannKendallResult:
+    """Mann-Kendall trend test (Mann 1945; Kendall 1975; Gilbert 1987 §16.4) with Sen's slope.
+
+    ``s`` = Σ_{i<j} sign(x_j − x_i); ``var_s`` = [n(n−1)(2n+5) − Σ t(t−1)(2t+5)] / 18 (ties corrected);
+    ``statistic`` Z = (S − sign(S)) / √var(S) (continuity corrected); ``pvalue`` two-sided;
+    ``tau`` = S / (n(n−1)/2) (Kendall's tau-a). ``slope`` is Sen's (1968) median pairwise slope per
+    unit of ``times`` (per period when none are given); :meth:`slope_ci` its distribution-free interval.
+    """
+
+    n: int
+    s: int | None
+    var_s: float | None
+    statistic: float | None
+    pvalue: float | None
+    tau: float | None
+    slope: float | None
+    values: tuple[float, ...] = ()
+    times: tuple[float, ...] = ()
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    @property
+    def effect_size(self) -> float | None:
+        return self.tau
+
+    effect_size_name = "kendall_tau"
+
+    def slope_ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
+        """Sen's confidence interval for the slope, as computed by ``scipy.stats.theilslopes``."""
+        if self.suppressed:
+            return None
+        result = stats.theilslopes(self.values, self.times, alpha=confidence_level)
+        return ConfidenceInterval(float(result.low_slope), float(result.high_slope), confidence_level)
+
+    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
+        ci = self.slope_ci(confidence_level)
+        return {
+            "n": self.n,
+            "s": self.s,
+            "var_s": json_number(self.var_s),
+            "statistic": json_number(self.statistic),
+            "pvalue": json_number(self.pvalue),
+            "tau": json_number(self.tau),
+            "effect_size_name": self.effect_size_name,
+            "slope": json_number(self.slope),
+            "slope_ci": None if ci is None else ci.to_dict(),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def mann_kendall(
+    values: npt.ArrayLike, times: npt.ArrayLike | None = None, min_periods: int = 4
+) -> MannKendallResult:
+    """Is there a monotonic trend in a series of monthly values (NaN = a suppressed month, skipped)?
+
+    ``times`` (default 0, 1, 2, …) order the values and scale Sen's slope. Fewer than
+    ``min_periods`` values are not tested (each value should itself come from an unsuppressed month).
+
+    >>> result = mann_kendall([0.71, 0.74, 0.73, 0.78, 0.80, 0.79, 0.84])
+    >>> result.s, round(result.tau, 3), round(result.slope, 3)
+    (17, 0.81, 0.02)
+    """
+    v = as_float_array(values).ravel()
+    t = np.arange(v.size, dtype=np.float64) if times is None else as_float_array(times).ravel()
+    if t.shape != v.shape:
+        raise ValueError("times must have one entry per value")
+    keep = ~np.isnan(v)
+    v, t = v[keep], t[keep]
+    order = np.argsort(t, kind="stable")
+    v, t = v[order], t[order]
+    n = int(v.size)
+    if n < min_periods:
+        return MannKendallResult(
+            n=n, s=None, var_s=None, statistic=None, pvalue=None, tau=None, slope=None,
+            suppressed=True, suppression_reason=f"periods={n} < {min_periods}",
+        )
+    i, j = np.triu_indices(n, k=1)
+    s = int(np.sign(v[j] - v[i]).sum())
+    _, ties = np.unique(v, return_counts=True)
+    ties = ties.astype(np.float64)
+    var_s = (n * (n - 1) * (2 * n + 5) - float(np.sum(ties * (ties - 1) * (2 * ties + 5)))) / 18.0
+    z = 0.0 if s == 0 or var_s <= 0 else (s - math.copysign(1.0, s)) / math.sqrt(var_s)
+    p = float(2.0 * stats.norm.sf(abs(z)))
+    slope = float(stats.theilslopes(v, t).slope)
+    return MannKendallResult(
+        n=n, s=s, var_s=var_s, statistic=z, pvalue=p, tau=s / (n * (n - 1) / 2.0), slope=slope,
+        values=tuple(v.tolist()), times=tuple(t.tolist()),
+    )
+
+
+# --- reliability ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CronbachAlphaResult:
+    """Cronbach's (1951) alpha over ``n`` complete respondents and ``n_items`` items, with Feldt's
+    (1965; Feldt, Woodruff & Salih 1987) F-based :meth:`ci`."""
+
+    alpha: float | None
+    n: int
+    n_items: int
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    @property
+    def statistic(self) -> float | None:
+        return self.alpha
+
+    def ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
+        """``(1 − α̂)/(1 − α) ~ F(n−1, (n−1)(k−1))``: ``[1 − (1−α̂)F_{1−γ/2}, 1 − (1−α̂)F_{γ/2}]``."""
+        if self.alpha is None or self.suppressed:
+            return None
+        gamma = 1.0 - confidence_level
+        df1, df2 = self.n - 1, (self.n - 1) * (self.n_items - 1)
+        low = 1.0 - (1.0 - self.alpha) * float(stats.f.ppf(1.0 - gamma / 2.0, df1, df2))
+        high = 1.0 - (1.0 - self.alpha) * float(stats.f.ppf(gamma / 2.0, df1, df2))
+        return ConfidenceInterval(low, high, confidence_level)
+
+    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
+        ci = self.ci(confidence_level)
+        return {
+            "alpha": json_number(self.alpha),
+            "n": self.n,
+            "n_items": self.n_items,
+            "ci": None if ci is None else ci.to_dict(),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def cronbach_alpha(items: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE) -> CronbachAlphaResult:
+    """α = k/(k−1) · (1 − Σ s²_item / s²_total) over the respondents who answered every item.
+
+    >>> items = np.array([[4, 5, 4], [2, 3, 2], [3, 3, 4], [5, 4, 5], [1, 2, 1]] * 6, dtype=float)
+    >>> round(cronbach_alpha(items).alpha, 3)
+    0.936
+    """
+    x = as_float_array(items)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError("cronbach_alpha needs a respondents × items matrix with at least 2 items")
+    complete = x[~np.isnan(x).any(axis=1)]
+    n, k = int(complete.shape[0]), int(complete.shape[1])
+    reason = rule.reason(n)
+    if reason or n < 2:
+        return CronbachAlphaResult(None, n, k, suppressed=True, suppression_reason=reason or f"n={n} < 2")
+    item_var = complete.var(axis=0, ddof=1).sum()
+    total_var = complete.sum(axis=1).var(ddof=1)
+    alpha = math.nan if total_var == 0 else k / (k - 1) * (1.0 - item_var / total_var)
+    return CronbachAlphaResult(float(alpha), n, k)
+
+
+# --- funnel plot ---------------------------------------------------------------------------------
+
+FunnelPosition = Literal["above_998", "above_95", "within", "below_95", "below_998", "suppressed"]
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    """One unit on the funnel plot: its share and n, the control limits for its n around the
+    overall share, and where it falls."""
+
+    unit: int
+    k: int
+    n: int
+    share: float | None
+    lower_95: float | None
+    upper_95: float | None
+    lower_998: float | None
+    upper_998: float | None
+    position: FunnelPosition
+    suppression_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit,
+            "k": self.k,
+            "n": self.n,
+            "share": json_number(self.share),
+            "lower_95": json_number(self.lower_95),
+            "upper_95": json_number(self.upper_95),
+            "lower_998": json_number(self.lower_998),
+            "upper_998": json_number(self.upper_998),
+            "position": self.position,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """Funnel-plot limits for every unit around the pooled ``target`` share (Spiegelhalter 2005)."""
+
+    target: float
+    points: tuple[FunnelPoint, ...]
+    method: str = "exact_binomial_interpolated"
+
+    def outside(self) -> tuple[FunnelPoint, ...]:
+        """The units beyond their 95% limits (above or below)."""
+        return tuple(p for p in self.points if p.position not in ("within", "suppressed"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target, "method": self.method, "points": [p.to_dict() for p in self.points]}
+
+
+def _binomial_limit(p: float, n: FloatArray, target: float) -> FloatArray:
+    """Spiegelhalter's (2005, appendix A.1.1) interpolated exact binomial limit at probability ``p``:
+    r_p = smallest r with F(r) ≥ p, α = (F(r_p) − p)/(F(r_p) − F(r_p − 1)), limit = (r_p − α)/n."""
+    if target in (0.0, 1.0):  # a degenerate binomial: every unit must sit exactly on the target
+        return np.full(n.shape, target, dtype=np.float64)
+    r = stats.binom.ppf(p, n, target)
+    upper_cdf = stats.binom.cdf(r, n, target)
+    lower_cdf = stats.binom.cdf(r - 1, n, target)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(upper_cdf > lower_cdf, (upper_cdf - p) / (upper_cdf - lower_cdf), 0.0)
+    return np.asarray(np.clip((r - alpha) / n, 0.0, 1.0), dtype=np.float64)
+
+
+def funnel_limits(
+    k: npt.ArrayLike,
+    n: npt.ArrayLike,
+    target: float | None = None,
+    rule: SmallSampleRule = DEFAULT_RULE,
+) -> FunnelResult:
+    """Control limits (95% and 99.8%) for each unit's satisfied share ``k/n`` around ``target``
+    (default: the pooled share of all units), using exact binomial limits with Spiegelhalter's
+    interpolation. Units below the rule's ``min_n`` are marked ``"suppressed"`` and not classified.
+
+    >>> result = funnel_limits([45, 80, 300, 20], [50, 100, 400, 40])
+    >>> [p.position for p in result.points]
+    ['above_95', 'within', 'within', 'below_998']
+    """
+    k_arr = np.asarray(k, dtype=np.float64).ravel()
+    n_arr = np.asarray(n, dtype=np.float64).ravel()
+    if k_arr.shape != n_arr.shape or np.any(k_arr < 0) or np.any(k_arr > n_arr):
+        raise ValueError("funnel_limits needs matching k and n with 0 <= k <= n")
+    if target is None:
+        total = n_arr.sum()
+        if total == 0:
+            raise ValueError("funnel_limits needs at least one answer")
+        target = float(k_arr.sum() / total)
+    if not 0.0 <= target <= 1.0:
+        raise ValueError("the target share must lie in [0, 1]")
+    safe_n = np.maximum(n_arr, 1.0)
+    limits = {
+        name: _binomial_limit(p, safe_n, target)
+        for name, p in (("lower_998", 0.001), ("lower_95", 0.025), ("upper_95", 0.975), ("upper_998", 0.999))
+    }
+    points = []
+    for i in range(k_arr.size):
+        ki, ni = int(k_arr[i]), int(n_arr[i])
+        reason = rule.reason(ni)
+        if reason or ni == 0:
+            points.append(FunnelPoint(i, ki, ni, None, None, None, None, None, "suppressed", reason or "n=0"))
+            continue
+        share = ki / ni
+        lo95, hi95 = float(limits["lower_95"][i]), float(limits["upper_95"][i])
+        lo998, hi998 = float(limits["lower_998"][i]), float(limits["upper_998"][i])
+        position: FunnelPosition
+        if share > hi998:
+            position = "above_998"
+        elif share > hi95:
+            position = "above_95"
+        elif share < lo998:
+            position = "below_998"
+        elif share < lo95:
+            position = "below_95"
+        else:
+            position = "within"
+        points.append(FunnelPoint(i, ki, ni, share, lo95, hi95, lo998, hi998, position))
+    return FunnelResult(target=target, points=tuple(points))
+

@@ -1,0 +1,596 @@
+"""Satisfaction measures: satisfied share, criterion scores, the composite index, NPS, CES and
+per-question summaries. Every result is a frozen dataclass with ``to_dict()``; every measure honours
+a :class:`~scoring.suppression.SmallSampleRule` (below its ``min_n`` the estimate is withheld).
+
+Definitions (see ``scoring/README.md`` for the formulas and references):
+
+* **satisfied share** of a criterion: per respondent, the mean of the items of the criterion they
+  answered; the respondent is *satisfied* when that mean is at or above the criterion's
+  ``satisfied_threshold``. The share is satisfied respondents / respondents who answered at least one
+  item, so ``n`` counts people, the unit the Wilson interval assumes independent.
+* **index**: ``100 × Σ w_c p_c / Σ w_c`` over the criteria's satisfied shares ``p_c``, with ``w_c = 1``
+  for ``mean_satisfied_share`` and ``w_c = Criterion.weight`` for ``weighted_satisfied_share``. Its
+  interval comes from Taylor linearisation with the respondent as sampling unit, so the correlation of
+  one person's answers across criteria is accounted for (the delta method with independent criteria
+  would understate it).
+
+>>> from questionnaires.model import Criterion, IndexDefinition
+>>> criteria = (Criterion("access", {"en": "Access"}, 4), Criterion("result", {"en": "Result"}, 4))
+>>> answers = {
+...     "access": np.array([[5, 4], [3, 2], [4, np.nan], [2, 5]] * 10),
+...     "result": np.array([[5], [4], [2], [np.nan]] * 10),
+... }
+>>> scores, index = score_criteria(criteria, answers, IndexDefinition("mean_satisfied_share", target=60))
+>>> [(s.id, s.n, s.satisfied_share) for s in scores]
+[('access', 40, 0.5), ('result', 30, 0.6666666666666666)]
+>>> round(index.value, 2), index.met
+(58.33, False)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from questionnaires.model import Criterion, IndexDefinition, IndexFormula
+from scoring._common import ConfidenceInterval, FloatArray, IntArray, as_float_array, json_number, z_value
+from scoring.grouping import group_stats
+from scoring.intervals import NPSIntervalMethod, nps_interval, t_interval, wilson_interval
+from scoring.suppression import DEFAULT_RULE, SmallSampleRule
+
+__all__ = [
+    "CESScore",
+    "CriterionScore",
+    "GroupAssessment",
+    "IndexScore",
+    "NPSScore",
+    "QuestionSummary",
+    "SatisfiedShare",
+    "assess_groups",
+    "ces_score",
+    "nps_score",
+    "respondent_means",
+    "satisfied_share",
+    "score_criteria",
+    "summarize_question",
+]
+
+
+@dataclass(frozen=True)
+class SatisfiedShare:
+    """``k`` satisfied out of ``n``; ``statistic`` is ``k / n`` (``None`` when suppressed).
+
+    >>> share = satisfied_share([5, 4, 3, 2, 5] * 10, threshold=4)
+    >>> share.statistic, share.n
+    (0.6, 50)
+    >>> ci = share.ci(0.95)
+    >>> round(ci.low, 3), round(ci.high, 3)
+    (0.462, 0.724)
+    >>> satisfied_share([5, 4, 3], threshold=4).to_dict()["suppression_reason"]
+    'n=3 < 30'
+    """
+
+    k: int
+    n: int
+    threshold: float
+    statistic: float | None
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
+        """The Wilson score interval of the share (``None`` when suppressed)."""
+        if self.suppressed or self.n == 0:
+            return None
+        low, high = wilson_interval(float(self.k), float(self.n), confidence_level)
+        return ConfidenceInterval(low, high, confidence_level)
+
+    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
+        ci = self.ci(confidence_level)
+        return {
+            "k": self.k,
+            "n": self.n,
+            "threshold": self.threshold,
+            "statistic": json_number(self.statistic),
+            "ci": None if ci is None else ci.to_dict(),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def satisfied_share(
+    values: npt.ArrayLike, threshold: float, rule: SmallSampleRule = DEFAULT_RULE
+) -> SatisfiedShare:
+    """The share of answered ``values`` (NaN = not answered) at or above ``threshold``."""
+    v = as_float_array(values).ravel()
+    v = v[~np.isnan(v)]
+    n = int(v.size)
+    k = int(np.count_nonzero(v >= threshold))
+    reason = rule.reason(n)
+    return SatisfiedShare(
+        k=k,
+        n=n,
+        threshold=threshold,
+        statistic=None if reason or n == 0 else k / n,
+        suppressed=reason is not None,
+        suppression_reason=reason,
+    )
+
+
+def respondent_means(items: npt.ArrayLike) -> FloatArray:
+    """Per respondent (row), the mean of the items (columns) they answered; NaN when none.
+
+    >>> respondent_means(np.array([[5, 3], [np.nan, 4], [np.nan, np.nan]])).tolist()
+    [4.0, 4.0, nan]
+    """
+    x = as_float_array(items)
+    if x.ndim == 1:
+        return x.copy()
+    if x.ndim != 2:
+        raise ValueError(f"items must be a respondents × items matrix, got {x.ndim} dimensions")
+    # Column by column: a criterion has a few items, and 1-d passes beat axis reductions on strided views.
+    count = np.zeros(x.shape[0])
+    total = np.zeros(x.shape[0])
+    for j in range(x.shape[1]):
+        column = x[:, j]
+        answered = ~np.isnan(column)
+        count += answered
+        total += np.where(answered, column, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means: FloatArray = total / count  # 0/0 = NaN for a respondent who answered none
+    return means
+
+
+@dataclass(frozen=True)
+class CriterionScore:
+    """One criterion's score: respondents ``n``, ``mean`` of respondent means, ``satisfied_share``
+    (0-1) with its Wilson ``ci``, and whether it ``met`` the criterion's ``target`` share."""
+
+    id: str
+    n: int
+    satisfied: int
+    mean: float | None
+    satisfied_share: float | None
+    ci: ConfidenceInterval | None
+    suppressed: bool
+    suppression_reason: str | None
+    target: float | None
+    met: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "n": self.n,
+            "satisfied": self.satisfied,
+            "mean": json_number(self.mean),
+            "satisfied_share": json_number(self.satisfied_share),
+            "ci": None if self.ci is None else self.ci.to_dict(),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+            "target": self.target,
+            "met": self.met,
+        }
+
+
+@dataclass(frozen=True)
+class IndexScore:
+    """The composite index in percent (0-100) with its interval, ``n`` respondents and its target."""
+
+    value: float | None
+    ci: ConfidenceInterval | None
+    n: int
+    formula: IndexFormula
+    target: float | None
+    met: bool | None
+    suppressed: bool
+    suppression_reason: str | None
+    criteria: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": json_number(self.value),
+            "ci": None if self.ci is None else self.ci.to_dict(),
+            "n": self.n,
+            "formula": self.formula,
+            "target": self.target,
+            "met": self.met,
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+            "criteria": list(self.criteria),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class GroupAssessment:
+    """Criterion scores and the index for many groups at once (arrays indexed ``[group, criterion]``).
+
+    Built by :func:`assess_groups`; :meth:`criterion_score` and :meth:`index_score` give the frozen
+    per-group results, :meth:`to_dict` the JSON-ready list.
+    """
+
+    criteria: tuple[Criterion, ...]
+    n: IntArray
+    satisfied: IntArray
+    mean: FloatArray
+    respondents: IntArray
+    index: FloatArray
+    index_se: FloatArray
+    index_definition: IndexDefinition | None
+    rule: SmallSampleRule
+    confidence_level: float
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.n.shape[0])
+
+    @property
+    def share(self) -> FloatArray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.satisfied / self.n
+
+    def criterion_score(self, group: int, criterion_id: str) -> CriterionScore:
+        c = next((i for i, crit in enumerate(self.criteria) if crit.id == criterion_id), None)
+        if c is None:
+            raise KeyError(f"no criterion {criterion_id!r}")
+        criterion = self.criteria[c]
+        n, k = int(self.n[group, c]), int(self.satisfied[group, c])
+        reason = self.rule.reason(n)
+        if reason:
+            share = mean = None
+            ci = None
+        else:
+            share, mean = k / n, float(self.mean[group, c])
+            low, high = wilson_interval(float(k), float(n), self.confidence_level)
+            ci = ConfidenceInterval(low, high, self.confidence_level)
+        met = None if share is None or criterion.target is None else share >= criterion.target
+        return CriterionScore(
+            id=criterion.id,
+            n=n,
+            satisfied=k,
+            mean=mean,
+            satisfied_share=share,
+            ci=ci,
+            suppressed=reason is not None,
+            suppression_reason=reason,
+            target=criterion.target,
+            met=met,
+        )
+
+    def criterion_scores(self, group: int) -> tuple[CriterionScore, ...]:
+        return tuple(self.criterion_score(group, c.id) for c in self.criteria)
+
+    def index_score(self, group: int) -> IndexScore | None:
+        definition = self.index_definition
+        if definition is None:
+            return None
+        reason = None
+        for c, criterion in enumerate(self.criteria):
+            reason = self.rule.reason(int(self.n[group, c]), label=f"{criterion.id}: n")
+            if reason:
+                break
+        value = float(self.index[group])
+        if reason is None and not math.isfinite(value):
+            reason = "no answers"
+        if reason:
+            return IndexScore(
+                value=None,
+                ci=None,
+                n=int(self.respondents[group]),
+                formula=definition.formula,
+                target=definition.target,
+                met=None,
+                suppressed=True,
+                suppression_reason=reason,
+                criteria=tuple(c.id for c in self.criteria),
+            )
+        half = z_value(self.confidence_level) * float(self.index_se[group])
+        ci = ConfidenceInterval(
+            max(0.0, min(value, value - half)), min(100.0, max(value, value + half)), self.confidence_level
+        )
+        return IndexScore(
+            value=value,
+            ci=ci,
+            n=int(self.respondents[group]),
+            formula=definition.formula,
+            target=definition.target,
+            met=None if definition.target is None else value >= definition.target,
+            suppressed=False,
+            suppression_reason=None,
+            criteria=tuple(c.id for c in self.criteria),
+        )
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        rows = []
+        for g in range(self.n_groups):
+            index = self.index_score(g)
+            rows.append(
+                {
+                    "group": g,
+                    "criteria": [s.to_dict() for s in self.criterion_scores(g)],
+                    "index": None if index is None else index.to_dict(),
+                }
+            )
+        return rows
+
+
+def _criterion_weights(criteria: Sequence[Criterion], definition: IndexDefinition | None) -> FloatArray:
+    if definition is not None and definition.formula == "weighted_satisfied_share":
+        weights = np.array([c.weight for c in criteria], dtype=np.float64)
+        if np.any(weights < 0) or weights.sum() <= 0:
+            raise ValueError("criterion weights must be non-negative with a positive sum")
+    else:
+        weights = np.ones(len(criteria), dtype=np.float64)
+    normalised: FloatArray = weights / weights.sum()
+    return normalised
+
+
+def assess_groups(
+    criteria: Sequence[Criterion],
+    answers: Mapping[str, npt.ArrayLike],
+    groups: npt.ArrayLike,
+    n_groups: int,
+    index: IndexDefinition | None = None,
+    rule: SmallSampleRule = DEFAULT_RULE,
+    confidence_level: float = 0.95,
+) -> GroupAssessment:
+    """Score every criterion, and the index, for every group in one vectorised pass.
+
+    ``answers[criterion.id]`` is the respondents × items matrix of the criterion's questions
+    (NaN = not answered), rows aligned with ``groups`` (one integer code per respondent).
+    """
+    if not criteria:
+        raise ValueError("assess_groups needs at least one criterion")
+    z_value(confidence_level)
+    g = np.asarray(groups)
+    if not np.issubdtype(g.dtype, np.integer) or g.ndim != 1:
+        raise TypeError("groups must be a 1-d array of integer codes")
+    g = g.astype(np.intp, copy=False)
+    if g.size and (int(g.min()) < 0 or int(g.max()) >= n_groups):
+        raise ValueError(f"group codes must lie in 0..{n_groups - 1}")
+    n_resp, n_crit = g.shape[0], len(criteria)
+    n = np.zeros((n_groups, n_crit), dtype=np.intp)
+    satisfied = np.zeros((n_groups, n_crit), dtype=np.intp)
+    mean = np.full((n_groups, n_crit), np.nan)
+    answered_by: list[npt.NDArray[np.bool_]] = []
+    satisfied_by: list[npt.NDArray[np.bool_]] = []
+    for c, criterion in enumerate(criteria):
+        if criterion.id not in answers:
+            raise KeyError(f"no answers for criterion {criterion.id!r}")
+        scores = respondent_means(answers[criterion.id])
+        if scores.shape[0] != n_resp:
+            raise ValueError(f"answers for {criterion.id!r} have {scores.shape[0]} rows, groups has {n_resp}")
+        answered = ~np.isnan(scores)
+        is_sat = scores >= criterion.satisfied_threshold  # False where not answered (NaN)
+        answered_by.append(answered)
+        satisfied_by.append(is_sat)
+        ga = g[answered]
+        n[:, c] = np.bincount(ga, minlength=n_groups)
+        satisfied[:, c] = np.bincount(g[is_sat], minlength=n_groups)
+        totals = np.bincount(ga, weights=scores[answered], minlength=n_groups)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean[:, c] = totals / n[:, c]
+    weights = _criterion_weights(criteria, index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = satisfied / n
+        index_value = 100.0 * (share @ weights)
+        # Taylor linearisation of the ratio estimators p_c = Σ s_ic / Σ a_ic: each respondent's
+        # influence on the index is u_i = Σ_c w_c (s_ic - p_c a_ic) / n_c; var = m/(m-1) Σ u_i².
+        scale = np.where(n > 0, weights / n, 0.0)  # w_c / n_gc per group
+        offset = np.where(n > 0, share * scale, 0.0)  # w_c p_gc / n_gc per group
+        influence = np.zeros(n_resp)
+        answered_any = np.zeros(n_resp, dtype=bool)
+        for c in range(n_crit):
+            a = answered_by[c]
+            answered_any |= a
+            influence += satisfied_by[c] * scale[g, c] - a * offset[g, c]
+        respondents = np.bincount(g[answered_any], minlength=n_groups)
+        sum_sq = np.bincount(g, weights=influence * influence, minlength=n_groups)
+        m = respondents.astype(np.float64)
+        index_se = 100.0 * np.sqrt(sum_sq * m / (m - 1.0))
+    return GroupAssessment(
+        criteria=tuple(criteria),
+        n=n,
+        satisfied=satisfied,
+        mean=mean,
+        respondents=respondents,
+        index=index_value,
+        index_se=index_se,
+        index_definition=index,
+        rule=rule,
+        confidence_level=confidence_level,
+    )
+
+
+def score_criteria(
+    criteria: Sequence[Criterion],
+    answers: Mapping[str, npt.ArrayLike],
+    index: IndexDefinition | None = None,
+    rule: SmallSampleRule = DEFAULT_RULE,
+    confidence_level: float = 0.95,
+) -> tuple[tuple[CriterionScore, ...], IndexScore | None]:
+    """Criterion scores and the index of one sample (one unit, service and period)."""
+    rows = {as_float_array(a).shape[0] for a in answers.values()}
+    if len(rows) > 1:
+        raise ValueError(f"every criterion's answers must have the same respondents, got row counts {sorted(rows)}")
+    n_resp = rows.pop() if rows else 0
+    assessment = assess_groups(
+        criteria, answers, np.zeros(n_resp, dtype=np.intp), 1, index, rule, confidence_level
+    )
+    return assessment.criterion_scores(0), assessment.index_score(0)
+
+
+@dataclass(frozen=True)
+class NPSScore:
+    """Net Promoter Score: promoters (9-10), passives (7-8), detractors (0-6) of ``n``; ``value`` in
+    -100..100 (``None`` when suppressed); :meth:`ci` in the same unit.
+
+    >>> score = nps_score([10] * 50 + [8] * 30 + [3] * 20)
+    >>> score.value, score.promoters, score.detractors
+    (30.0, 50, 20)
+    >>> ci = score.ci(method="wald")
+    >>> round(ci.low, 1), round(ci.high, 1)
+    (14.7, 45.3)
+    """
+
+    promoters: int
+    passives: int
+    detractors: int
+    n: int
+    value: float | None
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def ci(
+        self, confidence_level: float = 0.95, method: NPSIntervalMethod = "adjusted_wald"
+    ) -> ConfidenceInterval | None:
+        """The NPS interval (Rocks 2016) in NPS points; see :func:`scoring.intervals.nps_interval`."""
+        if self.suppressed or self.n == 0:
+            return None
+        low, high = nps_interval(self.promoters, self.detractors, self.n, confidence_level, method)
+        return ConfidenceInterval(100.0 * low, 100.0 * high, confidence_level)
+
+    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
+        ci = self.ci(confidence_level)
+        shares = {
+            f"{name}_share": (None if self.suppressed or self.n == 0 else count / self.n)
+            for name, count in (
+                ("promoters", self.promoters),
+                ("passives", self.passives),
+                ("detractors", self.detractors),
+            )
+        }
+        return {
+            "promoters": self.promoters,
+            "passives": self.passives,
+            "detractors": self.detractors,
+            "n": self.n,
+            **shares,
+            "value": json_number(self.value),
+            "ci": None if ci is None else ci.to_dict(),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def nps_score(values: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE) -> NPSScore:
+    """The NPS of answers on the 0-10 scale (NaN = not answered)."""
+    v = as_float_array(values).ravel()
+    v = v[~np.isnan(v)]
+    if v.size and (v.min() < 0 or v.max() > 10):
+        raise ValueError("NPS answers must lie on the 0-10 scale")
+    n = int(v.size)
+    promoters = int(np.count_nonzero(v >= 9))
+    detractors = int(np.count_nonzero(v <= 6))
+    reason = rule.reason(n)
+    return NPSScore(
+        promoters=promoters,
+        passives=n - promoters - detractors,
+        detractors=detractors,
+        n=n,
+        value=None if reason or n == 0 else 100.0 * (promoters - detractors) / n,
+        suppressed=reason is not None,
+        suppression_reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class CESScore:
+    """Customer Effort Score: the mean answer on the effort scale, with ``n``, ``sd`` and a t :meth:`ci`.
+
+    >>> score = ces_score([2, 3, 1, 2] * 10)
+    >>> score.mean, score.n
+    (2.0, 40)
+    """
+
+    mean: float | None
+    n: int
+    sd: float | None
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
+        if self.suppressed or self.mean is None or self.sd is None:
+            return None
+        low, high = t_interval(self.mean, self.sd, self.n, confidence_level)
+        return ConfidenceInterval(low, high, confidence_level)
+
+    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
+        ci = self.ci(confidence_level)
+        return {
+            "mean": json_number(self.mean),
+            "n": self.n,
+            "sd": json_number(self.sd),
+            "ci": None if ci is None else ci.to_dict(),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def ces_score(values: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE) -> CESScore:
+    """The CES of the answered ``values`` (NaN = not answered)."""
+    v = as_float_array(values).ravel()
+    v = v[~np.isnan(v)]
+    n = int(v.size)
+    reason = rule.reason(n)
+    if reason or n == 0:
+        return CESScore(mean=None, n=n, sd=None, suppressed=reason is not None, suppression_reason=reason)
+    sd = float(v.std(ddof=1)) if n > 1 else math.nan
+    return CESScore(mean=float(v.mean()), n=n, sd=sd)
+
+
+@dataclass(frozen=True)
+class QuestionSummary:
+    """One numeric question: ``n`` answers, their ``mean`` and ``sd`` (``None`` when suppressed) and
+    the ``distribution`` (answer count per scale point, always shown: counts are not estimates)."""
+
+    question_id: str
+    n: int
+    mean: float | None
+    sd: float | None
+    distribution: Mapping[int, int] = field(default_factory=dict)
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question_id": self.question_id,
+            "n": self.n,
+            "mean": json_number(self.mean),
+            "sd": json_number(self.sd),
+            "distribution": {str(k): v for k, v in sorted(self.distribution.items())},
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def summarize_question(
+    question_id: str,
+    values: npt.ArrayLike,
+    scale_min: int,
+    scale_max: int,
+    rule: SmallSampleRule = DEFAULT_RULE,
+) -> QuestionSummary:
+    """Mean, n and per-point distribution of one question's answers.
+
+    >>> summarize_question("overall", [5, 4, 4, np.nan], 1, 5, SmallSampleRule(min_n=3)).distribution
+    {1: 0, 2: 0, 3: 0, 4: 2, 5: 1}
+    """
+    v = as_float_array(values).ravel()
+    stats = group_stats(v, np.zeros(v.shape[0], dtype=np.intp), 1, scale_min, scale_max)
+    n = int(stats.n[0])
+    distribution = {scale_min + j: int(c) for j, c in enumerate(stats.distribution[0])}
+    reason = rule.reason(n)
+    shown = reason is None and n > 0
+    return QuestionSummary(
+        question_id=question_id,
+        n=n,
+        mean=float(stats.mean[0]) if shown else None,
+        sd=float(stats.sd[0]) if shown and n > 1 else None,
+        distribution=distribution,
+        suppressed=reason is not None,
+        suppression_reason=reason,
+    )
