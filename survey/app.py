@@ -42,11 +42,11 @@ def _session_secret(settings: Settings) -> bytes:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
-    from survey.controllers import public, staff
+    from survey.controllers import api, public, staff
 
-    route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES]
+    route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES, *api.ROUTES]
     route_handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR]))
-    lifespans: list[Any] = [*public.LIFESPAN, *staff.LIFESPAN]
+    lifespans: list[Any] = [*public.LIFESPAN, *staff.LIFESPAN, *api.LIFESPAN]
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
