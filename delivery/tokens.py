@@ -26,7 +26,7 @@ __all__ = ["ALPHABET", "MIN_LENGTH", "entropy_bits", "is_well_formed", "new_toke
 ALPHABET = string.digits + string.ascii_letters
 MIN_LENGTH = 10
 MAX_LENGTH = 32
-_WELL_FORMED = re.compile(rf"^[0-9A-Za-z]{{{MIN_LENGTH},{MAX_LENGTH}}}$")
+_WELL_FORMED = re.compile(rf"[0-9A-Za-z]{{{MIN_LENGTH},{MAX_LENGTH}}}")
 
 
 def new_token(length: int = 12) -> str:
@@ -43,7 +43,7 @@ def entropy_bits(length: int) -> float:
 
 def is_well_formed(token: str) -> bool:
     """Whether ``token`` could be one of ours; malformed ones are rejected before any look-up."""
-    return bool(_WELL_FORMED.match(token))
+    return bool(_WELL_FORMED.fullmatch(token))
 
 
 def token_hash(token: str, secret_key: str) -> str:

@@ -1,10 +1,360 @@
-"""staff pages (being built)."""
+"""Staff pages under ``/staff``: sign in and out, and the recent responses of the units a user may see.
+
+Sessions are signed, encrypted cookies holding ``{"uid", "sv"}`` (user id and session version); every
+request reloads the user, so deactivating a user or bumping ``session_version`` ends their sessions.
+Forms carry Litestar's CSRF token (``{{ csrf_input | safe }}``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
 
-__all__ = ["LIFESPAN", "ROUTES"]
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar.response import Redirect, Template
 
-ROUTES: list[Any] = []
+from survey.services import audit
+from survey.services.ratelimit import limiters
+from survey.services.staff import (
+    StaffIdentity,
+    authenticate,
+    identity_of,
+    load_identity,
+    normalise_username,
+    recent_responses,
+    response_detail,
+    sign_out_everywhere,
+)
+from survey.settings import get_settings
+
+__all__ = [
+    "LIFESPAN",
+    "ROUTES",
+    "LoginForm",
+    "StaffController",
+    "StaffLoginRequired",
+    "provide_staff",
+    "requires_staff",
+]
+
+LOGIN_PATH = "/staff/login"
+HOME_PATH = "/staff/"
+PER_PAGE = 50
+
+# Interface texts of the staff pages (the shared ones live in survey.i18n).
+TEXTS: dict[str, dict[str, str]] = {
+    "staff_area": {"vi": "Khu vực cán bộ", "en": "Staff area"},
+    "skip_to_content": {"vi": "Bỏ qua đến nội dung", "en": "Skip to content"},
+    "login_title": {"vi": "Đăng nhập cán bộ", "en": "Staff sign in"},
+    "username": {"vi": "Tên đăng nhập", "en": "Username"},
+    "password": {"vi": "Mật khẩu", "en": "Password"},
+    "sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
+    "sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
+    "login_failed": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong username or password."},
+    "login_blocked": {
+        "vi": "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
+        "en": "Too many failed sign-in attempts. Please try again in {minutes} minutes.",
+    },
+    "signed_out": {"vi": "Bạn đã đăng xuất.", "en": "You have signed out."},
+    "recent_responses": {"vi": "Phản hồi gần đây", "en": "Recent responses"},
+    "scope": {"vi": "Phạm vi: {unit} và các đơn vị trực thuộc", "en": "Scope: {unit} and the units under it"},
+    "open_follow_ups": {"vi": "Vụ việc cần xử lý đang mở", "en": "Open follow-up cases"},
+    "submitted_at": {"vi": "Thời gian gửi", "en": "Submitted at"},
+    "unit": {"vi": "Đơn vị", "en": "Unit"},
+    "service": {"vi": "Dịch vụ", "en": "Service"},
+    "questionnaire": {"vi": "Phiếu khảo sát", "en": "Questionnaire"},
+    "channel": {"vi": "Kênh", "en": "Channel"},
+    "trust": {"vi": "Độ tin cậy", "en": "Trust"},
+    "overall": {"vi": "Điểm chung", "en": "Overall"},
+    "comment": {"vi": "Góp ý", "en": "Comment"},
+    "details": {"vi": "Xem", "en": "View"},
+    "details_of": {"vi": "Xem phản hồi số {id}", "en": "View response {id}"},
+    "follow_up_open": {"vi": "Đang cần xử lý", "en": "Follow-up open"},
+    "no_responses": {"vi": "Chưa có phản hồi nào trong phạm vi của bạn.", "en": "No responses in your scope yet."},
+    "previous": {"vi": "Trang trước", "en": "Previous page"},
+    "next": {"vi": "Trang sau", "en": "Next page"},
+    "page": {"vi": "Trang {page}", "en": "Page {page}"},
+    "pagination": {"vi": "Phân trang", "en": "Pagination"},
+    "response": {"vi": "Phản hồi số {id}", "en": "Response {id}"},
+    "question": {"vi": "Câu hỏi", "en": "Question"},
+    "answer": {"vi": "Trả lời", "en": "Answer"},
+    "no_answers": {"vi": "Phản hồi không có câu trả lời.", "en": "This response has no answers."},
+    "back": {"vi": "Quay lại danh sách", "en": "Back to the list"},
+    "language": {"vi": "Ngôn ngữ trả lời", "en": "Answered in"},
+    "started_at": {"vi": "Bắt đầu lúc", "en": "Started at"},
+    "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
+    "not_found_text": {
+        "vi": "Không có phản hồi này trong phạm vi của bạn.",
+        "en": "There is no such response in your scope.",
+    },
+    "switch_language": {"vi": "English", "en": "Tiếng Việt"},
+    "none": {"vi": "—", "en": "—"},
+    "role_admin": {"vi": "Quản trị hệ thống", "en": "Administrator"},
+    "role_quality": {"vi": "Cán bộ quản lý chất lượng", "en": "Quality officer"},
+    "role_leader": {"vi": "Lãnh đạo", "en": "Leadership"},
+    "role_unit_manager": {"vi": "Quản lý đơn vị", "en": "Unit manager"},
+    "channel_call": {"vi": "Tổng đài", "en": "Call"},
+    "channel_counter": {"vi": "Quầy", "en": "Counter"},
+    "channel_online": {"vi": "Trực tuyến", "en": "Online"},
+    "channel_email": {"vi": "Email", "en": "Email"},
+    "channel_fanpage": {"vi": "Fanpage", "en": "Fanpage"},
+    "trust_one_time_link": {"vi": "Đường dẫn một lần", "en": "One-time link"},
+    "trust_ticket": {"vi": "Phiếu số thứ tự", "en": "Queue ticket"},
+    "trust_kiosk": {"vi": "Máy kiosk", "en": "Kiosk"},
+    "trust_poster": {"vi": "Mã QR dán tại quầy", "en": "Counter poster"},
+    "lang_vi": {"vi": "Tiếng Việt", "en": "Vietnamese"},
+    "lang_en": {"vi": "Tiếng Anh", "en": "English"},
+}
+
+
+def text(key: str, language: str, **values: object) -> str:
+    """A staff page text in ``language`` (Vietnamese when missing), with ``{placeholders}`` filled."""
+    texts = TEXTS.get(key)
+    if texts is None:
+        return key
+    template = texts.get(language) or texts["vi"]
+    return template.format(**values) if values else template
+
+
+class LoginForm(msgspec.Struct):
+    """The sign-in form (``_csrf_token`` is checked by the CSRF middleware before this is read)."""
+
+    username: str = ""
+    password: str = ""
+    next: str = ""
+
+
+class StaffLoginRequired(NotAuthorizedException):
+    """No valid staff session: browsers go to the sign-in page, API clients get 401."""
+
+
+def _language(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
+    """``?lang=`` when given (and remembered in the session), else the session's, else the default."""
+    settings = get_settings()
+    session = request.scope.get("session")
+    asked = request.query_params.get("lang")
+    if asked in settings.languages:
+        if isinstance(session, dict):
+            session["lang"] = asked
+        else:
+            request.set_session({"lang": asked})
+        return str(asked)
+    remembered = session.get("lang") if isinstance(session, dict) else None
+    if remembered in settings.languages:
+        return str(remembered)
+    return settings.default_language
+
+
+def _client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a staff page of this site, never another site."""
+    if not target:
+        return HOME_PATH
+    parts = urlsplit(target)
+    on_staff_pages = parts.path == "/staff" or parts.path.startswith("/staff/")
+    if parts.scheme or parts.netloc or not on_staff_pages or target.startswith("//"):
+        return HOME_PATH
+    if "\\" in target or parts.path.startswith(LOGIN_PATH):
+        return HOME_PATH
+    return target
+
+
+async def _session_identity(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffIdentity | None:
+    session = connection.scope.get("session")
+    if not session or not isinstance(session, dict):
+        return None
+    user_id, version = session.get("uid"), session.get("sv")
+    if not isinstance(user_id, int) or not isinstance(version, int):
+        return None
+    return await load_identity(user_id, version)
+
+
+async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: a signed-in, active member of staff whose session version is current.
+
+    The identity is left in ``connection.state.staff`` (handlers take it as the ``staff`` dependency).
+    """
+    identity = await _session_identity(connection)
+    if identity is None:
+        if connection.scope.get("session"):
+            connection.clear_session()  # an ended session: forget it in the browser too
+        raise StaffLoginRequired("Authentication required")
+    connection.state.staff = identity
+
+
+def provide_staff(request: Request[Any, Any, Any]) -> StaffIdentity:
+    """The ``staff`` dependency: who is signed in (only on handlers guarded by :func:`requires_staff`)."""
+    identity = getattr(request.state, "staff", None)
+    if not isinstance(identity, StaffIdentity):
+        raise StaffLoginRequired("Authentication required")
+    return identity
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _login_required(request: Request[Any, Any, Any], _: StaffLoginRequired) -> Response[Any]:
+    if _wants_json(request):
+        return Response({"status_code": 401, "detail": "Authentication required"}, status_code=401)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(f"{LOGIN_PATH}?next={quote(target, safe='/')}", status_code=303)
+
+
+def _local_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%d/%m/%Y %H:%M")
+
+
+def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
+    """What every staff page template needs beside its own values."""
+    def tx(key: str, **placeholders: object) -> str:
+        return text(key, language, **placeholders)
+
+    other = "en" if language == "vi" else "vi"
+    return {
+        "lang": language,
+        "tx": tx,
+        "local_time": _local_time,
+        "switch_href": f"{request.url.path}?{_with_query(request, lang=other)}",
+        **values,
+    }
+
+
+def _with_query(request: Request[Any, Any, Any], **changes: object) -> str:
+    params = {key: value for key, value in request.query_params.items()}
+    params.update({key: str(value) for key, value in changes.items()})
+    return "&".join(f"{quote(key)}={quote(value)}" for key, value in params.items())
+
+
+def _login_page(request: Request[Any, Any, Any], language: str, *, username: str = "", next_path: str = "",
+                error: str | None = None, status_code: int = 200, headers: dict[str, str] | None = None) -> Template:
+    return Template(
+        template_name="staff/login.html",
+        context=_context(request, language, username=username, next_path=next_path, error=error, me=None),
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+class StaffController(Controller):
+    """Sign in and out, the recent responses list, one response."""
+
+    path = "/staff"
+    exception_handlers = {StaffLoginRequired: _login_required}
+    dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
+
+    @get("/login", name="staff:login")
+    async def login_form(
+        self, request: Request[Any, Any, Any], next_path: Annotated[str | None, QueryParameter(name="next")] = None
+    ) -> Template | Redirect:
+        """The sign-in form (or straight on when already signed in)."""
+        language = _language(request)
+        if await _session_identity(request) is not None:
+            return Redirect(_safe_next(next_path), status_code=303)
+        return _login_page(request, language, next_path=_safe_next(next_path) if next_path else "")
+
+    @post("/login", name="staff:login-submit", status_code=303)
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: URLEncodedBody[LoginForm],
+    ) -> Template | Redirect:
+        """Check the password; on success start a fresh session and go to the staff home page."""
+        language = _language(request)
+        address = _client_address(request)
+        username = normalise_username(data.username)[:64]
+        limiter = limiters("login_failures")
+        # separate keys per address and per username, in their own bucket: the public link limiter is untouched
+        keys = [f"staff-login:address:{address}", f"staff-login:user:{username}"]
+        if any(limiter.blocked(key) for key in keys):
+            retry_after = max(limiter.retry_after(key) for key in keys)
+            await audit.record("login_blocked", actor=None, detail={"username": username}, client_address=address)
+            return _login_page(request, language, username=username, next_path=data.next,
+                               error=text("login_blocked", language, minutes=max(1, -(-retry_after // 60))),
+                               status_code=429, headers={"Retry-After": str(retry_after)})
+        user = await authenticate(data.username, data.password)
+        if user is None:
+            for key in keys:
+                limiter.hit(key)
+            await audit.record("login_failed", actor=None, detail={"username": username}, client_address=address)
+            return _login_page(request, language, username=username, next_path=data.next,
+                               error=text("login_failed", language), status_code=401)
+        identity = await identity_of(user)
+        # a new session, not the one the form was shown in (no fixation of what came before)
+        request.clear_session()
+        request.set_session({"uid": identity.id, "sv": identity.session_version, "lang": language})
+        await audit.record("login_ok", actor=identity, client_address=address)
+        redirect = Redirect(_safe_next(data.next), status_code=303)
+        # and a new CSRF token once signed in: the next page sets a fresh cookie
+        redirect.delete_cookie("survey_csrf", path="/")
+        return redirect
+
+    @post("/logout", name="staff:logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        """End the session and return to the sign-in page.
+
+        Session cookies live in the browser, so a copied cookie would outlive a plain logout: signing out
+        bumps the user's session version, which ends every session of theirs.
+        """
+        language = _language(request)
+        identity = await _session_identity(request)
+        if identity is not None:
+            await sign_out_everywhere(identity.id)
+            await audit.record("logout", actor=identity, client_address=_client_address(request))
+        request.clear_session()
+        request.set_session({"lang": language})
+        return Redirect(f"{LOGIN_PATH}?signed_out=1", status_code=303)
+
+    @get("/", name="staff:home", guards=[requires_staff])
+    async def home(
+        self,
+        request: Request[Any, Any, Any],
+        staff: StaffIdentity,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+    ) -> Template:
+        """The most recent complete responses in the user's scope, newest first."""
+        me = staff
+        language = _language(request)
+        listing = await recent_responses(me, page=page, per_page=PER_PAGE)
+        await audit.record("responses_listed", actor=me, object_type="response", detail={"page": page},
+                           client_address=_client_address(request))
+        return Template(
+            template_name="staff/home.html",
+            context=_context(
+                request, language, me=me, listing=listing,
+                previous_href=f"{HOME_PATH}?{_with_query(request, page=page - 1)}",
+                next_href=f"{HOME_PATH}?{_with_query(request, page=page + 1)}",
+            ),
+        )
+
+    @get("/responses/{response_id:int}", name="staff:response", guards=[requires_staff])
+    async def response(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+                       response_id: FromPath[int]) -> Template:
+        """One response with every answer; 404 when it is not in the user's scope (its existence stays hidden)."""
+        me = staff
+        language = _language(request)
+        detail = await response_detail(me, response_id, language=language)
+        if detail is None:
+            return Template(template_name="staff/not_found.html", context=_context(request, language, me=me),
+                            status_code=404)
+        await audit.record("response_viewed", actor=me, object_type="response", object_id=response_id,
+                           client_address=_client_address(request))
+        return Template(template_name="staff/response.html", context=_context(request, language, me=me, detail=detail))
+
+
+ROUTES: list[Any] = [StaffController]
 LIFESPAN: list[Any] = []

@@ -1,0 +1,685 @@
+"""Responses: reading a link's state, and storing answers through one group-committing writer.
+
+Every write of the public survey (a page of a draft, a completed response, a link being opened)
+is a :class:`Submission` handed to the process's :class:`SubmissionWriter`. The writer takes all
+that is queued, applies it in ONE write transaction (multi-row inserts, set-based updates),
+commits once and then answers each waiting request. Committing once per batch instead of once
+per request is what lets SQLite keep up with many concurrent respondents.
+
+A link is answered once, and the database enforces it: ``Response.invitation`` is unique and a
+draft is completed by a conditional update (``... WHERE status = 'incomplete'``) whose affected
+rows are checked, in the same transaction as the answers.
+
+Example::
+
+    outcome = await submit(Submission(token_hash=h, raw={"overall": ["4"]}, complete=True))
+    outcome.status  # 'complete', 'used', 'expired', 'unknown' or 'invalid' (see outcome.errors)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from piccolo.engine.sqlite import SQLiteEngine
+
+from questionnaires import (
+    AnswerValue,
+    Questionnaire,
+    from_storage,
+    parse_answers,
+    to_storage,
+    visible_pages,
+    visible_questions,
+)
+from survey.db import engine, write_transaction
+from survey.services.followups import add_working_hours
+from survey.services.questionnaires import PublishedQuestionnaire, get_version
+from survey.tables import Answer, FollowUp, Invitation, Response, ResponseStatus
+
+__all__ = [
+    "DraftState",
+    "PageStep",
+    "LinkState",
+    "NewResponse",
+    "Outcome",
+    "Submission",
+    "SubmissionWriter",
+    "as_form",
+    "plan_page",
+    "read_draft",
+    "read_link",
+    "response_channel",
+    "resume_page",
+    "submission_writer",
+    "submit",
+]
+
+log = logging.getLogger(__name__)
+
+OutcomeStatus = Literal["saved", "complete", "opened", "used", "expired", "unknown", "invalid"]
+MAX_BATCH = 200
+ANSWER_ROWS_PER_INSERT = 2000  # 4 parameters a row: well under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True)
+class NewResponse:
+    """A response without an invitation (a counter visitor scanning the poster): where it belongs."""
+
+    questionnaire_id: int
+    unit_id: int
+    service_id: int | None
+    counter_id: int | None
+    channel: str = "counter"
+    trust: str = "poster"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One write of the public survey.
+
+    The target is a link (``token_hash``), an anonymous draft (``response_id``) or a new
+    anonymous response (``new_response``). ``answers`` are values already checked by the caller;
+    ``raw`` is form data (``{question_id: [values]}``) that the writer checks against the link's
+    questionnaire, all pages at once. ``replace`` names the questions whose stored answers the
+    new ones replace (``None``: all of them). ``complete`` finishes the response;
+    ``mark_opened`` only records that the link was opened.
+    """
+
+    token_hash: str | None = None
+    response_id: int | None = None
+    new_response: NewResponse | None = None
+    answers: Mapping[str, AnswerValue] | None = None
+    raw: Mapping[str, list[str]] | None = None
+    replace: tuple[str, ...] | None = None
+    page: int = 1
+    complete: bool = False
+    language: str | None = None
+    mark_opened: bool = False
+
+    @property
+    def target(self) -> tuple[str, object]:
+        if self.token_hash is not None:
+            return ("link", self.token_hash)
+        if self.response_id is not None:
+            return ("response", self.response_id)
+        return ("new", id(self))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a submission: ``status``, the response it wrote, or the answers' errors."""
+
+    status: OutcomeStatus
+    response_id: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DraftState:
+    """A stored response: its status, the page reached, its language and answers."""
+
+    response_id: int
+    status: str
+    page: int
+    language: str
+    answers: dict[str, AnswerValue]
+
+    @property
+    def complete(self) -> bool:
+        return self.status == ResponseStatus.complete
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a survey link leads to: its invitation, questionnaire, and the response so far (if any)."""
+
+    invitation_id: int
+    token_hash: str
+    published: PublishedQuestionnaire
+    unit_id: int
+    service_id: int | None
+    language: str
+    status: str
+    expires_at: datetime | None
+    opened_at: datetime | None
+    draft: DraftState | None
+
+    @property
+    def questionnaire(self) -> Questionnaire:
+        return self.published.questionnaire
+
+    @property
+    def answered(self) -> bool:
+        return self.status == "responded" or (self.draft is not None and self.draft.complete)
+
+    def expired(self, now: datetime | None = None) -> bool:
+        now = now or datetime.now(UTC)
+        return self.status == "expired" or (self.expires_at is not None and _aware(self.expires_at) <= now)
+
+
+def _aware(moment: datetime | str) -> datetime:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def response_channel(invitation_channel: str, contact_channel: str | None, questionnaire: Questionnaire) -> str:
+    """The contact channel a response is counted under (call, counter, online, email, fanpage)."""
+    if contact_channel:
+        return contact_channel
+    if invitation_channel in {"ticket", "kiosk"}:
+        return "counter"
+    return questionnaire.channels[0] if questionnaire.channels else "online"
+
+
+async def _answers_of(response_id: int, questionnaire: Questionnaire) -> dict[str, AnswerValue]:
+    rows = await Answer.select(Answer.question_id, Answer.value_number, Answer.value_text).where(
+        Answer.response == response_id
+    )
+    answers: dict[str, AnswerValue] = {}
+    for row in rows:
+        try:
+            question = questionnaire.question(row["question_id"])
+        except KeyError:
+            continue
+        answers[row["question_id"]] = from_storage(question, row["value_number"], row["value_text"])
+    return answers
+
+
+async def read_draft(response_id: int, questionnaire: Questionnaire | None = None) -> DraftState | None:
+    """The stored response ``response_id`` with its answers, or ``None``."""
+    rows = await Response.select(
+        Response.id, Response.status, Response.page, Response.language, Response.questionnaire
+    ).where(Response.id == response_id)
+    if not rows:
+        return None
+    row = rows[0]
+    questionnaire = questionnaire or (await get_version(row["questionnaire"])).questionnaire
+    answers = await _answers_of(row["id"], questionnaire)
+    return DraftState(row["id"], row["status"], row["page"], row["language"], answers)
+
+
+async def read_link(token_hash: str) -> LinkState | None:
+    """The state of the link whose token hashes to ``token_hash``, or ``None`` when there is none."""
+    rows = await Invitation.select(
+        Invitation.id, Invitation.questionnaire, Invitation.unit, Invitation.service, Invitation.language,
+        Invitation.status, Invitation.expires_at, Invitation.opened_at,
+    ).where(Invitation.token_hash == token_hash)
+    if not rows:
+        return None
+    row = rows[0]
+    published = await get_version(row["questionnaire"])
+    draft = None
+    found = await Response.select(Response.id).where(Response.invitation == row["id"])
+    if found:
+        draft = await read_draft(found[0]["id"], published.questionnaire)
+    return LinkState(
+        invitation_id=row["id"], token_hash=token_hash, published=published, unit_id=row["unit"],
+        service_id=row["service"], language=row["language"], status=row["status"],
+        expires_at=row["expires_at"], opened_at=row["opened_at"], draft=draft,
+    )
+
+
+# --- the writer -------------------------------------------------------------------------------------------------
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join(["{}"] * count)
+
+
+def _history_append_sql() -> str:
+    """SQL that appends one JSON entry (the parameter) to ``status_history``, per dialect."""
+    if isinstance(engine(), SQLiteEngine):
+        return "json_insert(COALESCE(status_history, '[]'), '$[#]', json({}))"
+    return "(COALESCE(status_history::jsonb, '[]'::jsonb) || jsonb_build_array({}::jsonb))::json"
+
+
+@dataclass
+class _Plan:
+    """What the batch will do for one submission."""
+
+    index: int
+    item: Submission
+    published: PublishedQuestionnaire | None = None
+    invitation: dict[str, Any] | None = None
+    response_id: int | None = None
+    answers: dict[str, AnswerValue] = field(default_factory=dict)
+    follow_up: tuple[str, ...] = ()
+
+
+async def _apply_batch(items: list[Submission]) -> list[Outcome]:
+    """Apply ``items`` inside the current transaction; each target appears at most once."""
+    now = datetime.now(UTC)
+    outcomes: list[Outcome | None] = [None] * len(items)
+    hashes = sorted({i.token_hash for i in items if i.token_hash is not None})
+    invitations: dict[str, dict[str, Any]] = {}
+    if hashes:
+        rows = await Invitation.select(
+            Invitation.id, Invitation.token_hash, Invitation.questionnaire, Invitation.unit, Invitation.service,
+            Invitation.counter, Invitation.channel, Invitation.trust, Invitation.language, Invitation.status,
+            Invitation.expires_at, Invitation.contact.channel.as_alias("contact_channel"),
+        ).where(Invitation.token_hash.is_in(hashes))
+        invitations = {row["token_hash"]: row for row in rows}
+    responses: dict[tuple[str, object], dict[str, Any]] = {}
+    invitation_ids = [row["id"] for row in invitations.values()]
+    if invitation_ids:
+        for row in await Response.select(Response.id, Response.invitation, Response.status).where(
+            Response.invitation.is_in(invitation_ids)
+        ):
+            responses[("invitation", row["invitation"])] = row
+    draft_ids = [i.response_id for i in items if i.response_id is not None]
+    if draft_ids:
+        for row in await Response.select(Response.id, Response.status, Response.questionnaire).where(
+            Response.id.is_in(draft_ids)
+        ):
+            responses[("response", row["id"])] = row
+
+    opened: list[int] = []
+    plans: list[_Plan] = []
+    for index, item in enumerate(items):
+        plan = _Plan(index, item)
+        if item.token_hash is not None:
+            invitation = invitations.get(item.token_hash)
+            if invitation is None:
+                outcomes[index] = Outcome("unknown")
+                continue
+            plan.invitation = invitation
+            existing = responses.get(("invitation", invitation["id"]))
+            if item.mark_opened:
+                opened.append(invitation["id"])
+                outcomes[index] = Outcome("opened")
+                continue
+            if (existing and existing["status"] == ResponseStatus.complete) or invitation["status"] == "responded":
+                outcomes[index] = Outcome("used", existing["id"] if existing else None)
+                continue
+            expires_at = invitation["expires_at"]
+            if invitation["status"] == "expired" or (expires_at is not None and _aware(expires_at) <= now):
+                outcomes[index] = Outcome("expired")
+                continue
+            plan.response_id = existing["id"] if existing else None
+            plan.published = await get_version(invitation["questionnaire"])
+        elif item.response_id is not None:
+            existing = responses.get(("response", item.response_id))
+            if existing is None:
+                outcomes[index] = Outcome("unknown")
+                continue
+            if existing["status"] == ResponseStatus.complete:
+                outcomes[index] = Outcome("used", existing["id"])
+                continue
+            plan.response_id = existing["id"]
+            plan.published = await get_version(existing["questionnaire"])
+        elif item.new_response is not None:
+            plan.published = await get_version(item.new_response.questionnaire_id)
+        else:
+            raise ValueError("a submission needs a token_hash, a response_id or a new_response")
+        questionnaire = plan.published.questionnaire
+        language = item.language or (plan.invitation or {}).get("language") or questionnaire.default_language
+        if item.raw is not None:
+            check = parse_answers(questionnaire, item.raw, page=None, language=language)
+            if not check.ok:
+                outcomes[index] = Outcome("invalid", plan.response_id, check.errors)
+                continue
+            plan.answers = check.values
+        else:
+            plan.answers = dict(item.answers or {})
+        if item.complete and questionnaire.follow_up is not None:
+            plan.follow_up = questionnaire.follow_up.triggered_by(plan.answers)
+        plans.append(plan)
+
+    if opened:
+        # only placeholders are put into the SQL text; values travel as parameters
+        status = "CASE WHEN status IN ('planned', 'sent', 'delivered') THEN 'opened' ELSE status END"
+        where = f"opened_at IS NULL AND id IN ({_placeholders(len(opened))})"
+        await Invitation.raw(
+            f"UPDATE invitation SET opened_at = {{}}, status = {status}, status_history = {_history_append_sql()} WHERE {where}",  # noqa: S608, E501
+            now, json.dumps({"status": "opened", "at": now.isoformat(), "detail": "link opened"}), *opened,
+        )
+
+    # drafts already stored: move them on, completing them only while they are still incomplete
+    kept: list[_Plan] = []
+    for plan in plans:
+        item = plan.item
+        if plan.response_id is None:
+            kept.append(plan)
+            continue
+        language = item.language or "vi"
+        if item.complete:
+            done = await Response.raw(
+                "UPDATE response SET status = 'complete', submitted_at = {}, page = {}, language = {} "
+                "WHERE id = {} AND status = 'incomplete' RETURNING id",
+                now, item.page, language, plan.response_id,
+            )
+        else:
+            done = await Response.raw(
+                "UPDATE response SET page = {}, language = {} WHERE id = {} AND status = 'incomplete' RETURNING id",
+                item.page, language, plan.response_id,
+            )
+        if not done:
+            outcomes[plan.index] = Outcome("used", plan.response_id)
+            continue
+        kept.append(plan)
+    plans = kept
+
+    # new responses: multi-row insert; link responses are matched back by their (unique) invitation
+    fresh = [p for p in plans if p.response_id is None]  # the rest are stored drafts
+    by_invitation = [p for p in fresh if p.invitation is not None]
+    if by_invitation:
+        rows = [_response_values(p, now) for p in by_invitation]
+        inserted = await _execute(
+            _insert_sql("response", RESPONSE_COLUMNS, len(rows)) + " RETURNING id, invitation",
+            [value for row in rows for value in row],
+        )
+        ids = {row["invitation"]: row["id"] for row in inserted}
+        for plan in by_invitation:
+            assert plan.invitation is not None
+            plan.response_id = ids[plan.invitation["id"]]
+    for plan in fresh:
+        if plan.invitation is None:
+            row = _response_row(plan, now)
+            await row.save()
+            plan.response_id = row.id
+
+    # answers: replace what the submission covers, then one multi-row insert
+    fresh_plans = {p.index for p in fresh}
+    for plan in plans:
+        if plan.index in fresh_plans:
+            continue
+        if plan.item.replace is None:
+            await Answer.delete().where(Answer.response == plan.response_id)
+        elif plan.item.replace:
+            await Answer.delete().where(
+                (Answer.response == plan.response_id) & Answer.question_id.is_in(list(plan.item.replace))
+            )
+    answer_rows: list[tuple[object, ...]] = []
+    for plan in plans:
+        assert plan.published is not None
+        questionnaire = plan.published.questionnaire
+        for question_id, value in plan.answers.items():
+            number, text = to_storage(questionnaire.question(question_id), value)
+            answer_rows.append((plan.response_id, question_id, number, text))
+    for start in range(0, len(answer_rows), ANSWER_ROWS_PER_INSERT):
+        chunk = answer_rows[start : start + ANSWER_ROWS_PER_INSERT]
+        await _execute(
+            _insert_sql("answer", ("response", "question_id", "value_number", "value_text"), len(chunk)),
+            [value for row in chunk for value in row],
+        )
+
+    completed_links = [p.invitation["id"] for p in plans if p.item.complete and p.invitation is not None]
+    if completed_links:
+        history = _history_append_sql()
+        where = f"id IN ({_placeholders(len(completed_links))})"
+        await Invitation.raw(
+            f"UPDATE invitation SET status = 'responded', responded_at = {{}}, status_history = {history} WHERE {where}",  # noqa: S608, E501
+            now, json.dumps({"status": "responded", "at": now.isoformat(), "detail": "survey answered"}),
+            *completed_links,
+        )
+
+    cases = [p for p in plans if p.follow_up]
+    if cases:
+        await FollowUp.insert(*[_follow_up_row(p, now) for p in cases])
+
+    for plan in plans:
+        outcomes[plan.index] = Outcome("complete" if plan.item.complete else "saved", plan.response_id)
+    return [o if o is not None else Outcome("unknown") for o in outcomes]
+
+
+RESPONSE_COLUMNS = ("invitation", "questionnaire", "unit", "service", "counter", "channel", "language", "trust",
+                    "status", "page", "external_id", "started_at", "submitted_at")
+
+
+def _insert_sql(table: str, columns: tuple[str, ...], rows: int) -> str:
+    """A multi-row INSERT with ``{}`` placeholders; names come from this module, values travel as parameters."""
+    values = ", ".join(["(" + _placeholders(len(columns)) + ")"] * rows)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
+
+
+async def _execute(sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    """Run ``sql`` (``{}`` placeholders) on the current transaction's connection, bypassing the query builder.
+
+    Building thousands of rows through Piccolo's ``insert(*rows)`` costs more than the database work.
+    """
+    db = engine()
+    transaction = db.current_transaction.get()
+    assert transaction is not None, "_execute runs inside the writer's transaction"
+    if isinstance(db, SQLiteEngine):
+        cursor = await transaction.connection.execute(sql.format(*["?"] * len(args)), args)
+        return list(await cursor.fetchall())
+    rows = await transaction.connection.fetch(sql.format(*[f"${i}" for i in range(1, len(args) + 1)]), *args)
+    return [dict(row) for row in rows]
+
+
+def _response_values(plan: _Plan, now: datetime) -> tuple[object, ...]:
+    row = _response_row(plan, now)
+    return tuple(getattr(row, column) for column in RESPONSE_COLUMNS)
+
+
+def _response_row(plan: _Plan, now: datetime) -> Response:
+    item = plan.item
+    assert plan.published is not None
+    questionnaire = plan.published.questionnaire
+    if plan.invitation is not None:
+        invitation = plan.invitation
+        where: dict[str, Any] = {
+            "invitation": invitation["id"],
+            "unit": invitation["unit"],
+            "service": invitation["service"],
+            "counter": invitation["counter"],
+            "channel": response_channel(invitation["channel"], invitation["contact_channel"], questionnaire),
+            "trust": invitation["trust"],
+        }
+        language = item.language or invitation["language"]
+    else:
+        assert item.new_response is not None
+        new = item.new_response
+        where = {"invitation": None, "unit": new.unit_id, "service": new.service_id, "counter": new.counter_id,
+                 "channel": new.channel, "trust": new.trust}
+        language = item.language or questionnaire.default_language
+    return Response(
+        questionnaire=plan.published.row_id,
+        language=language,
+        status=ResponseStatus.complete if item.complete else ResponseStatus.incomplete,
+        page=item.page,
+        started_at=now,
+        submitted_at=now if item.complete else None,
+        **where,
+    )
+
+
+def _follow_up_row(plan: _Plan, now: datetime) -> FollowUp:
+    assert plan.published is not None and plan.published.questionnaire.follow_up is not None
+    rule = plan.published.questionnaire.follow_up
+    if plan.invitation is not None:
+        unit = plan.invitation["unit"]
+    else:
+        assert plan.item.new_response is not None
+        unit = plan.item.new_response.unit_id
+    return FollowUp(
+        response=plan.response_id, unit=unit, reasons=list(plan.follow_up), status="open",
+        due_at=add_working_hours(now, rule.due_working_hours), created_at=now,
+    )
+
+
+async def _run_batch(items: list[Submission]) -> list[Outcome]:
+    async with write_transaction():
+        return await _apply_batch(items)
+
+
+class SubmissionWriter:
+    """Group commit: queued submissions are written together, one transaction per batch.
+
+    One writer per process, started and stopped by :func:`submission_writer` (the app's lifespan).
+    A batch that fails is retried one submission per transaction, so one bad submission fails alone.
+    """
+
+    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]] | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="survey-submission-writer")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._queue.put_nowait(None)
+        await self._task
+        self._task = None
+
+    async def submit(self, item: Submission) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((item, future))
+        return await future
+
+    async def _run(self) -> None:
+        deferred: list[tuple[Submission, asyncio.Future[Outcome]]] = []
+        stopping = False
+        while not stopping or deferred:
+            pending = deferred
+            deferred = []
+            if not pending:
+                entry = await self._queue.get()
+                if entry is None:
+                    stopping = True
+                    continue
+                pending = [entry]
+            while len(pending) < self.max_batch and not self._queue.empty():
+                entry = self._queue.get_nowait()
+                if entry is None:
+                    stopping = True
+                    break
+                pending.append(entry)
+            # a target written twice in one batch waits for the next one, which sees the first write
+            batch: list[tuple[Submission, asyncio.Future[Outcome]]] = []
+            targets: set[tuple[str, object]] = set()
+            for entry in pending:
+                if entry[0].target in targets:
+                    deferred.append(entry)
+                else:
+                    targets.add(entry[0].target)
+                    batch.append(entry)
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
+        self.batches += 1
+        try:
+            outcomes = await _run_batch([item for item, _ in batch])
+        except Exception:
+            log.exception("a batch of %d submissions failed; writing them one by one", len(batch))
+            for item, future in batch:
+                try:
+                    outcome = (await _run_batch([item]))[0]
+                except Exception as error:  # this one submission is at fault
+                    if not future.done():
+                        future.set_exception(error)
+                else:
+                    if not future.done():
+                        future.set_result(outcome)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+
+_writer: SubmissionWriter | None = None
+
+
+async def submit(item: Submission) -> Outcome:
+    """Write ``item`` through the running writer, or in a transaction of its own when none runs (CLI, tests)."""
+    if _writer is not None and _writer._task is not None and not _writer._task.done():
+        return await _writer.submit(item)
+    return (await _run_batch([item]))[0]
+
+
+@contextlib.asynccontextmanager
+async def submission_writer(app: object = None) -> AsyncIterator[SubmissionWriter]:
+    """Lifespan of the process's writer: started with the app, drained and stopped with it."""
+    global _writer
+    writer = SubmissionWriter()
+    writer.start()
+    previous, _writer = _writer, writer
+    try:
+        yield writer
+    finally:
+        await writer.stop()
+        _writer = previous
+
+
+# --- moving through the pages -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageStep:
+    """What a posted page leads to.
+
+    With ``errors``, ``page`` is shown again (with the answers given). Otherwise ``save`` is stored
+    (replacing the answers of ``replace``; ``None``: all answers) and ``page`` is shown next, or,
+    when ``complete``, the response is finished with ``answers``.
+    """
+
+    page: int
+    answers: dict[str, AnswerValue]
+    save: dict[str, AnswerValue]
+    replace: tuple[str, ...] | None
+    errors: dict[str, str] = field(default_factory=dict)
+    complete: bool = False
+
+
+def as_form(answers: Mapping[str, AnswerValue]) -> dict[str, list[str]]:
+    """Answers back in the form they are posted (``{question_id: [values]}``)."""
+    return {k: [str(x) for x in v] if isinstance(v, tuple) else [str(v)] for k, v in answers.items()}
+
+
+def resume_page(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue], page: int | None) -> int:
+    """The page to show: ``page`` if it is still shown given the answers, else the first shown page."""
+    pages = visible_pages(questionnaire, answers) or questionnaire.pages
+    if page in pages:
+        return page
+    earlier = [p for p in pages if page is not None and p < page]
+    return earlier[-1] if earlier else pages[0]
+
+
+def plan_page(
+    questionnaire: Questionnaire,
+    stored: Mapping[str, AnswerValue],
+    form: Mapping[str, list[str]],
+    page: int,
+    language: str,
+    action: str = "next",
+) -> PageStep:
+    """Read a posted page (skip logic applied on the server) and decide where the person goes.
+
+    ``action`` is ``next``/``submit`` (check the page, move on or finish) or ``back`` (keep the
+    valid answers of the page without requiring anything, and go to the previous shown page).
+    """
+    page = resume_page(questionnaire, stored, page)
+    on_page = tuple(x.id for x in questionnaire.questions_on(page))
+    previous = {k: v for k, v in stored.items() if k not in on_page}
+    check = parse_answers(questionnaire, form, page, language, previous)
+    merged = {**previous, **check.values}
+    shown_pages = visible_pages(questionnaire, merged)
+    if action == "back":
+        earlier = [p for p in shown_pages if p < page]
+        return PageStep(earlier[-1] if earlier else page, merged, check.values, on_page)
+    if not check.ok:
+        return PageStep(page, merged, {}, (), errors=check.errors)
+    later = [p for p in shown_pages if p > page]
+    if later:
+        return PageStep(later[0], merged, check.values, on_page)
+    shown = visible_questions(questionnaire, merged)
+    final = {x.id: merged[x.id] for x in shown if x.id in merged}
+    # an earlier page may lack a required answer (a changed answer can reveal a question): send the person there
+    missing = parse_answers(questionnaire, as_form(final), None, language)
+    if not missing.ok:
+        first = min(questionnaire.question(q).page for q in missing.errors)
+        errors = {q: e for q, e in missing.errors.items() if questionnaire.question(q).page == first}
+        return PageStep(first, merged, check.values, on_page, errors=errors)
+    return PageStep(page, final, final, None, complete=True)

@@ -1,0 +1,64 @@
+"""Pure rules of the staff pages: who sees which unit, comment excerpts, where to go after signing in."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import survey.services.staff as staff
+from survey.controllers.staff import TEXTS, _safe_next, text
+from survey.services.staff import StaffIdentity, can_see, excerpt
+
+
+def identity(role: str, unit_path: str) -> StaffIdentity:
+    return StaffIdentity(id=1, username="u", display_name="U", role=role, unit_id=1, unit_code="X",
+                         unit_path=unit_path, session_version=1)
+
+
+@pytest.mark.parametrize("role", ["admin", "quality", "leader", "unit_manager"])
+def test_every_role_sees_its_subtree_and_nothing_else(role):
+    hanoi = identity(role, "/VN/HN/")
+    assert can_see(hanoi, "/VN/HN/") and can_see(hanoi, "/VN/HN/HN-BD/")
+    assert not can_see(hanoi, "/VN/HCM/") and not can_see(hanoi, "/VN/")
+    assert not can_see(identity(role, "/VN/HN/"), "/VN/HNX/")  # a sibling whose code starts alike
+
+
+def test_a_user_without_a_unit_path_sees_nothing():
+    assert not can_see(identity("admin", ""), "/VN/")
+
+
+def test_excerpts_keep_short_comments_and_cut_long_ones_at_a_word():
+    assert excerpt("  Rất   tốt \n") == "Rất tốt"
+    assert excerpt("") is None and excerpt(None) is None
+    cut = excerpt("một hai ba bốn năm sáu", 12)
+    assert cut == "một hai ba…" and len(cut) <= 12
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (None, "/staff/"),
+        ("/staff/responses/3", "/staff/responses/3"),
+        ("/staff?page=2", "/staff?page=2"),
+        ("https://evil.example/staff/", "/staff/"),
+        ("//evil.example/staff/", "/staff/"),
+        ("/\\evil.example/staff/", "/staff/"),
+        ("/s/abc", "/staff/"),
+        ("/staff/login", "/staff/"),
+    ],
+)
+def test_after_signing_in_only_staff_pages_of_this_site_are_allowed(target, expected):
+    assert _safe_next(target) == expected
+
+
+def test_every_staff_text_is_in_vietnamese_and_english():
+    for key, texts in TEXTS.items():
+        assert set(texts) == {"vi", "en"}, key
+    assert text("login_failed", "vi") == "Sai tên đăng nhập hoặc mật khẩu."
+    assert text("page", "en", page=2) == "Page 2"
+
+
+def test_the_examples_in_the_docstrings_hold():
+    result = doctest.testmod(staff)
+    assert result.attempted > 0 and result.failed == 0
