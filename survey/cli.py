@@ -136,5 +136,9 @@ def users_create(username: str, role: str, unit_code: str, display_name: str | N
     click.echo(f"Created {role} {username!r} for unit {unit_code}")
 
 
+from survey.commands import register_all  # noqa: E402
+
+register_all(main)
+
 if __name__ == "__main__":
     main()

@@ -27,11 +27,14 @@ __all__ = [
     "FollowUp",
     "Invitation",
     "Job",
+    "Kiosk",
     "QuestionnaireVersion",
     "ReportRun",
     "ReportSchedule",
     "Respondent",
     "Response",
+    "SamplingRule",
+    "SandboxMessage",
     "Service",
     "StaffUser",
     "Unit",
@@ -333,3 +336,39 @@ class AuditEvent(Table):
     client_address = Varchar(length=64, null=True, default=None)
 
 
+
+
+class SandboxMessage(Table):
+    """A message the sandbox channel 'sent': stored and shown at /staff/sandbox instead of leaving the building."""
+
+    channel = Varchar(length=16, help_text="sms or email")
+    to_address = Varchar(length=200)
+    subject = Varchar(length=300, null=True, default=None)
+    body_text = Text()
+    body_html = Text(null=True, default=None)
+    encoding = Varchar(length=16, null=True, default=None, help_text="gsm7 or ucs2 for SMS")
+    segments = Integer(default=1)
+    invitation = ForeignKey(Invitation, null=True, index=True)
+    provider_message_id = Varchar(length=80, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class SamplingRule(Table):
+    """Which share of contacts is surveyed, per unit (subtree), service and channel; the most specific wins."""
+
+    unit = ForeignKey(Unit, null=True, help_text="Empty: every unit")
+    service = ForeignKey(Service, null=True, help_text="Empty: every service")
+    channel = Varchar(length=16, null=True, default=None, help_text="Contact channel; empty: every channel")
+    rate = Float(default=1.0, help_text="0..1")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Kiosk(Table):
+    """A tablet at a counter registered by staff; it proves itself with a signed device cookie."""
+
+    counter = ForeignKey(Counter, index=True)
+    label = Varchar(length=120)
+    secret_hash = Varchar(length=64, unique=True)
+    registered_by = ForeignKey(StaffUser, null=True)
+    registered_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,17 @@
+"""Command groups kept beside survey/cli.py, one module per area; ``register_all`` adds them to ``survey``."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+__all__ = ["register_all"]
+
+# each module defines ``register(main: click.Group) -> None``
+MODULES: tuple[str, ...] = ()
+
+
+def register_all(main: click.Group) -> None:
+    for name in MODULES:
+        importlib.import_module(name).register(main)
