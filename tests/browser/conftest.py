@@ -1,0 +1,307 @@
+"""A live server on loopback with its own SQLite database, and headless Chromium at phone size.
+
+The server runs as ``uvicorn survey.app:create_app --factory`` in a subprocess, against a database that
+``survey migrate`` and a seeding snippet prepared (reference data, staff users, survey links). The
+browser is Debian's Chromium (never a downloaded one); if it is missing the tests fail and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+# without the background-networking flags Chromium's connections are refused on a closed network
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+PHONE = {"width": 360, "height": 640}
+STAFF_PASSWORD = "mat-khau-thu-nghiem-2026"
+
+# Links each test may spend: name → (questionnaire, unit, service, language).
+LINKS: dict[str, tuple[str, str, str, str]] = {
+    "counter_vi": ("counter", "HN-BD", "SIB", "vi"),
+    "post_call_en": ("post-call", "HN-BD", "HOTLINE", "vi"),
+    "validation": ("counter", "HN-BD", "SIB", "vi"),
+    "resume": ("counter", "HN-BD", "HIC", "vi"),
+    "used": ("counter", "HN-BD", "SIB", "vi"),
+    "axe": ("counter", "HN-BD", "SIB", "vi"),
+    "narrow": ("post-call", "HN-BD", "HOTLINE", "vi"),
+    "staff_scope": ("counter", "HN-BD", "PENSION", "vi"),
+    "expired": ("counter", "HN-BD", "SIB", "vi"),
+}
+USERS: dict[str, tuple[str, str]] = {  # username → (role, unit)
+    "quanly.badinh": ("unit_manager", "HN-BD"),
+    "quanly.quan1": ("unit_manager", "HCM-Q1"),
+}
+
+SEED = """
+import asyncio, json, sys
+from datetime import UTC, datetime, timedelta
+
+from delivery.tokens import token_hash
+from survey.reference import seed_reference
+from survey.services.invitations import LinkSpec, create_links, survey_url
+from survey.services.staff import create_user
+from survey.settings import get_settings
+from survey.tables import Invitation
+
+async def main(spec):
+    await seed_reference()
+    for username, (role, unit) in spec["users"].items():
+        await create_user(username=username, password=spec["password"], role=role, unit_code=unit,
+                          display_name=username)
+    names = list(spec["links"])
+    tokens = await create_links([LinkSpec(questionnaire_key=q, unit_code=u, service_code=s, language=lang)
+                                 for q, u, s, lang in spec["links"].values()])
+    links = dict(zip(names, tokens))
+    # a link whose week has passed
+    hashed = token_hash(links["expired"], get_settings().secret_key)
+    await Invitation.update({Invitation.expires_at: datetime.now(UTC) - timedelta(days=1)}).where(
+        Invitation.token_hash == hashed)
+    print(json.dumps({name: {"token": token, "url": survey_url(token)} for name, token in links.items()}))
+
+asyncio.run(main(json.loads(sys.argv[1])))
+"""
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The running server: its base URL, the prepared links and the staff password."""
+
+    url: str
+    links: dict[str, dict[str, str]]
+    workdir: Path
+    log: Path
+
+    def link(self, name: str) -> str:
+        return self.links[name]["url"]
+
+    def token(self, name: str) -> str:
+        return self.links[name]["token"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run(command: list[str], env: dict[str, str], what: str) -> str:
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        pytest.fail(f"{what} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}",
+                    pytrace=False)
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    """``survey.app`` served by uvicorn on a free loopback port, with a fresh database."""
+    workdir = Path(tempfile.mkdtemp(prefix="survey-browser-"))
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "SURVEY_DATABASE_URL": f"sqlite:///{workdir / 'browser.sqlite3'}",
+        "SURVEY_VAR_DIR": str(workdir / "var"),
+        "SURVEY_SECRET_KEY": secrets.token_urlsafe(48),
+        "SURVEY_BASE_URL": base_url,
+        "PICCOLO_CONF": "survey.piccolo_conf",
+    }
+    bin_dir = Path(sys.executable).parent
+    _run([str(bin_dir / "survey"), "migrate"], env, "survey migrate")
+    seed = {"links": LINKS, "users": USERS, "password": STAFF_PASSWORD}
+    links = json.loads(_run([sys.executable, "-c", SEED, json.dumps(seed)], env, "seeding").strip().splitlines()[-1])
+
+    log = workdir / "server.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(
+            [str(bin_dir / "uvicorn"), "survey.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
+             str(port), "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()[-4000:]}", pytrace=False)
+            try:
+                with urllib.request.urlopen(f"{base_url}/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"GET /health did not answer within 30 s:\n{log.read_text()[-4000:]}", pytrace=False)
+            time.sleep(0.1)
+        yield LiveServer(url=base_url, links=links, workdir=workdir, log=log)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+class Survey:
+    """What a person does on the survey pages of one tab, in the words of the page contract."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    def open(self, url: str) -> Any:
+        return self.page.goto(url)
+
+    def kind(self) -> str | None:
+        """The kind of page shown: survey, thanks, used, expired, unknown."""
+        return self.page.locator("main[data-page]").get_attribute("data-page")
+
+    def shows(self, kind: str) -> None:
+        """Assert the page shown is of ``kind``; on failure, say what the person sees instead."""
+        main = self.page.locator("main[data-page]")
+        shown = main.get_attribute("data-page") if main.count() else None
+        if shown != kind:
+            text = " ".join((self.page.locator("body").inner_text() or "").split())[:600]
+            errors = [" ".join(e.split()) for e in self.page.locator("p.error").all_inner_texts()]
+            pytest.fail(f"expected the {kind!r} page at {self.page.url}, the person sees {shown!r}"
+                        f"{f' with errors {errors}' if errors else ''}: {text}", pytrace=False)
+
+    def radio(self, question_id: str, value: object) -> Any:
+        return self.page.locator(f'#q-{question_id} input[type="radio"][name="{question_id}"][value="{value}"]')
+
+    def choose(self, question_id: str, value: object) -> None:
+        """Tap the answer's label (what a thumb hits), or the radio itself if it has no label."""
+        radio = self.radio(question_id, value)
+        radio_id = radio.get_attribute("id")
+        label = self.page.locator(f'label[for="{radio_id}"]') if radio_id else radio.locator("xpath=ancestor::label")
+        (label.first if label.count() else radio).tap()
+        assert radio.is_checked(), f"tapping answer {value!r} of {question_id!r} did not select it"
+
+    def follow(self, locator: Any) -> None:
+        """Tap a link and wait for the page it leads to."""
+        with self.page.expect_navigation():
+            locator.tap()
+
+    def write(self, question_id: str, text: str) -> None:
+        box = self.page.locator(f'#q-{question_id} textarea[name="{question_id}"]')
+        box.tap()
+        box.fill(text)
+
+    def button(self, action: str) -> Any:
+        return self.page.locator(f'#survey-form button[type="submit"][name="action"][value="{action}"]')
+
+    def press(self, action: str, label: str | None = None) -> None:
+        """Tap the next / submit / back button; ``label`` is the text the person reads on it."""
+        button = self.button(action)
+        if label is not None:
+            assert label in button.inner_text(), f"the {action} button reads {button.inner_text()!r}, not {label!r}"
+        with self.page.expect_navigation():
+            button.tap()
+
+    def question(self, question_id: str) -> Any:
+        return self.page.locator(f"fieldset.question#q-{question_id}")
+
+    def error(self, question_id: str) -> Any:
+        return self.page.locator(f"p.error#err-{question_id}")
+
+    def fits_phone(self) -> None:
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"the page is {width} px wide: it scrolls sideways on a 360 px phone"
+
+
+@pytest.fixture
+def survey(page: Any) -> Survey:
+    return Survey(page)
+
+
+@pytest.fixture(scope="session")
+def axe_problems() -> Any:
+    """``axe_problems(page, "what")``: the serious and critical axe-core violations on the page, described."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+
+    def problems(tab: Any, what: str) -> list[str]:
+        results = axe.run(tab)
+        bad = [v for v in results.response["violations"] if v.get("impact") in {"serious", "critical"}]
+        lines = []
+        for violation in bad:
+            lines.append(f"{what} ({tab.url}): {violation['id']} ({violation['impact']}): {violation['help']}")
+            lines += [f"    {', '.join(map(str, node['target']))}: {' '.join(node.get('failureSummary', '').split())}"
+                      for node in violation["nodes"][:5]]
+        return lines
+
+    return problems
+
+
+@pytest.fixture
+def sign_in(browser: Any, live_server: LiveServer) -> Any:
+    """``sign_in(username)``: a new phone-sized tab signed in to the staff pages as ``username``."""
+    contexts: list[Any] = []
+
+    def open_as(username: str) -> Any:
+        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
+                                      locale="vi-VN", base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        tab = context.new_page()
+        tab.goto("/staff/login")
+        tab.locator('input[name="username"]').fill(username)
+        tab.locator('input[name="password"]').fill(STAFF_PASSWORD)
+        with tab.expect_navigation():
+            tab.locator('form button[type="submit"]').tap()
+        assert tab.locator('input[name="password"]').count() == 0, (
+            f"signing in as {username} failed: {tab.locator('main').inner_text()[:300]}")
+        return tab
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium; the run fails (it does not skip) when it is not installed."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: install Debian's 'chromium' package "
+                    "(scripts/bootstrap.sh); the browser tests never download a browser", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh phone-sized tab (360 × 640, touch) with its own cookies."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
+                                  locale="vi-VN", base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
