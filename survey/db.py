@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
 from survey.settings import DatabaseSettings, get_settings
 
@@ -37,7 +37,7 @@ SQLITE_BUSY_TIMEOUT_S = 30.0
 class PooledSQLiteEngine(SQLiteEngine):
     """SQLite in WAL mode with up to ``pool_size`` persistent autocommit connections."""
 
-    def __init__(self, path: str, pool_size: int = 4, **kwargs: Any) -> None:
+    def __init__(self, path: str, pool_size: int = 8, **kwargs: Any) -> None:
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_S, **kwargs)
         self.pool_size = pool_size
         self._idle: list[aiosqlite.Connection] = []
@@ -57,25 +57,61 @@ class PooledSQLiteEngine(SQLiteEngine):
         return connection
 
     async def get_connection(self) -> aiosqlite.Connection:  # type: ignore[override]
-        # used by transactions: one fresh connection each, configured like the pooled ones
+        # a connection outside the pool, configured like the pooled ones (Piccolo's batch() closes it)
         return await self._connect()
 
-    @contextlib.asynccontextmanager
-    async def _pooled(self) -> AsyncIterator[aiosqlite.Connection]:
+    def _pool(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests, CLI runs): start a new pool
             self._idle, self._created, self._loop = [], 0, loop
             self._available = asyncio.Semaphore(self.pool_size)
         assert self._available is not None
-        async with self._available:
-            connection = self._idle.pop() if self._idle else await self._connect(daemon=True)
-            try:
-                yield connection
-            except BaseException:
+        return self._available
+
+    async def acquire(self) -> aiosqlite.Connection:
+        """A pooled connection; give it back with :meth:`release`."""
+        await self._pool().acquire()
+        try:
+            return self._idle.pop() if self._idle else await self._connect(daemon=True)
+        except BaseException:
+            self._pool().release()
+            raise
+
+    async def release(self, connection: aiosqlite.Connection, *, broken: bool = False) -> None:
+        if broken or connection.in_transaction:
+            with contextlib.suppress(Exception):
                 await connection.close()
-                raise
-            else:
-                self._idle.append(connection)
+        else:
+            self._idle.append(connection)
+        self._pool().release()
+
+    @contextlib.asynccontextmanager
+    async def _pooled(self) -> AsyncIterator[aiosqlite.Connection]:
+        connection = await self.acquire()
+        try:
+            yield connection
+        except BaseException:
+            await self.release(connection, broken=True)
+            raise
+        else:
+            await self.release(connection)
+
+    def transaction(  # type: ignore[override]
+        self, allow_nested: bool = True, transaction_type: TransactionType = TransactionType.deferred
+    ) -> PooledSQLiteTransaction:
+        return PooledSQLiteTransaction(engine=self, allow_nested=allow_nested, transaction_type=transaction_type)
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        # Piccolo re-sends 'PRAGMA foreign_keys' before every statement; our connections set it once
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
 
     async def _run_in_new_connection(
         self,
@@ -94,6 +130,33 @@ class PooledSQLiteEngine(SQLiteEngine):
         for connection in idle:
             with contextlib.suppress(Exception):
                 await connection.close()
+
+
+class PooledSQLiteTransaction(SQLiteTransaction):
+    """A transaction on a pooled connection, given back to the pool afterwards instead of closed."""
+
+    engine: PooledSQLiteEngine
+
+    async def get_connection(self) -> aiosqlite.Connection:
+        return await self.engine.acquire()
+
+    async def __aexit__(self, exception_type: Any, exception: Any, traceback: Any) -> bool:
+        if self._parent:
+            return exception is None
+        broken = False
+        try:
+            if exception:
+                if not self._rolled_back:
+                    await self.rollback()
+            elif not self._committed and not self._rolled_back:
+                await self.commit()
+        except BaseException:
+            broken = True
+            raise
+        finally:
+            await self.engine.release(self.connection, broken=broken)
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
 
 
 def create_engine(database: DatabaseSettings | None = None) -> Engine[Any]:
