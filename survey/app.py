@@ -23,7 +23,9 @@ TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 # Public pages carry their own capability (the link token) and must stay light: no session, no CSRF cookie.
-PUBLIC_PATHS = ["^/s/", "^/q/", "^/kiosk/", "^/api/", "^/webhooks/", "^/static/", "^/health", "^/schema"]
+PUBLIC_PATHS = ["^/s/", "^/o/", "^/q/", "^/kiosk/", "^/api/", "^/webhooks/", "^/static/", "^/health", "^/schema"]
+# the scores API also answers a signed-in member of staff, so it reads the session cookie (GET only: no CSRF)
+SESSIONLESS_PATHS = [p if p != "^/api/" else "^/api/(?!v1/scores)" for p in PUBLIC_PATHS]
 
 
 @get("/health")
@@ -42,22 +44,29 @@ def _session_secret(settings: Settings) -> bytes:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
-    from survey.controllers import api, public, staff
+    from survey.controllers import api, contacts, outbox, public, staff
 
-    route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES, *api.ROUTES]
+    route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES, *api.ROUTES, *contacts.ROUTES, *outbox.ROUTES]
     route_handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR]))
-    lifespans: list[Any] = [*public.LIFESPAN, *staff.LIFESPAN, *api.LIFESPAN]
+    lifespans: list[Any] = [*public.LIFESPAN, *staff.LIFESPAN, *api.LIFESPAN, *contacts.LIFESPAN, *outbox.LIFESPAN]
 
     @contextlib.asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
+        from piccolo.engine.postgres import PostgresEngine
+
         from survey.db import engine
         from survey.services.questionnaires import publish_bundled
 
-        await publish_bundled()
+        db = engine()
+        pooled = isinstance(db, PostgresEngine) and settings.database_pool
+        if pooled:
+            await db.start_connection_pool(min_size=2, max_size=20)
         try:
+            await publish_bundled()
             yield
         finally:
-            db = engine()
+            if pooled:
+                await db.close_connection_pool()
             close_pool = getattr(db, "close_pool", None)
             if close_pool is not None:
                 await close_pool()
@@ -80,7 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 secure=settings.secure_cookies,
                 httponly=True,
                 samesite="lax",
-                exclude=PUBLIC_PATHS,
+                exclude=SESSIONLESS_PATHS,
             ).middleware
         ],
         csrf_config=CSRFConfig(

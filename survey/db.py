@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -40,10 +41,12 @@ class PooledSQLiteEngine(SQLiteEngine):
     def __init__(self, path: str, pool_size: int = 8, **kwargs: Any) -> None:
         super().__init__(path=path, timeout=SQLITE_BUSY_TIMEOUT_S, **kwargs)
         self.pool_size = pool_size
+        # aiosqlite connections answer on whichever loop awaits them, so idle ones are shared; the
+        # semaphore that caps them is bound to a loop, so there is one per loop (tests run two)
         self._idle: list[aiosqlite.Connection] = []
-        self._created = 0
-        self._available: asyncio.Semaphore | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def _connect(self, *, daemon: bool = False) -> aiosqlite.Connection:
         pending = aiosqlite.connect(**self.connection_kwargs)
@@ -62,11 +65,10 @@ class PooledSQLiteEngine(SQLiteEngine):
 
     def _pool(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new event loop (tests, CLI runs): start a new pool
-            self._idle, self._created, self._loop = [], 0, loop
-            self._available = asyncio.Semaphore(self.pool_size)
-        assert self._available is not None
-        return self._available
+        limit = self._limits.get(loop)
+        if limit is None:
+            limit = self._limits[loop] = asyncio.Semaphore(self.pool_size)
+        return limit
 
     async def acquire(self) -> aiosqlite.Connection:
         """A pooled connection; give it back with :meth:`release`."""

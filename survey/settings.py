@@ -46,6 +46,14 @@ def _env_bool(name: str, default: bool) -> bool:
     raise SettingsError(f"SURVEY_{name}: expected true or false, got {raw!r}")
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"SURVEY_{name}: expected a number, got {raw!r}") from None
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     """Where the data lives: ``sqlite:///path`` (default, under ``var/``) or ``postgresql://...``."""
@@ -105,8 +113,39 @@ class Settings:
     login_failures_per_window: int = 10
     session_max_age_seconds: int = 8 * 3600
     secure_cookies: bool = False
+    # a PostgreSQL connection pool per server process (off in tests, whose client runs the app on another loop)
+    database_pool: bool = True
     debug: bool = False
     var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
+    # delivery: Twilio for SMS and SMTP for email when configured, else the sandbox (/staff/sandbox)
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_from: str = ""
+    twilio_api_base_url: str = ""  # only for a local stub of Twilio's API (tests, benchmarks)
+    sms_brand: str = "BHXH VN"
+    sms_encoding: str = "auto"  # unicode | unaccented | auto
+    sms_rate_per_second: float = 10.0
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_tls: str = "auto"  # auto (STARTTLS when offered) | starttls | tls | none
+    smtp_from: str = ""
+    email_rate_per_second: float = 10.0
+    reminder_after_hours: int = 48
+    # the worker inside the server process (the demo); production runs `survey worker` beside the server
+    worker_in_process: bool = True
+    job_max_attempts: int = 6
+    job_lease_seconds: int = 60
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 32:
@@ -119,6 +158,40 @@ class Settings:
             )
         if self.token_ttl_days < 1:
             raise SettingsError("SURVEY_TOKEN_TTL_DAYS: must be at least 1")
+        self._check_delivery()
+
+    def _check_delivery(self) -> None:
+        if self.twilio_account_sid and not self.twilio_auth_token:
+            raise SettingsError("SURVEY_TWILIO_AUTH_TOKEN is required when SURVEY_TWILIO_ACCOUNT_SID is set")
+        if self.twilio_account_sid and not (self.twilio_messaging_service_sid or self.twilio_from):
+            raise SettingsError(
+                "SURVEY_TWILIO_MESSAGING_SERVICE_SID or SURVEY_TWILIO_FROM is required when SURVEY_TWILIO_ACCOUNT_SID "
+                "is set"
+            )
+        if not self.twilio_account_sid and (self.twilio_auth_token or self.twilio_messaging_service_sid
+                                            or self.twilio_from):
+            raise SettingsError("SURVEY_TWILIO_ACCOUNT_SID is required when other SURVEY_TWILIO_* settings are set")
+        if self.sms_encoding not in {"unicode", "unaccented", "auto"}:
+            raise SettingsError(
+                f"SURVEY_SMS_ENCODING: {self.sms_encoding!r} is not one of unicode, unaccented, auto"
+            )
+        if self.smtp_host and not self.smtp_from:
+            raise SettingsError("SURVEY_SMTP_FROM is required when SURVEY_SMTP_HOST is set")
+        if self.smtp_username and not self.smtp_password:
+            raise SettingsError("SURVEY_SMTP_PASSWORD is required when SURVEY_SMTP_USERNAME is set")
+        if self.smtp_tls not in {"auto", "starttls", "tls", "none"}:
+            raise SettingsError(f"SURVEY_SMTP_TLS: {self.smtp_tls!r} is not one of auto, starttls, tls, none")
+        if not 0 < self.smtp_port < 65536:
+            raise SettingsError(f"SURVEY_SMTP_PORT: {self.smtp_port} is not a port number (1-65535)")
+        for name, rate in (("SMS", self.sms_rate_per_second), ("EMAIL", self.email_rate_per_second)):
+            if rate <= 0:
+                raise SettingsError(f"SURVEY_{name}_RATE_PER_SECOND: must be more than 0, got {rate}")
+        if self.reminder_after_hours < 1:
+            raise SettingsError("SURVEY_REMINDER_AFTER_HOURS: must be at least 1")
+        if self.job_max_attempts < 1:
+            raise SettingsError("SURVEY_JOB_MAX_ATTEMPTS: must be at least 1")
+        if self.job_lease_seconds < 1:
+            raise SettingsError("SURVEY_JOB_LEASE_SECONDS: must be at least 1")
 
 
 def _load_dotenv() -> None:
@@ -165,6 +238,26 @@ def get_settings() -> Settings:
         login_failures_per_window=_env_int("LOGIN_FAILURES_PER_WINDOW", 10),
         session_max_age_seconds=_env_int("SESSION_MAX_AGE_SECONDS", 8 * 3600),
         secure_cookies=_env_bool("SECURE_COOKIES", False),
+        database_pool=_env_bool("DATABASE_POOL", True),
         debug=_env_bool("DEBUG", False),
         var_dir=var_dir,
+        twilio_account_sid=_env("TWILIO_ACCOUNT_SID", "").strip(),
+        twilio_auth_token=_env("TWILIO_AUTH_TOKEN", "").strip(),
+        twilio_messaging_service_sid=_env("TWILIO_MESSAGING_SERVICE_SID", "").strip(),
+        twilio_from=_env("TWILIO_FROM", "").strip(),
+        twilio_api_base_url=_env("TWILIO_API_BASE_URL", "").strip().rstrip("/"),
+        sms_brand=_env("SMS_BRAND", "BHXH VN"),
+        sms_encoding=_env("SMS_ENCODING", "auto").strip().lower(),
+        sms_rate_per_second=_env_float("SMS_RATE_PER_SECOND", 10.0),
+        smtp_host=_env("SMTP_HOST", "").strip(),
+        smtp_port=_env_int("SMTP_PORT", 25),
+        smtp_username=_env("SMTP_USERNAME", ""),
+        smtp_password=_env("SMTP_PASSWORD", ""),
+        smtp_tls=_env("SMTP_TLS", "auto").strip().lower(),
+        smtp_from=_env("SMTP_FROM", "").strip(),
+        email_rate_per_second=_env_float("EMAIL_RATE_PER_SECOND", 10.0),
+        reminder_after_hours=_env_int("REMINDER_AFTER_HOURS", 48),
+        worker_in_process=_env_bool("WORKER_IN_PROCESS", _env("DATABASE_URL", default_db).startswith("sqlite:")),
+        job_max_attempts=_env_int("JOB_MAX_ATTEMPTS", 6),
+        job_lease_seconds=_env_int("JOB_LEASE_SECONDS", 60),
     )

@@ -24,6 +24,8 @@ os.environ["SURVEY_SECRET_KEY"] = "test-secret-key-" + "x" * 32
 os.environ["SURVEY_DATABASE_URL"] = f"sqlite:///{_VAR / 'test.sqlite3'}"
 os.environ["SURVEY_BASE_URL"] = "http://testserver.local"
 os.environ["PICCOLO_CONF"] = "survey.piccolo_conf"
+# the test client runs the app on a loop of its own: an asyncpg pool must not be shared across loops
+os.environ["SURVEY_DATABASE_POOL"] = "false"
 
 from survey.settings import get_settings  # noqa: E402
 
