@@ -110,6 +110,115 @@ def questionnaires_validate(files: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@questionnaires.command("show")
+@click.argument("name")
+@click.option("--version", "version", type=int, default=None,
+              help="Published version to show (default: the latest published, else the bundled definition).")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for programs.")
+def questionnaires_show(name: str, version: int | None, output: str) -> None:
+    """Show questionnaire NAME: its questions, criteria and the index formula."""
+    import json
+
+    from survey.services.scores import describe_questionnaire
+
+    try:
+        described = run(describe_questionnaire(name, version))
+    except LookupError as error:
+        raise click.ClickException(str(error)) from None
+    if output == "json":
+        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{described['id']} version {described['version']}: {described['title']}")
+    click.echo("\nQuestions:")
+    for q in described["questions"]:
+        scale = f"{q['scale_min']}..{q['scale_max']}" if q["scale_min"] is not None else "-"
+        click.echo(f"  {q['id']:<22} {q['type']:<7} scale {scale:<6} criterion {q['criterion'] or '-'}")
+    click.echo("\nCriteria:")
+    for c in described["criteria"]:
+        target = "-" if c["target"] is None else f"{c['target']:.0%}"
+        click.echo(f"  {c['id']:<22} satisfied at >= {c['threshold']}  weight {c['weight']:g}  target {target}")
+    click.echo(f"\nIndex: {described['index']['formula_text'] if described['index'] else 'none'}")
+
+
+@main.group()
+def responses() -> None:
+    """Import responses (paper and phone surveys, history from older systems)."""
+
+
+@responses.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the valid rows even when other rows have problems (they are reported and left out).")
+@click.option("--max-problems", default=200, show_default=True, type=int, help="How many problems to print.")
+def responses_import(file: Path, skip_invalid: bool, max_problems: int) -> None:
+    """Import FILE.csv: one row per response, columns response_id, questionnaire, version, unit, service,
+    channel, submitted_at, language, then one column per question id (empty = not answered).
+
+    Nothing is imported from a file with problems unless --skip-invalid. Importing again is harmless:
+    response_ids already stored are skipped."""
+    from rich.progress import Progress
+
+    from survey.services.response_import import import_responses
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Importing", total=None)
+        result = run(import_responses(file, skip_invalid=skip_invalid,
+                                      progress=lambda n: bar.update(task, advance=n)))
+    for problem in result.problems[:max_problems]:
+        click.echo(str(problem), err=True)
+    if len(result.problems) > max_problems:
+        click.echo(f"... and {len(result.problems) - max_problems} more problem(s)", err=True)
+    click.echo(f"{result.rows} row(s): {result.imported} imported, {result.already_present} already present, "
+               f"{result.invalid_rows} invalid")
+    if result.problems and not result.written and not skip_invalid:
+        click.echo("Nothing was imported: fix the problems above, or use --skip-invalid to import the valid rows.",
+                   err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--questionnaire", required=True, help="Questionnaire id, e.g. post-call or counter.")
+@click.option("--period", required=True,
+              help="2026-05 (month), 2026-Q2 (quarter), 2026 (year) or 2026-01-01..2026-03-31 (from..to).")
+@click.option("--unit", default=None, help="Unit code; the unit includes its subtree (default: every unit).")
+@click.option("--service", default=None, help="Service code, e.g. HIC (default: every service).")
+@click.option("--channel", default=None, type=click.Choice(["call", "counter", "online", "email", "fanpage"]),
+              help="Contact channel (default: every channel).")
+@click.option("--by", "by", multiple=True, type=click.Choice(["unit", "service", "channel", "month"]),
+              help="Group by this dimension; repeat for several (--by unit --by month).")
+@click.option("--weighted", is_flag=True,
+              help="Post-stratify to the contact volumes by channel x service; report design effect and effective n.")
+@click.option("--min-n", default=30, show_default=True, type=int, help="Suppress measures below this many answers.")
+@click.option("--min-n-comments", default=10, show_default=True, type=int,
+              help="Hide comments below this many respondents.")
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="table for people, json (the API's) or csv (one row per group and criterion).")
+def scores(questionnaire: str, period: str, unit: str | None, service: str | None, channel: str | None,
+           by: tuple[str, ...], weighted: bool, min_n: int, min_n_comments: int, output: str) -> None:
+    """Satisfaction scores with intervals, comparisons and tests for a scope and period."""
+    import msgspec
+
+    from survey.services.scores import ScoreParameterError, ScoreRequest, compute_scores, report_csv, report_table
+
+    try:
+        request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service, channel=channel,
+                               by=by, weighted=weighted, min_n=min_n, min_n_comments=min_n_comments)
+        from rich.console import Console
+
+        with Console(stderr=True).status("Scoring ..."):
+            report = run(compute_scores(request))
+    except ScoreParameterError as error:
+        hint = f"--{error.parameter.replace('_', '-')}"
+        raise click.BadParameter(str(error).split(": ", 1)[1], param_hint=hint) from None
+    if output == "json":
+        click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2).decode())
+    elif output == "csv":
+        click.echo(report_csv(report), nl=False)
+    else:
+        report_table(report)
+
+
 @main.group()
 def users() -> None:
     """Manage staff accounts."""

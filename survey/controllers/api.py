@@ -1,10 +1,87 @@
-"""JSON API under /api/v1 (being built)."""
+"""JSON API under /api/v1: scores for integrators (API key) and staff (session)."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-__all__ = ["LIFESPAN", "ROUTES"]
+from litestar import Controller, Request, get
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.params import Parameter
 
-ROUTES: list[Any] = []
+from survey.services.scores import DIMENSIONS, ScoreParameterError, ScoreReport, ScoreRequest, compute_scores
+
+__all__ = ["LIFESPAN", "ROUTES", "ScoresController"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: an integrator's key (centre-wide read) or a member of staff (their unit subtree)."""
+
+    label: str
+    visible_path: str | None
+
+
+async def _caller(request: Request[Any, Any, Any]) -> Caller:
+    from survey.services.staff import load_identity
+    from survey.tables import ApiKey
+
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        key = authorization[7:].strip()
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        row = await ApiKey.select(ApiKey.source, ApiKey.revoked_at).where(ApiKey.key_hash == digest).first()
+        if row is None or row["revoked_at"] is not None:
+            raise NotAuthorizedException("unknown or revoked API key")
+        # keys have no unit scope: integrators read centre-wide
+        return Caller(f"api:{row['source']}", None)
+    session = request.scope.get("session")
+    if isinstance(session, dict) and session.get("uid") is not None:
+        try:
+            identity = await load_identity(int(session["uid"]), int(session.get("sv", 0)))
+        except (TypeError, ValueError):
+            identity = None
+        if identity is not None:
+            return Caller(f"staff:{identity.username}", identity.unit_path)
+    raise NotAuthorizedException("sign in to the staff pages or send 'Authorization: Bearer <API key>'")
+
+
+BY_HELP = f"Group by: {', '.join(DIMENSIONS)} (repeat the parameter for several)"
+
+
+class ScoresController(Controller):
+    path = "/api/v1/scores"
+    tags = ["scores"]
+
+    @get("/", summary="Satisfaction scores with intervals, comparisons and tests")
+    async def scores(
+        self,
+        request: Request[Any, Any, Any],
+        questionnaire: Annotated[str, Parameter(description="Questionnaire id, e.g. post-call")],
+        period: Annotated[str, Parameter(description="2026-05, 2026-Q2, 2026 or 2026-01-01..2026-03-31")],
+        unit: Annotated[str | None, Parameter(description="Unit code (includes its subtree)")] = None,
+        service: Annotated[str | None, Parameter(description="Service code")] = None,
+        channel: Annotated[str | None, Parameter(description="call, counter, online, email or fanpage")] = None,
+        by: Annotated[list[str] | None, Parameter(description=BY_HELP)] = None,
+        weighted: Annotated[bool, Parameter(description="Post-stratify to contact volumes")] = False,
+        min_n: Annotated[int, Parameter(description="Suppress measures below this n", ge=1)] = 30,
+    ) -> ScoreReport:
+        """Scores of one questionnaire for a period, limited to the caller's units.
+
+        Shares are fractions 0–1, the index 0–100; below ``min_n`` measures are suppressed. A staff member
+        sees their own unit's subtree (the default scope); API keys read centre-wide.
+        """
+        caller = await _caller(request)
+        try:
+            score_request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service,
+                                         channel=channel, by=tuple(by or ()), weighted=weighted, min_n=min_n)
+            return await compute_scores(score_request, visible_path=caller.visible_path)
+        except ScoreParameterError as error:
+            raise HTTPException(status_code=400, detail=str(error), extra={"parameter": error.parameter}) from None
+        except PermissionError as error:
+            raise PermissionDeniedException(str(error)) from None
+
+
+ROUTES: list[Any] = [ScoresController]
 LIFESPAN: list[Any] = []

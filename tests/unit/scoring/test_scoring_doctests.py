@@ -7,12 +7,12 @@ from types import ModuleType
 
 import pytest
 
-from scoring import _common, comparisons, grouping, intervals, measures, suppression, weighting
+from scoring import _common, comparisons, grouped, grouping, intervals, measures, suppression, weighting
 
 
 @pytest.mark.parametrize(
     "module",
-    [_common, comparisons, grouping, intervals, measures, suppression, weighting],
+    [_common, comparisons, grouped, grouping, intervals, measures, suppression, weighting],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: ModuleType) -> None:

@@ -1,0 +1,94 @@
+"""GET /api/v1/scores on both databases: API key or staff session, limited to the caller's units."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from survey.services.response_import import import_responses
+from survey.services.staff import create_user
+from survey.tables import ApiKey
+
+PASSWORD = "correct horse battery"
+KEY = "sk_test_" + "k" * 40
+HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall"
+
+
+@pytest.fixture
+async def seeded(reference):
+    lines = [HEADER] + [f"r{i},post-call,1,{'HN-BD' if i % 2 else 'HN-CG'},HOTLINE,call,2026-05-0{1 + i % 9} 10:00,vi,"
+                        f"{4 + i % 2},{3 + i % 3}" for i in range(100)]
+    assert (await import_responses(("\n".join(lines) + "\n").encode())).imported == 100
+    await ApiKey(source="portal", prefix="sk_test", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
+    await create_user(username="bd.manager", password=PASSWORD, role="unit_manager", unit_code="HN-BD",
+                      display_name="Quản lý Ba Đình")
+    return reference
+
+
+@pytest.fixture
+async def api(seeded):
+    # the data goes in before the app starts (the app's lifespan shares the engine)
+    from litestar.testing import AsyncTestClient
+
+    from survey.app import create_app
+    from survey.services import ratelimit
+
+    ratelimit._limiters.clear()
+    async with AsyncTestClient(app=create_app(), base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+async def sign_in(client, username: str) -> None:
+    page = await client.get("/staff/login")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+    reply = await client.post("/staff/login", data={"username": username, "password": PASSWORD, "_csrf_token": token},
+                              follow_redirects=False)
+    assert reply.status_code in (302, 303), reply.text
+
+
+async def test_authentication_is_required(api):
+    reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
+    assert reply.status_code == 401
+    reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"},
+                          headers={"Authorization": "Bearer wrong"})
+    assert reply.status_code == 401
+
+
+async def test_an_api_key_reads_centre_wide(api):
+    reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05", "unit": "HN",
+                                                    "by": ["unit"]}, headers={"Authorization": f"Bearer {KEY}"})
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    assert {g["unit"] for g in data["groups"]} == {"HN-BD", "HN-CG"}
+    group = data["groups"][0]
+    assert group["n"] == 50 and {"value", "ci", "target", "met"} <= set(group["index"])
+
+
+async def test_a_unit_manager_sees_their_unit_and_nothing_else(api):
+    await sign_in(api, "bd.manager")
+    mine = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["unit"] == "HN-BD" and mine.json()["groups"][0]["n"] == 50
+    other = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05", "unit": "HN"})
+    assert other.status_code == 403
+    assert "outside the units you may see" in other.text
+
+
+@pytest.mark.parametrize(("params", "parameter", "allowed"), [
+    ({"period": "last month"}, "period", "2026-Q2"),
+    ({"period": "2026-05", "by": ["province"]}, "by", "unit, service, channel, month"),
+    ({"period": "2026-05", "channel": "sms"}, "channel", "call, counter"),
+])
+async def test_bad_parameters_are_400_naming_the_parameter(api, params, parameter, allowed):
+    reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", **params},
+                          headers={"Authorization": f"Bearer {KEY}"})
+    assert reply.status_code == 400
+    assert parameter in reply.text and allowed in reply.text
+
+
+async def test_the_scores_endpoint_is_in_the_openapi_schema(api):
+    schema = (await api.get("/schema/openapi.json")).json()
+    assert "/api/v1/scores" in schema["paths"]
+    assert "ScoreReport" in str(schema["components"]["schemas"])
