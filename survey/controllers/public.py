@@ -39,6 +39,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "submit": {"vi": "Gửi", "en": "Submit"},
     "back": {"vi": "Quay lại", "en": "Back"},
     "required_note": {"vi": "Câu hỏi có dấu * là bắt buộc.", "en": "Questions marked * must be answered."},
+    "optout": {"vi": "Không muốn nhận khảo sát nữa?", "en": "Do not want to receive surveys any more?"},
     "required": {"vi": "bắt buộc", "en": "required"},
     "errors": {"vi": "Vui lòng xem lại các câu hỏi có thông báo bên dưới.",
                "en": "Please check the questions with a message below."},
@@ -198,6 +199,8 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
             "errors": bool(errors) or bool(service and service.error),
             "service": service,
             "action": request.url.path,
+            # a person reached by a one-time link can stop all surveys from here (a confirmation page first)
+            "optout_url": "/o/" + request.url.path[3:] + "?from=survey" if request.url.path.startswith("/s/") else None,
         },
         status_code=200,
         cookies=cookies,

@@ -1,0 +1,138 @@
+"""Commands for what comes in: ``survey apikeys``, ``survey contacts import`` and ``survey optout``."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter as Tally
+from pathlib import Path
+
+import click
+
+__all__ = ["register"]
+
+
+def _run(coroutine):  # type: ignore[no-untyped-def]
+    from survey.cli import run
+
+    return run(coroutine)
+
+
+@click.group("apikeys")
+def apikeys() -> None:
+    """API keys of the systems that report contacts (switchboard, queue system, portal)."""
+
+
+@apikeys.command("create")
+@click.option("--source", required=True, help="The source system the key may report for, e.g. switchboard.")
+def apikeys_create(source: str) -> None:
+    """Create a key for SOURCE; it is printed once and only its hash is stored."""
+    from survey.services.apikeys import create_api_key
+
+    try:
+        key, info = _run(create_api_key(source))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--source") from None
+    click.echo(key)
+    click.echo(f"Key {info.prefix} for source {source!r}: keep it now, it cannot be shown again.", err=True)
+
+
+@apikeys.command("list")
+def apikeys_list() -> None:
+    """List the keys: prefix, source, created, revoked (never the keys themselves)."""
+    from survey.services.apikeys import list_api_keys
+
+    keys = _run(list_api_keys())
+    if not keys:
+        click.echo("No API keys yet: survey apikeys create --source NAME")
+        return
+    click.echo(f"{'prefix':<10} {'source':<20} {'created':<20} revoked")
+    for key in keys:
+        revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "-"
+        click.echo(f"{key.prefix:<10} {key.source:<20} {key.created_at.strftime('%Y-%m-%d %H:%M'):<20} {revoked}")
+
+
+@apikeys.command("revoke")
+@click.argument("prefix")
+def apikeys_revoke(prefix: str) -> None:
+    """Revoke the key whose prefix is PREFIX (as `survey apikeys list` shows it)."""
+    from survey.services.apikeys import revoke_api_key
+
+    if not _run(revoke_api_key(prefix)):
+        raise click.ClickException(f"no active API key with prefix {prefix!r}")
+    click.echo(f"Revoked key {prefix}: requests with it are refused from now on.")
+
+
+@click.group("contacts")
+def contacts() -> None:
+    """Contact events from systems that export files."""
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default=None, help="Source system of every row (else the file's 'source' column).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the valid rows even when other rows have errors (they are reported and left out).")
+@click.option("--max-problems", default=200, show_default=True, type=int, help="How many errors to print.")
+def contacts_import(file: Path, source: str | None, skip_invalid: bool, max_problems: int) -> None:
+    """Import contact events from FILE.csv (UTF-8, with or without BOM).
+
+    Columns: source, external_id, channel (call, counter, online, email, fanpage), unit, service,
+    occurred_at (ISO 8601; without an offset it is local time), phone, email, language, agent,
+    counter. Each row gets the same decision as through the API. Nothing is imported from a file
+    with errors unless --skip-invalid; importing a file again creates nothing new.
+    """
+    from rich.progress import Progress
+
+    from delivery.rules import SKIP_REASONS
+    from survey.services.contacts import check_csv_references, import_contacts, read_contacts_csv
+
+    data = file.read_bytes()
+    reading = read_contacts_csv(data, source=source)
+    if not reading.fatal:
+        _run(check_csv_references(reading))
+    for warning in reading.warnings:
+        click.echo(f"{file.name}: warning: {warning}", err=True)
+    for row, message in reading.errors[:max_problems]:
+        click.echo(f"{file.name}:{row}: {message}" if row else f"{file.name}: {message}", err=True)
+    if len(reading.errors) > max_problems:
+        click.echo(f"... and {len(reading.errors) - max_problems} more error(s)", err=True)
+    if reading.fatal or (reading.errors and not skip_invalid):
+        click.echo("Nothing was imported: fix the errors above"
+                   + ("." if reading.fatal else ", or use --skip-invalid to import the valid rows."), err=True)
+        sys.exit(1)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Importing contacts", total=len(reading.events))
+        outcomes = _run(import_contacts(reading.events, progress=lambda n: bar.update(task, advance=n)))
+    fresh = [o for o in outcomes if not o.duplicate]
+    tally = Tally(o.reason or o.outcome for o in fresh)
+    click.echo(f"{len(outcomes)} contact(s) read: {len(fresh)} new, {len(outcomes) - len(fresh)} already imported, "
+               f"{len(reading.errors)} row(s) with errors left out")
+    click.echo(f"  planned: {tally.pop('planned', 0)}")
+    for reason, count in sorted(tally.items()):
+        click.echo(f"  skipped, {reason}: {count}  ({SKIP_REASONS.get(reason, {}).get('en', '')})")
+
+
+@click.command("optout")
+@click.option("--phone", default=None, help="Phone number as the person gave it, e.g. 0912 345 678.")
+@click.option("--email", default=None, help="Email address.")
+def optout(phone: str | None, email: str | None) -> None:
+    """Opt a person out of every survey (by staff), by phone and/or email; waiting invitations are cancelled."""
+    from delivery.phones import EmailError, PhoneError
+    from survey.services.respondents import opt_out
+
+    if not phone and not email:
+        raise click.UsageError("give --phone and/or --email")
+    try:
+        newly = _run(opt_out(phone=phone, email=email, source="staff"))
+    except PhoneError as error:
+        raise click.BadParameter(str(error), param_hint="--phone") from None
+    except EmailError as error:
+        raise click.BadParameter(str(error), param_hint="--email") from None
+    click.echo("Opted out: no more surveys will be sent to this person." if newly
+               else "This person had already opted out.")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(apikeys)
+    main.add_command(contacts)
+    main.add_command(optout)
