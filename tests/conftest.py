@@ -26,6 +26,8 @@ os.environ["SURVEY_BASE_URL"] = "http://testserver.local"
 os.environ["PICCOLO_CONF"] = "survey.piccolo_conf"
 # the test client runs the app on a loop of its own: an asyncpg pool must not be shared across loops
 os.environ["SURVEY_DATABASE_POOL"] = "false"
+# tests that need the outbox worker run it themselves, so nothing is sent behind another test's back
+os.environ["SURVEY_WORKER_IN_PROCESS"] = "false"
 
 from survey.settings import get_settings  # noqa: E402
 
@@ -51,6 +53,12 @@ def _postgres_url() -> str:
     url = result.stdout.strip().splitlines()[-1]
     os.environ["SURVEY_TEST_POSTGRES_URL"] = url
     return url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running until its session ends,
+    and no asyncio test can run while it does."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,0 +1,220 @@
+"""Delivery's HTTP side: Twilio status callbacks, the sandbox and outbox staff pages, the in-process worker.
+
+- ``POST /webhooks/twilio/status``: the signature is checked against ``{SURVEY_BASE_URL}/webhooks/twilio/status``
+  with the auth token (403 and nothing changed when it is missing or wrong); the answer (204) goes out at
+  once and the update is applied afterwards, or queued as a job when its invitation is not committed yet.
+- ``GET /staff/sandbox``: the messages the sandbox channel kept (links clickable, encoding and segments),
+  for the invitations of the units a user may see.
+- ``GET /staff/outbox``: job counts and the dead-letter jobs (administrators), each with a Retry button
+  (``POST /staff/outbox/{id}/retry``, CSRF-protected).
+- ``LIFESPAN``: the worker loop inside the server process when ``SURVEY_WORKER_IN_PROCESS`` is true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Litestar, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import Provide
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from delivery.twilio_status import signature_valid
+from survey.controllers.staff import (
+    StaffLoginRequired,
+    _client_address,
+    _language,
+    _local_time,
+    _login_required,
+    _with_query,
+    provide_staff,
+    requires_staff,
+)
+from survey.controllers.staff import text as staff_text
+from survey.services import audit, outbox
+from survey.services.sending import STATUS_CALLBACK_ATTEMPTS, apply_twilio_status, sandbox_messages
+from survey.services.staff import StaffIdentity
+from survey.settings import get_settings
+
+__all__ = ["LIFESPAN", "ROUTES", "DeliveryStaffController", "in_process_worker", "twilio_status_callback"]
+
+log = logging.getLogger("survey.controllers.outbox")
+
+PER_PAGE = 50
+
+TEXTS: dict[str, dict[str, str]] = {
+    "sandbox": {"vi": "Hộp thư thử nghiệm", "en": "Sandbox messages"},
+    "sandbox_intro": {
+        "vi": "Chưa cấu hình Twilio hoặc SMTP: tin nhắn và email được lưu ở đây thay vì gửi đi. "
+              "Bấm đường dẫn để mở phiếu khảo sát như người nhận.",
+        "en": "Twilio or SMTP is not configured: messages are kept here instead of being sent. "
+              "Follow a link to open the survey as the recipient would.",
+    },
+    "sandbox_empty": {"vi": "Chưa có tin nhắn nào.", "en": "No messages yet."},
+    "created_at": {"vi": "Thời gian", "en": "Time"},
+    "to": {"vi": "Người nhận", "en": "To"},
+    "message": {"vi": "Nội dung", "en": "Message"},
+    "encoding": {"vi": "Mã hoá", "en": "Encoding"},
+    "segments": {"vi": "Số phần tin", "en": "Segments"},
+    "invitation": {"vi": "Lời mời", "en": "Invitation"},
+    "subject": {"vi": "Tiêu đề", "en": "Subject"},
+    "outbox": {"vi": "Hàng đợi gửi", "en": "Outbox"},
+    "job_counts": {"vi": "Số việc theo trạng thái", "en": "Jobs by status"},
+    "status_queued": {"vi": "Đang chờ", "en": "Queued"},
+    "status_running": {"vi": "Đang xử lý", "en": "Running"},
+    "status_done": {"vi": "Đã xong", "en": "Done"},
+    "status_dead": {"vi": "Thất bại hẳn", "en": "Dead letter"},
+    "dead_letters": {"vi": "Việc thất bại sau lần thử cuối", "en": "Jobs that failed their last attempt"},
+    "dead_empty": {"vi": "Không có việc nào thất bại.", "en": "No failed jobs."},
+    "job": {"vi": "Việc", "en": "Job"},
+    "kind": {"vi": "Loại", "en": "Kind"},
+    "attempts": {"vi": "Số lần thử", "en": "Attempts"},
+    "last_error": {"vi": "Lỗi cuối", "en": "Last error"},
+    "failed_at": {"vi": "Thất bại lúc", "en": "Failed at"},
+    "retry": {"vi": "Gửi lại", "en": "Retry"},
+    "retry_job": {"vi": "Gửi lại việc số {id}", "en": "Retry job {id}"},
+    "retried": {"vi": "Đã đưa việc số {id} trở lại hàng đợi.", "en": "Job {id} is queued again."},
+    "not_dead": {"vi": "Việc số {id} không ở trạng thái thất bại.", "en": "Job {id} is not a dead letter."},
+    "admins_only": {"vi": "Chỉ quản trị hệ thống được xem trang này.", "en": "Only administrators may see this page."},
+    "forbidden": {"vi": "Không có quyền", "en": "Not allowed"},
+}
+
+
+def _text(key: str, language: str, **values: object) -> str:
+    texts = TEXTS.get(key)
+    if texts is None:
+        return staff_text(key, language, **values)
+    template = texts.get(language) or texts["vi"]
+    return template.format(**values) if values else template
+
+
+def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
+    def tx(key: str, **placeholders: object) -> str:
+        return _text(key, language, **placeholders)
+
+    other = "en" if language == "vi" else "vi"
+    return {"lang": language, "tx": tx, "local_time": _local_time,
+            "switch_href": f"{request.url.path}?{_with_query(request, lang=other)}", **values}
+
+
+# --- Twilio status callbacks -------------------------------------------------------------------------------------
+
+
+async def _apply_later(params: dict[str, str]) -> None:
+    """After the 204: apply the callback, or queue it when its invitation is not committed yet."""
+    try:
+        if await apply_twilio_status(params):
+            return
+    except Exception:
+        log.exception("applying a Twilio status callback failed; queueing it")
+    await outbox.enqueue("twilio_status", {"params": params}, due_at=datetime.now(UTC) + timedelta(seconds=5),
+                         max_attempts=STATUS_CALLBACK_ATTEMPTS)
+
+
+@post("/webhooks/twilio/status", name="webhooks:twilio-status", status_code=204)
+async def twilio_status_callback(request: Request[Any, Any, Any]) -> Response[None]:
+    """A message status from Twilio: checked, answered at once, applied afterwards."""
+    state = request.app.state
+    settings = (state.get("settings") if isinstance(state, dict) else None) or get_settings()
+    form = await request.form()
+    params = {str(key): str(value) for key, value in form.items()}
+    signature = request.headers.get("X-Twilio-Signature")
+    url = f"{settings.base_url}/webhooks/twilio/status"
+    if not settings.twilio_auth_token or not signature_valid(settings.twilio_auth_token, url, params, signature):
+        return Response(None, status_code=403)
+    return Response(None, status_code=204, background=BackgroundTask(_apply_later, params))
+
+
+# --- staff pages ----------------------------------------------------------------------------------------------------
+
+
+class DeliveryStaffController(Controller):
+    """The sandbox's messages and the outbox's dead letters."""
+
+    path = "/staff"
+    guards = [requires_staff]
+    exception_handlers = {StaffLoginRequired: _login_required}
+    dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
+
+    @get("/sandbox", name="staff:sandbox")
+    async def sandbox(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+                      page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1) -> Template:
+        """Messages the sandbox kept, newest first, for the invitations in the user's scope."""
+        language = _language(request)
+        entries = await sandbox_messages(staff.unit_path, include_unlinked=staff.is_admin, limit=PER_PAGE + 1,
+                                         offset=(page - 1) * PER_PAGE)
+        await audit.record("sandbox_viewed", actor=staff, object_type="sandbox_message", detail={"page": page},
+                           client_address=_client_address(request))
+        return Template(template_name="staff/sandbox.html", context=_context(
+            request, language, me=staff, entries=entries[:PER_PAGE], page=page,
+            has_previous=page > 1, has_next=len(entries) > PER_PAGE,
+            previous_href=f"/staff/sandbox?{_with_query(request, page=page - 1)}",
+            next_href=f"/staff/sandbox?{_with_query(request, page=page + 1)}",
+        ))
+
+    @get("/outbox", name="staff:outbox")
+    async def outbox_page(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+                          retried: Annotated[int | None, QueryParameter()] = None,
+                          not_dead: Annotated[int | None, QueryParameter()] = None) -> Template:
+        """Jobs by status and the dead letters with a Retry button (administrators only)."""
+        language = _language(request)
+        if not staff.is_admin:
+            return Template(template_name="staff/outbox.html", status_code=403,
+                            context=_context(request, language, me=staff, forbidden=True))
+        counts = await outbox.counts_by_status()
+        dead = await outbox.dead_jobs()
+        return Template(template_name="staff/outbox.html", context=_context(
+            request, language, me=staff, forbidden=False, counts=counts, dead=dead, retried=retried,
+            not_dead=not_dead,
+        ))
+
+    @post("/outbox/{job_id:int}/retry", name="staff:outbox-retry", status_code=303)
+    async def retry(self, request: Request[Any, Any, Any], staff: StaffIdentity, job_id: FromPath[int]) -> Redirect:
+        """Queue a dead job again with fresh attempts."""
+        if not staff.is_admin:
+            return Redirect("/staff/outbox", status_code=303)
+        requeued = await outbox.retry_dead(job_id)
+        if requeued:
+            await audit.record("job_retried", actor=staff, object_type="job", object_id=job_id,
+                               client_address=_client_address(request))
+        flag = "retried" if requeued else "not_dead"
+        return Redirect(f"/staff/outbox?{flag}={job_id}", status_code=303)
+
+
+# --- the worker inside the server (the demo) --------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def in_process_worker(app: Litestar) -> AsyncIterator[None]:
+    """Run the outbox worker beside the server when ``SURVEY_WORKER_IN_PROCESS`` is true."""
+    state = app.state if isinstance(app.state, dict) else {}
+    settings = state.get("settings") or get_settings()
+    if not settings.worker_in_process:
+        yield
+        return
+    from survey.services.sending import delivery_from_settings
+    from survey.worker import Worker, default_worker_id
+
+    delivery = delivery_from_settings(settings)
+    worker = Worker(delivery, worker_id=f"{default_worker_id()}:server", concurrency=4)
+    task = asyncio.create_task(worker.run())
+    try:
+        yield
+    finally:
+        worker.stop()
+        try:
+            await asyncio.wait_for(task, timeout=20)
+        except (TimeoutError, Exception):
+            log.exception("the in-process worker did not stop cleanly")
+            task.cancel()
+        await delivery.aclose()
+
+
+ROUTES: list[Any] = [twilio_status_callback, DeliveryStaffController]
+LIFESPAN: list[Any] = [in_process_worker]

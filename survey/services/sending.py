@@ -1,0 +1,547 @@
+"""Sending invitations and reminders: the outbox job handlers, the channels chosen from the settings,
+and Twilio's status callbacks applied to invitations.
+
+Each handler loads what it needs, sends through a channel, and returns a :class:`JobResult` whose
+effects (invitation status, provider message id, token hash, the reminder job) commit in the same
+transaction that marks the job done. A worker killed between the provider's answer and that commit
+sends the message again when the job's lease ends: a duplicate, counted by the SIGKILL test.
+
+The link token is made when the invitation is sent (only its hash is stored). The reminder carries
+the same link: its job payload holds the token *encrypted* under the server's secret (like the
+contact details), and the payload is scrubbed once the reminder is sent or skipped.
+
+Example::
+
+    delivery = delivery_from_settings()
+    result = await send_invitation(job, delivery)   # what the worker does for kind "send_invitation"
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from delivery.channels import (
+    Channel,
+    DeliveryResult,
+    OutgoingMessage,
+    SandboxChannel,
+    SMTPEmailChannel,
+    TwilioSMSChannel,
+)
+from delivery.composer import SMS_TEMPLATES, compose_sms, count_segments, render_template
+from delivery.email import build_invitation_email
+from delivery.rules import DeliveryPolicy, next_allowed_time
+from delivery.throttle import TokenBucket
+from delivery.tokens import new_token, token_hash
+from delivery.twilio_status import callback_outcome, should_apply
+from survey.crypto import InvalidToken, cipher
+from survey.services.invitations import survey_url
+from survey.services.outbox import ClaimedJob, JobResult, execute, history_append_sql
+from survey.services.questionnaires import get_version
+from survey.settings import Settings, get_settings
+from survey.tables import Invitation, InvitationStatus, SandboxMessage
+
+__all__ = [
+    "HANDLERS",
+    "Delivery",
+    "apply_twilio_status",
+    "delivery_from_settings",
+    "SandboxEntry",
+    "optout_url",
+    "sandbox_messages",
+    "send_invitation",
+    "send_reminder",
+    "split_links",
+    "status_callback_url",
+    "store_sandbox_message",
+]
+
+log = logging.getLogger("survey.sending")
+
+# Invitation outcomes that end the attempt to reach the person, from the channel's DeliveryResult
+FINAL_FAILURES = ("opted_out", "not_mobile", "undeliverable", "rejected")
+# a status callback that finds no invitation yet (its send may not have committed) is tried again this often
+STATUS_CALLBACK_ATTEMPTS = 4
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Delivery:
+    """What the handlers send with: a channel and a token bucket per kind (sms, email), the rules, a clock."""
+
+    settings: Settings
+    channels: Mapping[str, Channel]
+    buckets: Mapping[str, TokenBucket]
+    policy: DeliveryPolicy
+    clock: Callable[[], datetime] = _utc_now
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def channel_label(self, kind: str) -> str:
+        return getattr(self.channels[kind], "name", kind) if kind in self.channels else "none"
+
+    async def aclose(self) -> None:
+        for close in self.closers:
+            try:
+                await close()
+            except Exception:  # closing is best effort; the process is ending anyway
+                log.exception("closing a channel failed")
+
+
+def status_callback_url(settings: Settings | None = None) -> str:
+    """The public URL Twilio posts status callbacks to, and the one their signatures are checked against."""
+    return f"{(settings or get_settings()).base_url}/webhooks/twilio/status"
+
+
+def optout_url(token: str) -> str:
+    """The opt-out address sent in every message (``List-Unsubscribe`` for email)."""
+    return f"{get_settings().base_url}/o/{token}"
+
+
+async def store_sandbox_message(message: OutgoingMessage, result: DeliveryResult) -> None:
+    """The sandbox's store: one ``SandboxMessage`` row, shown at ``/staff/sandbox``."""
+    encoding: str | None = None
+    segments = 1
+    if message.channel == "sms":
+        counted = count_segments(message.text)
+        encoding, segments = str(counted.encoding), counted.segments
+    invitation_id = int(message.reference) if message.reference.isdigit() else None
+    await SandboxMessage.insert(
+        SandboxMessage(channel=message.channel, to_address=message.to[:200], subject=message.subject,
+                       body_text=message.text, body_html=message.html, encoding=encoding, segments=segments,
+                       invitation=invitation_id, provider_message_id=result.provider_message_id or "",
+                       created_at=datetime.now(UTC))
+    )
+
+
+def delivery_from_settings(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None,
+                           sms_rate: float | None = None, email_rate: float | None = None) -> Delivery:
+    """Twilio for SMS and SMTP for email when they are configured, the sandbox otherwise."""
+    settings = settings or get_settings()
+    channels: dict[str, Channel] = {}
+    closers: list[Callable[[], Awaitable[None]]] = []
+    sandbox = SandboxChannel(store_sandbox_message)
+    if settings.twilio_configured:
+        twilio = TwilioSMSChannel(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            messaging_service_sid=settings.twilio_messaging_service_sid or None,
+            from_=None if settings.twilio_messaging_service_sid else settings.twilio_from,
+            status_callback=status_callback_url(settings),
+            api_base_url=settings.twilio_api_base_url or None,
+        )
+        channels["sms"] = twilio
+        closers.append(twilio.aclose)
+    else:
+        channels["sms"] = sandbox
+    if settings.smtp_configured:
+        channels["email"] = SMTPEmailChannel(
+            settings.smtp_host,
+            settings.smtp_port,
+            username=settings.smtp_username or None,
+            password=settings.smtp_password or None,
+            use_tls=settings.smtp_tls == "tls",
+            start_tls={"auto": None, "starttls": True, "tls": False, "none": False}[settings.smtp_tls],
+            from_address=settings.smtp_from,
+        )
+    else:
+        channels["email"] = sandbox
+    # a burst of 1/20 s worth: sends are spaced evenly (no second holds more than the limit + the burst),
+    # and timer lateness is made up instead of lost
+    sms_limit = sms_rate or settings.sms_rate_per_second
+    email_limit = email_rate or settings.email_rate_per_second
+    buckets = {
+        "sms": TokenBucket(sms_limit, burst=max(1, int(sms_limit / 20))),
+        "email": TokenBucket(email_limit, burst=max(1, int(email_limit / 20))),
+    }
+    from survey.services.contacts import delivery_policy  # the one policy the planning rules use too
+
+    return Delivery(settings=settings, channels=channels, buckets=buckets, policy=delivery_policy(),
+                    clock=clock or _utc_now, closers=closers)
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    """An invitation with its person, as the handlers need it."""
+
+    id: int
+    status: str
+    channel: str
+    language: str
+    questionnaire_id: int
+    reminder_state: str
+    opened_at: datetime | None
+    responded_at: datetime | None
+    expires_at: datetime | None
+    phone_encrypted: str | None
+    email_encrypted: str | None
+    opted_out_at: datetime | None
+
+    def address(self) -> str | None:
+        encrypted = self.phone_encrypted if self.channel == "sms" else self.email_encrypted
+        if not encrypted:
+            return None
+        try:
+            return cipher().decrypt(encrypted)
+        except InvalidToken:
+            return None
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# one query by hand: building the joined select through the query builder costs more than running it
+_LOAD = (
+    "SELECT i.id, i.status, i.channel, i.language, i.questionnaire, i.reminder_state, i.opened_at, i.responded_at, "
+    "i.expires_at, r.phone_encrypted, r.email_encrypted, r.opted_out_at FROM invitation i "
+    "LEFT JOIN contact c ON c.id = i.contact LEFT JOIN respondent r ON r.id = c.respondent WHERE i.id = {}"
+)
+
+
+async def _load(invitation_id: int) -> _Target | None:
+    rows = await Invitation.raw(_LOAD, invitation_id)
+    row = rows[0] if rows else None
+    if row is None:
+        return None
+    return _Target(id=row["id"], status=row["status"], channel=row["channel"], language=row["language"] or "vi",
+                   questionnaire_id=row["questionnaire"], reminder_state=row["reminder_state"] or "none",
+                   opened_at=_aware(row["opened_at"]), responded_at=_aware(row["responded_at"]),
+                   expires_at=_aware(row["expires_at"]), phone_encrypted=row["phone_encrypted"],
+                   email_encrypted=row["email_encrypted"], opted_out_at=_aware(row["opted_out_at"]))
+
+
+# --- effects (run inside the completion transaction) ----------------------------------------------------------
+
+
+def _entry(status: str, at: datetime, detail: str) -> str:
+    return json.dumps({"status": status, "at": at.isoformat(), "detail": detail}, ensure_ascii=False)
+
+
+def _mark(invitation_id: int, *, status: str, at: datetime, detail: str, only_if: tuple[str, ...],
+          skip_reason: str | None = None, reminder_state: str | None = None) -> Callable[[], Awaitable[None]]:
+    """An effect: move the invitation to ``status`` (when it is still in one of ``only_if``), with history."""
+
+    async def effect() -> None:
+        sets = ["status = {}", f"status_history = {history_append_sql()}"]
+        args: list[Any] = [status, _entry(status, at, detail)]
+        if skip_reason is not None:
+            sets.append("skip_reason = {}")
+            args.append(skip_reason)
+        if reminder_state is not None:
+            sets.append("reminder_state = {}")
+            args.append(reminder_state)
+        placeholders = ", ".join(["{}"] * len(only_if))
+        await execute(f"UPDATE invitation SET {', '.join(sets)} WHERE id = {{}} AND status IN ({placeholders})",  # noqa: S608
+                      *args, invitation_id, *only_if)
+
+    return effect
+
+
+_SENT = (
+    "UPDATE invitation SET status = 'sent', sent_at = {}, provider_message_id = {}, token_hash = {}, expires_at = {}, "
+    "reminder_state = {}, status_history = {history} WHERE id = {} AND status = 'planned'"
+)
+
+
+def _sent(invitation_id: int, *, at: datetime, provider_message_id: str | None, hashed: str, expires_at: datetime,
+          channel: str, remind_at: datetime | None) -> Callable[[], Awaitable[None]]:
+    async def effect() -> None:
+        await execute(
+            _SENT.replace("{history}", history_append_sql()), at, provider_message_id, hashed, expires_at,
+            "scheduled" if remind_at else "none", _entry("sent", at, f"sent by {channel}"), invitation_id,
+        )
+
+    return effect
+
+
+def _reminder_done(invitation_id: int, *, state: str, at: datetime, detail: str) -> Callable[[], Awaitable[None]]:
+    async def effect() -> None:
+        await execute(
+            f"UPDATE invitation SET reminder_state = {{}}, status_history = {history_append_sql()} WHERE id = {{}}",  # noqa: S608
+            state, json.dumps({"status": f"reminder_{state}", "at": at.isoformat(), "detail": detail}), invitation_id,
+        )
+
+    return effect
+
+
+# --- composing --------------------------------------------------------------------------------------------------
+
+
+async def _compose(target: _Target, token: str, kind: str, delivery: Delivery, address: str) -> OutgoingMessage:
+    settings = delivery.settings
+    url, optout = survey_url(token), optout_url(token)
+    language = target.language if target.language in ("vi", "en") else settings.default_language
+    if target.channel == "sms":
+        templates = SMS_TEMPLATES[kind]
+        text = render_template(templates.get(language) or templates["vi"], brand=settings.sms_brand, url=url,
+                               optout_url=optout)
+        composed = compose_sms(text, mode=settings.sms_encoding)  # type: ignore[arg-type]
+        return OutgoingMessage("sms", address, composed.text, reference=str(target.id))
+    questionnaire = (await get_version(target.questionnaire_id)).questionnaire
+    rating = next((q for q in questionnaire.questions if q.type == "rating" and q.scale is not None), None)
+    first_question = None
+    question_text = None
+    if rating is not None and rating.scale is not None:
+        labels = rating.scale.labels.get(language) or {}
+        first_question = (rating.id, [(value, labels.get(value, str(value))) for value in rating.scale.points])
+        question_text = rating.text.get(language) or next(iter(rating.text.values()), None)
+    subject, text, html = build_invitation_email(
+        language=language, brand=settings.sms_brand,
+        title=questionnaire.title.get(language) or next(iter(questionnaire.title.values()), ""),
+        intro=questionnaire.intro.get(language) or next(iter(questionnaire.intro.values()), ""),
+        survey_url=url, optout_url=optout, first_question=first_question, first_question_text=question_text,
+        kind="reminder" if kind == "reminder" else "invitation",
+    )
+    return OutgoingMessage("email", address, text, subject=subject, html=html,
+                           headers={"List-Unsubscribe": f"<{optout}>"}, reference=str(target.id))
+
+
+async def _send(delivery: Delivery, message: OutgoingMessage) -> DeliveryResult:
+    await delivery.buckets[message.channel].acquire()
+    try:
+        return await delivery.channels[message.channel].send(message)
+    except Exception as error:  # a channel bug must not kill the worker: the attempt is retried, then dead-lettered
+        log.exception("channel %s raised", message.channel)
+        return DeliveryResult.failed("retry", None, f"{type(error).__name__}: {error}")
+
+
+def _describe(result: DeliveryResult) -> str:
+    parts = [result.outcome]
+    if result.error_code:
+        parts.append(f"code {result.error_code}")
+    if result.error_message:
+        parts.append(result.error_message)
+    return ": ".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+
+
+async def _opt_out(invitation_id: int) -> None:
+    from survey.services.respondents import opt_out_by_invitation
+
+    await opt_out_by_invitation(invitation_id, source="twilio")
+
+
+# --- the handlers ----------------------------------------------------------------------------------------------
+
+
+async def send_invitation(job: ClaimedJob, delivery: Delivery) -> JobResult:
+    """Send the invitation of ``job.payload["invitation_id"]`` once; see the module docstring."""
+    invitation_id = int(job.payload["invitation_id"])
+    now = delivery.clock()
+    target = await _load(invitation_id)
+    if target is None:
+        return JobResult.done(job, note="the invitation no longer exists")
+    if target.status != InvitationStatus.planned:
+        return JobResult.done(job, note=f"nothing to send: the invitation is {target.status}")
+    if target.opted_out_at is not None:
+        return JobResult.done(job, _mark(invitation_id, status="skipped", at=now, detail="opted out before sending",
+                                         only_if=("planned",), skip_reason="opted_out"))
+    allowed = next_allowed_time(now, delivery.policy)
+    if allowed > now:
+        return JobResult.reschedule(job, allowed, "quiet hours: due again in the morning")
+    address = target.address()
+    if not address:
+        return JobResult.done(job, _mark(invitation_id, status="failed", at=now, only_if=("planned",),
+                                         detail=f"no {target.channel} address", skip_reason="no_address"))
+    settings = delivery.settings
+    token = new_token(settings.token_length)
+    message = await _compose(target, token, "invitation", delivery, address)
+    result = await _send(delivery, message)
+    sent_at = delivery.clock()
+    if result.outcome == "sent":
+        remind_at = next_allowed_time(sent_at + timedelta(hours=settings.reminder_after_hours), delivery.policy)
+        outcome = JobResult.done(job, _sent(
+            invitation_id, at=sent_at, provider_message_id=result.provider_message_id,
+            hashed=token_hash(token, settings.secret_key), expires_at=sent_at + timedelta(days=settings.token_ttl_days),
+            channel=delivery.channel_label(target.channel), remind_at=remind_at,
+        ))
+        # the reminder carries the same link, encrypted; a second reminder job for one invitation finds it sent
+        outcome.new_jobs.append(("send_reminder", {"invitation_id": invitation_id, "token": cipher().encrypt(token)},
+                                 remind_at))
+        return outcome
+    if result.outcome == "retry":
+        return JobResult.retry(job, _describe(result))
+    if result.outcome == "opted_out":
+        await _opt_out(invitation_id)
+    return JobResult.done(job, _mark(invitation_id, status="failed", at=sent_at, only_if=("planned",),
+                                     detail=_describe(result), skip_reason=result.outcome))
+
+
+async def send_reminder(job: ClaimedJob, delivery: Delivery) -> JobResult:
+    """Send the one reminder of an invitation that was neither opened nor answered, with the same link."""
+    invitation_id = int(job.payload["invitation_id"])
+    scrubbed = {"invitation_id": invitation_id}
+    now = delivery.clock()
+    target = await _load(invitation_id)
+    if target is None:
+        return JobResult.done(job, note="the invitation no longer exists", payload=scrubbed)
+    reason = None
+    if target.reminder_state != "scheduled":
+        reason = f"reminder already {target.reminder_state}"
+    elif target.opted_out_at is not None:
+        reason = "opted out"
+    elif target.responded_at is not None or target.status == InvitationStatus.responded:
+        reason = "answered"
+    elif target.opened_at is not None or target.status == InvitationStatus.opened:
+        reason = "opened"
+    elif target.status not in (InvitationStatus.sent, InvitationStatus.delivered):
+        reason = f"invitation {target.status}"
+    elif target.expires_at is not None and target.expires_at <= now:
+        reason = "link expired"
+    if reason is not None:
+        effects = [] if target.reminder_state != "scheduled" else [
+            _reminder_done(invitation_id, state="skipped", at=now, detail=f"no reminder: {reason}")]
+        return JobResult.done(job, *effects, note=f"no reminder: {reason}", payload=scrubbed)
+    allowed = next_allowed_time(now, delivery.policy)
+    if allowed > now:
+        return JobResult.reschedule(job, allowed, "quiet hours: due again in the morning")
+    address = target.address()
+    try:
+        token = cipher().decrypt(str(job.payload.get("token", "")))
+    except InvalidToken:
+        token = ""
+    if not address or not token:
+        return JobResult.done(job, _reminder_done(invitation_id, state="skipped", at=now,
+                                                  detail="no reminder: address or link unavailable"),
+                              note="address or link unavailable", payload=scrubbed)
+    message = await _compose(target, token, "reminder", delivery, address)
+    result = await _send(delivery, message)
+    sent_at = delivery.clock()
+    if result.outcome == "sent":
+        detail = f"reminder sent by {delivery.channel_label(target.channel)} ({result.provider_message_id})"
+        return JobResult.done(job, _reminder_done(invitation_id, state="sent", at=sent_at, detail=detail),
+                              payload=scrubbed)
+    if result.outcome == "retry":
+        return JobResult.retry(job, _describe(result))
+    if result.outcome == "opted_out":
+        await _opt_out(invitation_id)
+    return JobResult.done(job, _reminder_done(invitation_id, state="failed", at=sent_at, detail=_describe(result)),
+                          note=_describe(result), payload=scrubbed)
+
+
+async def apply_twilio_status(params: Mapping[str, str], *, now: datetime | None = None) -> bool:
+    """Apply one (signature-checked) status callback; False when no invitation has its message id yet.
+
+    Idempotent and order-proof: only a move forward applies (``should_apply``), so a late ``sent``
+    never overwrites ``delivered``, and a repeat changes nothing. An opted-out error (21610) opts
+    the person out.
+    """
+    now = now or datetime.now(UTC)
+    sid = params.get("MessageSid") or params.get("SmsSid") or ""
+    status = (params.get("MessageStatus") or params.get("SmsStatus") or "").lower()
+    if not sid or not status:
+        return True  # nothing we could ever apply
+    row = await Invitation.select(Invitation.id, Invitation.status).where(
+        Invitation.provider_message_id == sid).first()
+    if row is None:
+        return False
+    outcome = callback_outcome(status, params.get("ErrorCode"))
+    if outcome == "opted_out":
+        await _opt_out(row["id"])
+    current = row["status"]
+    if current not in ("sent", "delivered", "failed"):
+        return True  # planned (not ours yet), opened, responded, skipped: a receipt changes none of them
+    if not should_apply(current, status):
+        return True
+    code = params.get("ErrorCode")
+    detail = f"Twilio: {status}" + (f" (error {code})" if code else "")
+    if outcome == "delivered":
+        await _mark(row["id"], status="delivered", at=now, detail=detail, only_if=(current,))()
+    elif outcome != "sent":
+        await _mark(row["id"], status="failed", at=now, detail=detail, only_if=(current,),
+                    skip_reason=outcome if outcome != "failed" else "undeliverable")()
+    return True
+
+
+async def apply_twilio_status_job(job: ClaimedJob, delivery: Delivery) -> JobResult:
+    """A status callback that found no invitation at first (its send not yet committed): try again."""
+    params = {str(k): str(v) for k, v in dict(job.payload.get("params", {})).items()}
+    if await apply_twilio_status(params):
+        return JobResult.done(job)
+    if job.last_attempt:
+        return JobResult.done(job, note=f"no invitation with message id {params.get('MessageSid')}")
+    return JobResult.retry(job, "no invitation with this message id yet")
+
+
+Handler = Callable[[ClaimedJob, Delivery], Awaitable[JobResult]]
+
+HANDLERS: Mapping[str, Handler] = {
+    "send_invitation": send_invitation,
+    "send_reminder": send_reminder,
+    "twilio_status": apply_twilio_status_job,
+}
+
+
+# --- what staff see --------------------------------------------------------------------------------------------
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+@dataclass(frozen=True)
+class SandboxEntry:
+    """One message the sandbox kept, with its text split into plain parts and links (to show them clickable)."""
+
+    id: int
+    channel: str
+    to_address: str
+    subject: str | None
+    parts: tuple[tuple[str, bool], ...]
+    encoding: str | None
+    segments: int
+    invitation_id: int | None
+    invitation_status: str | None
+    created_at: datetime | None
+    has_html: bool
+
+
+def split_links(text: str) -> tuple[tuple[str, bool], ...]:
+    """``text`` as (piece, is_link) pairs.
+
+    >>> split_links("Rate us: https://x.vn/s/abc thanks")
+    (('Rate us: ', False), ('https://x.vn/s/abc', True), (' thanks', False))
+    """
+    parts: list[tuple[str, bool]] = []
+    position = 0
+    for match in _LINK.finditer(text):
+        if match.start() > position:
+            parts.append((text[position : match.start()], False))
+        parts.append((match.group(0), True))
+        position = match.end()
+    if position < len(text):
+        parts.append((text[position:], False))
+    return tuple(parts)
+
+
+async def sandbox_messages(unit_path_prefix: str, *, include_unlinked: bool, limit: int = 100,
+                           offset: int = 0) -> list[SandboxEntry]:
+    """The sandbox's messages for invitations of units under ``unit_path_prefix``, newest first."""
+    query = SandboxMessage.select(
+        SandboxMessage.id, SandboxMessage.channel, SandboxMessage.to_address, SandboxMessage.subject,
+        SandboxMessage.body_text, SandboxMessage.body_html, SandboxMessage.encoding, SandboxMessage.segments,
+        SandboxMessage.invitation, SandboxMessage.created_at,
+        SandboxMessage.invitation.status.as_alias("invitation_status"),
+        SandboxMessage.invitation.unit.path.as_alias("unit_path"),
+    )
+    scoped = SandboxMessage.invitation.unit.path.like(unit_path_prefix.replace("%", "") + "%")
+    if include_unlinked:
+        scoped = scoped | SandboxMessage.invitation.is_null()
+    rows = await query.where(scoped).order_by(SandboxMessage.id, ascending=False).limit(limit).offset(offset)
+    return [SandboxEntry(id=row["id"], channel=row["channel"], to_address=row["to_address"], subject=row["subject"],
+                         parts=split_links(row["body_text"] or ""), encoding=row["encoding"],
+                         segments=row["segments"], invitation_id=row["invitation"],
+                         invitation_status=row["invitation_status"], created_at=_aware(row["created_at"]),
+                         has_html=bool(row["body_html"])) for row in rows]

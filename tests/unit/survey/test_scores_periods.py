@@ -1,0 +1,44 @@
+"""Periods of the scores command: the forms users type, the previous period and a year earlier."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from survey.services.extract import month_codes
+from survey.services.scores import ScoreParameterError, ScoreRequest, parse_period
+
+
+@pytest.mark.parametrize(("text", "start", "end", "previous_start"), [
+    ("2026-05", date(2026, 5, 1), date(2026, 6, 1), date(2026, 4, 1)),
+    ("2026-Q1", date(2026, 1, 1), date(2026, 4, 1), date(2025, 10, 1)),
+    ("2026", date(2026, 1, 1), date(2027, 1, 1), date(2025, 1, 1)),
+    ("2026-01-10..2026-01-19", date(2026, 1, 10), date(2026, 1, 20), date(2025, 12, 31)),
+])
+def test_periods_and_their_previous_period(text, start, end, previous_start):
+    period = parse_period(text)
+    assert (period.start, period.end, period.previous().start, period.previous().end) == (start, end, previous_start,
+                                                                                          start)
+    assert period.year_earlier().start == start.replace(year=start.year - 1)
+
+
+@pytest.mark.parametrize("text", ["May", "2026-13", "2026-Q5", "2026-02-30..2026-03-01", "2026-03-01..2026-02-01", ""])
+def test_bad_periods_name_the_forms_allowed(text):
+    with pytest.raises(ScoreParameterError) as raised:
+        parse_period(text)
+    assert raised.value.parameter == "period"
+
+
+def test_bad_grouping_and_channel_are_refused_before_any_query():
+    with pytest.raises(ScoreParameterError, match="allowed: unit, service, channel, month"):
+        ScoreRequest("post-call", "2026-05", by=("province",))
+    with pytest.raises(ScoreParameterError, match="allowed: call, counter, online, email, fanpage"):
+        ScoreRequest("post-call", "2026-05", channel="sms")
+
+
+def test_months_are_local_calendar_months():
+    # 2026-04-30 17:30 UTC is already 1 May in Ha Noi (UTC+7)
+    epoch = np.array([1777570200, 1777566600], dtype=np.int64)
+    assert [divmod(int(m), 12) for m in month_codes(epoch, "Asia/Ho_Chi_Minh")] == [(2026, 4), (2026, 3)]
