@@ -22,7 +22,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,8 @@ class DemoResult:
     login_url: str
     findings: DemoFindings
     seconds: float
+    api_key: str = ""  # a key of the 'switchboard' source, to post contact events
+    base_url: str = ""
 
 
 class _Stages:
@@ -279,6 +281,9 @@ async def build_demo(settings: Settings, *, responses: int, seed: int, progress:
         LinkSpec(questionnaire_key="online-service", unit_code="HN", service_code="VSSID", channel="link"),
     ]
     tokens = await create_links(specs)
+    from survey.services.apikeys import create_api_key
+
+    api_key, _ = await create_api_key("switchboard")
     stages.advance("links")
     labels = ("After a hotline call (post-call)", "Counter ticket at BHXH quận Ba Đình", "Online service / VssID")
     base_url = settings.base_url
@@ -291,6 +296,8 @@ async def build_demo(settings: Settings, *, responses: int, seed: int, progress:
         login_url=f"{base_url}/staff/login",
         findings=findings(sim),
         seconds=time.perf_counter() - started,
+        api_key=api_key,
+        base_url=base_url,
     )
 
 
@@ -337,6 +344,29 @@ def _print_summary(console: Console, result: DemoResult) -> None:
         users.add_row(user.role, user.username, user.password, f"{user.unit_code}: {user.display_name}")
     console.print(users)
     console.print(Panel(_what_to_look_for(result.findings), expand=False))
+    if result.api_key:
+        command, explanation = _contact_event_help(result)
+        console.print("[bold]Follow a contact event to an answered survey.[/bold] Post a hotline call as the "
+                      "switchboard would (the API key was made for the demo):")
+        # printed bare, on one line, so it can be copied and pasted
+        console.print(command, markup=False, highlight=False, soft_wrap=True)
+        console.print(explanation)
+
+
+def _contact_event_help(result: DemoResult) -> tuple[str, str]:
+    """A curl command that posts a hotline call as the switchboard would, and where its SMS shows up."""
+    occurred = (datetime.now(UTC) - timedelta(minutes=15)).replace(microsecond=0).isoformat()
+    event = {"source": "switchboard", "external_id": f"demo-call-{secrets.randbelow(10**6)}", "channel": "call",
+             "unit": "HN", "service": "HOTLINE", "occurred_at": occurred, "phone": "0912 345 678",
+             "language": "vi"}
+    command = (f"curl -s -X POST {result.base_url}/api/v1/contacts -H 'Authorization: Bearer {result.api_key}' "
+               f"-H 'Content-Type: application/json' -d '{json.dumps(event, ensure_ascii=False)}'")
+    return command, (
+        "The reply says what the delivery rules decided. The SMS goes to the sandbox (no provider is configured): "
+        f"sign in and open {result.base_url}/staff/sandbox, then click its link. Quiet hours apply "
+        "(20:00-08:00 Asia/Ho_Chi_Minh, SURVEY_QUIET_HOURS): at night the message waits for the morning, and the "
+        "same person is not surveyed twice within 30 days, so change the phone number to try again."
+    )
 
 
 def _qr_ascii(url: str) -> str:

@@ -10,6 +10,7 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -113,6 +114,11 @@ class Settings:
     login_failures_per_window: int = 10
     session_max_age_seconds: int = 8 * 3600
     secure_cookies: bool = False
+    # delivery policy: no SMS or email between these local times (equal times: none), days between two surveys
+    # of one person, minutes after a contact before its invitation goes
+    quiet_hours: tuple[str, str] = ("20:00", "08:00")
+    quarantine_days: int = 30
+    contact_delay_minutes: int = 10
     # a PostgreSQL connection pool per server process (off in tests, whose client runs the app on another loop)
     database_pool: bool = True
     debug: bool = False
@@ -156,6 +162,10 @@ class Settings:
             raise SettingsError(
                 f"SURVEY_DEFAULT_LANGUAGE: {self.default_language!r} is not one of SURVEY_LANGUAGES {self.languages}"
             )
+        if self.quarantine_days < 0:
+            raise SettingsError("SURVEY_QUARANTINE_DAYS: must be 0 or more")
+        if self.contact_delay_minutes < 0:
+            raise SettingsError("SURVEY_CONTACT_DELAY_MINUTES: must be 0 or more")
         if self.token_ttl_days < 1:
             raise SettingsError("SURVEY_TOKEN_TTL_DAYS: must be at least 1")
         self._check_delivery()
@@ -192,6 +202,17 @@ class Settings:
             raise SettingsError("SURVEY_JOB_MAX_ATTEMPTS: must be at least 1")
         if self.job_lease_seconds < 1:
             raise SettingsError("SURVEY_JOB_LEASE_SECONDS: must be at least 1")
+
+
+def _quiet_hours(raw: str) -> tuple[str, str]:
+    """'20:00-08:00' (local times; 'off' or an empty value: no quiet hours)."""
+    if raw.strip().lower() in {"", "off", "none"}:
+        return ("00:00", "00:00")
+    match = re.fullmatch(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*", raw)
+    if match is None:
+        raise SettingsError(f"SURVEY_QUIET_HOURS: expected 'HH:MM-HH:MM' (e.g. 20:00-08:00) or 'off', got {raw!r}")
+    h1, m1, h2, m2 = match.groups()
+    return (f"{int(h1):02d}:{m1}", f"{int(h2):02d}:{m2}")
 
 
 def _load_dotenv() -> None:
@@ -239,6 +260,9 @@ def get_settings() -> Settings:
         session_max_age_seconds=_env_int("SESSION_MAX_AGE_SECONDS", 8 * 3600),
         secure_cookies=_env_bool("SECURE_COOKIES", False),
         database_pool=_env_bool("DATABASE_POOL", True),
+        quiet_hours=_quiet_hours(_env("QUIET_HOURS", "20:00-08:00")),
+        quarantine_days=_env_int("QUARANTINE_DAYS", 30),
+        contact_delay_minutes=_env_int("CONTACT_DELAY_MINUTES", 10),
         debug=_env_bool("DEBUG", False),
         var_dir=var_dir,
         twilio_account_sid=_env("TWILIO_ACCOUNT_SID", "").strip(),

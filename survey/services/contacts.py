@@ -37,7 +37,7 @@ import sqlite3
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -273,8 +273,20 @@ async def check_events(events: Sequence[ContactEvent], *, now: datetime | None =
 
 
 def delivery_policy() -> DeliveryPolicy:
-    """The centre's delivery policy (defaults of ``delivery.rules``, in the configured time zone)."""
-    return DeliveryPolicy(timezone=get_settings().timezone)
+    """The centre's delivery policy: the settings' quiet hours, quarantine and delay, in its time zone."""
+    settings = get_settings()
+    start, end = (time.fromisoformat(value) for value in settings.quiet_hours)
+    delay = timedelta(minutes=settings.contact_delay_minutes)
+    defaults = DeliveryPolicy()
+    # the configured delay is the one after a call; the others keep their proportion to the default
+    scale = delay / defaults.delay_after["call"] if defaults.delay_after["call"] else 1
+    return DeliveryPolicy(
+        timezone=settings.timezone,
+        quiet_start=start,
+        quiet_end=end,
+        quarantine_days=settings.quarantine_days,
+        delay_after={channel: value * scale for channel, value in defaults.delay_after.items()},
+    )
 
 
 @dataclass
