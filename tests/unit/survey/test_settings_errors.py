@@ -50,3 +50,24 @@ def test_postgres_url_is_split_into_connection_settings():
 def test_relative_sqlite_paths_live_in_the_project(tmp_path):
     assert DatabaseSettings(url=f"sqlite:///{tmp_path}/a.sqlite3").sqlite_path == tmp_path / "a.sqlite3"
     assert DatabaseSettings(url="sqlite:///var/x.sqlite3").sqlite_path.parts[-2:] == ("var", "x.sqlite3")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("20:00-08:00", ("20:00", "08:00")), ("7:30 - 9:05", ("07:30", "09:05")), ("off", ("00:00", "00:00"))],
+)
+def test_quiet_hours_are_read_as_local_times(raw, expected):
+    from survey.settings import _quiet_hours
+
+    assert _quiet_hours(raw) == expected
+
+
+def test_malformed_quiet_hours_name_the_expected_form(monkeypatch):
+    monkeypatch.setenv("SURVEY_QUIET_HOURS", "8pm to 8am")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsError, match=r"SURVEY_QUIET_HOURS: expected 'HH:MM-HH:MM'.*got '8pm to 8am'"):
+            get_settings()
+    finally:
+        monkeypatch.delenv("SURVEY_QUIET_HOURS")
+        get_settings.cache_clear()
