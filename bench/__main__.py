@@ -1,7 +1,8 @@
-"""``python -m bench``: survey submissions per second against a bare Litestar app, in one run.
+"""``python -m bench``: every benchmark in sequence: survey submissions per second against a bare Litestar
+app, then ``bench.scoring``, ``bench.delivery`` and ``bench.contacts`` (``--only NAME`` runs one).
 
-See ``bench/README.md``. Exit status 0 when the run passes (ratio ≥ target, nothing missing, no token
-answered twice), 1 otherwise.
+See ``bench/README.md``. Exit status 0 when every run passes (for the submissions: ratio ≥ target, nothing
+missing, no token answered twice), 1 otherwise.
 """
 
 from __future__ import annotations
@@ -182,9 +183,21 @@ def bench_survey(args: argparse.Namespace, workdir: Path, env: dict[str, str]) -
             subprocess.run(db.stop, capture_output=True)
 
 
+# the other benchmarks, run after the submissions as modules of their own (each prints its own figures)
+OTHER_BENCHMARKS: dict[str, list[str]] = {
+    "scoring": ["-m", "bench.scoring", "--repeat", "1"],
+    "delivery": ["-m", "bench.delivery"],
+    "contacts": ["-m", "bench.contacts"],
+}
+BENCHMARKS = ("survey", *OTHER_BENCHMARKS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", choices=BENCHMARKS, default=None,
+                        help="run one benchmark: survey (submissions; the options below are its), scoring, delivery "
+                             "or contacts")
     parser.add_argument("--requests", type=int, default=20_000, help="at most this many requests per target")
     parser.add_argument("--seconds", type=float, default=10.0, help="and at most this long per target")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients (keep-alive connections)")
@@ -195,7 +208,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests before the clock starts")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
     args = parser.parse_args(argv)
+    outcomes: dict[str, int] = {}
+    for name in BENCHMARKS if args.only is None else (args.only,):
+        print(f"\n=== {name} ===", flush=True)
+        if name == "survey":
+            outcomes[name] = bench_submissions(args)
+        else:
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            outcomes[name] = subprocess.run([sys.executable, *OTHER_BENCHMARKS[name]], cwd=ROOT, env=env).returncode
+    if len(outcomes) > 1:
+        print("\n" + ", ".join(f"{name}: {'PASS' if code == 0 else 'FAIL'}" for name, code in outcomes.items()))
+    return 0 if all(code == 0 for code in outcomes.values()) else 1
 
+
+def bench_submissions(args: argparse.Namespace) -> int:
+    """Survey submissions per second against the hello-world baseline; 0 when the run passes."""
     workdir = Path(tempfile.mkdtemp(prefix="survey-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     print(f"bench: {args.requests} requests or {args.seconds:g} s per target, {args.concurrency} clients, "

@@ -28,7 +28,7 @@ REQUEST_TIMEOUT_S = 30.0
 
 @dataclass
 class LoadSpec:
-    """What to send: ``requests`` is a list of ``{"method", "path", "body", "key"}``; ``body`` is JSON text."""
+    """What to send: ``requests`` is a list of ``{"method", "path", "body", "key", "headers"}`` (body: JSON text)."""
 
     host: str
     port: int
@@ -78,6 +78,7 @@ def _encode(spec: LoadSpec, request: dict[str, Any]) -> bytes:
         "Accept: application/json",
         "User-Agent: survey-bench",
     ]
+    lines += [f"{name}: {value}" for name, value in (request.get("headers") or {}).items()]
     if payload:
         lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
@@ -177,7 +178,8 @@ async def _run_httpx(spec: LoadSpec, plan: _Plan, gate: _StartGate, records: lis
         async def one(request: dict[str, Any]) -> int:
             body = request.get("body")
             response = await client.request(request.get("method", "GET"), request["path"],
-                                            content=body.encode() if isinstance(body, str) else None)
+                                            content=body.encode() if isinstance(body, str) else None,
+                                            headers=request.get("headers"))
             return response.status_code
 
         async def worker(number: int) -> None:

@@ -9,7 +9,7 @@ import click
 __all__ = ["register_all"]
 
 # each module defines ``register(main: click.Group) -> None``
-MODULES: tuple[str, ...] = ("survey.commands.intake", "survey.commands.outbox")
+MODULES: tuple[str, ...] = ("survey.commands.intake", "survey.commands.outbox", "survey.commands.qr")
 
 
 def register_all(main: click.Group) -> None:

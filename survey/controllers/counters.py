@@ -1,0 +1,397 @@
+"""At the counter: ``POST /api/v1/tickets`` (a one-time link and QR code for a queue ticket), the kiosk tablet
+page ``/kiosk/{counter_code}``, and the staff pages that register kiosks (``/staff/kiosks``).
+
+A kiosk page answers only a browser that staff registered for that counter: registration sets a
+long-lived, signed, httponly device cookie on the tablet. The kiosk reuses the public survey's page
+logic (question views, answer checks, the group-committing writer); its responses have trust
+``kiosk`` and channel ``counter``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import Cookie
+from litestar.di import Provide
+from litestar.enums import MediaType
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Response, Template
+
+from delivery.qr import qr_png, qr_svg
+from questionnaires import AnswerValue, Questionnaire, parse_answers, visible_questions
+from survey.controllers.contacts import _api_key, _problem
+from survey.controllers.public import _over_public_limit, _question_view, _texts
+from survey.controllers.staff import StaffLoginRequired, _login_required, provide_staff, requires_staff
+from survey.controllers.staff import text as staff_text
+from survey.services import audit, responses
+from survey.services.counters import (
+    CounterCard,
+    KioskInfo,
+    TicketError,
+    counter_card,
+    counters_in_scope,
+    issue_ticket,
+    kiosk_from_cookie,
+    kiosks_in_scope,
+    may_register_kiosks,
+    register_kiosk,
+    revoke_kiosk,
+)
+from survey.services.questionnaires import latest_version
+from survey.services.responses import NewResponse, Submission
+from survey.services.staff import StaffIdentity
+from survey.settings import get_settings
+
+__all__ = ["KIOSK_COOKIE", "LIFESPAN", "ROUTES", "TEXTS", "KioskStaffController"]
+
+KIOSK_COOKIE = "survey_kiosk"
+KIOSK_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers keep a cookie at most 400 days; staff register again after that
+IDLE_SECONDS = 30
+THANKS_SECONDS = 6
+OVERALL = "overall"
+# a short kiosk: after the faces, the civil servant and the waiting time for a low score, then the required rest
+LOW_SCORE_AT_MOST = 3
+LOW_SCORE_QUESTIONS = ("servant_attitude", "result_time")
+ALWAYS_QUESTIONS = ("comment",)
+FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
+
+TEXTS: dict[str, dict[str, str]] = {
+    "kiosk_title": {"vi": "Đánh giá sự hài lòng", "en": "Rate our service"},
+    "kiosk_question": {"vi": "Ông/Bà hài lòng thế nào với lần giải quyết thủ tục vừa rồi?",
+                       "en": "How satisfied are you with the visit you have just had?"},
+    "kiosk_tap": {"vi": "Chạm vào một khuôn mặt", "en": "Tap a face"},
+    "kiosk_more": {"vi": "Cảm ơn Ông/Bà! Vài câu hỏi ngắn nữa (không bắt buộc trừ câu có dấu *):",
+                   "en": "Thank you! A few short questions more (only those marked * must be answered):"},
+    "kiosk_submit": {"vi": "Gửi đánh giá", "en": "Send"},
+    "kiosk_restart": {"vi": "Bắt đầu lại", "en": "Start again"},
+    "kiosk_chosen": {"vi": "Ông/Bà đã chọn", "en": "You chose"},
+    "kiosk_thanks_title": {"vi": "Xin cảm ơn Ông/Bà!", "en": "Thank you!"},
+    "kiosk_thanks_body": {"vi": "Đánh giá của Ông/Bà đã được ghi nhận. Màn hình sẽ trở về trang đầu sau vài giây.",
+                          "en": "Your rating has been recorded. The screen returns to the start in a few seconds."},
+    "kiosk_refused_title": {"vi": "Máy kiosk chưa được đăng ký", "en": "This kiosk is not registered"},
+    "kiosk_refused_body": {
+        "vi": "Trang đánh giá tại quầy chỉ mở trên máy tính bảng đã được cán bộ đăng ký cho quầy này. Cán bộ quản "
+              "lý đơn vị có thể đăng ký máy tại trang Cán bộ › Máy kiosk. Ông/Bà có thể quét mã QR dán tại quầy "
+              "để đánh giá bằng điện thoại.",
+        "en": "The counter's rating page opens only on a tablet that staff registered for this counter. A unit "
+              "manager can register it under Staff › Kiosks. You can scan the QR code at the counter to answer "
+              "on your phone."},
+    "kiosk_choose_face": {"vi": "Vui lòng chạm vào một khuôn mặt.", "en": "Please tap a face."},
+    # the staff pages
+    "kiosks": {"vi": "Máy kiosk tại quầy", "en": "Counter kiosks"},
+    "kiosks_intro": {
+        "vi": "Mở trang này trên chính máy tính bảng đặt tại quầy, rồi đăng ký: máy sẽ nhận một mã thiết bị và "
+              "chuyển sang chế độ kiosk. Thu hồi một máy khi nó bị mất hoặc chuyển đi nơi khác.",
+        "en": "Open this page on the tablet that stands at the counter, then register it: the tablet receives a "
+              "device key and switches to kiosk mode. Revoke a tablet when it is lost or moved elsewhere."},
+    "kiosk_register": {"vi": "Đăng ký máy này làm kiosk", "en": "Register this device as a kiosk"},
+    "kiosk_counter": {"vi": "Quầy", "en": "Counter"},
+    "kiosk_label": {"vi": "Tên máy", "en": "Device name"},
+    "kiosk_label_hint": {"vi": "Ví dụ: Máy tính bảng quầy 1", "en": "For example: Tablet at counter 1"},
+    "kiosk_registered_at": {"vi": "Đăng ký lúc", "en": "Registered at"},
+    "kiosk_registered_by": {"vi": "Người đăng ký", "en": "Registered by"},
+    "kiosk_state": {"vi": "Trạng thái", "en": "State"},
+    "kiosk_active": {"vi": "Đang dùng", "en": "Active"},
+    "kiosk_revoked": {"vi": "Đã thu hồi {at}", "en": "Revoked {at}"},
+    "kiosk_revoke": {"vi": "Thu hồi", "en": "Revoke"},
+    "kiosk_revoke_label": {"vi": "Thu hồi máy {label}", "en": "Revoke the device {label}"},
+    "kiosk_open": {"vi": "Mở", "en": "Open"},
+    "kiosk_none": {"vi": "Chưa có máy kiosk nào trong phạm vi của bạn.", "en": "No kiosks in your scope yet."},
+    "kiosk_not_allowed": {"vi": "Vai trò của bạn không được đăng ký máy kiosk.",
+                          "en": "Your role may not register kiosks."},
+    "kiosk_done": {"vi": "Đã thu hồi máy {label}.", "en": "The device {label} is revoked."},
+}
+
+
+def _kiosk_texts(lang: str) -> dict[str, str]:
+    return {**_texts(lang), **{key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}}
+
+
+# --- POST /api/v1/tickets ---------------------------------------------------------------------------------------
+
+
+class TicketRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """A queue ticket being printed: the counter, the service asked for, and what QR image to return."""
+
+    counter: str
+    service: str | None = None
+    ticket_number: str | None = None
+    language: str = "vi"
+    format: str = "svg"
+
+
+@post("/api/v1/tickets", summary="A one-time survey link and its QR code for a queue ticket", status_code=201)
+async def post_ticket(request: Request[Any, Any, Any]) -> Response[Any]:
+    """``{"counter", "service", "ticket_number", "language", "format": "svg"|"png"}`` → ``{"url", "expires_at",
+    "qr_svg"}`` (or ``qr_png_base64``). The link opens the counter's questionnaire once; its response has trust
+    ``ticket``. A counter or service that does not fit is answered 422 with the allowed values."""
+    await _api_key(request)
+    try:
+        body = msgspec.json.decode(await request.body(), type=TicketRequest)
+    except msgspec.ValidationError as error:
+        return _problem(422, f"invalid ticket request: {error}")
+    except msgspec.DecodeError:
+        return _problem(400, "the body is not JSON")
+    if body.format not in {"svg", "png"}:
+        return _problem(422, f"format: {body.format!r} is not one of svg, png", field="format",
+                        allowed=["svg", "png"])
+    try:
+        ticket = await issue_ticket(body.counter, body.service, body.language)
+    except TicketError as error:
+        return _problem(422, str(error), field=error.field, allowed=error.allowed)
+    reply: dict[str, Any] = {
+        "url": ticket.url, "expires_at": ticket.expires_at.isoformat(), "counter": ticket.counter_code,
+        "service": ticket.service_code, "ticket_number": body.ticket_number, "trust": "ticket",
+    }
+    if body.format == "png":
+        reply["qr_png_base64"] = base64.b64encode(qr_png(ticket.url, box_size=6)).decode("ascii")
+    else:
+        reply["qr_svg"] = qr_svg(ticket.url)
+    return Response(reply, status_code=201, media_type=MediaType.JSON)
+
+
+# --- /kiosk/{counter_code} --------------------------------------------------------------------------------------
+
+
+def _kiosk_language(request: Request[Any, Any, Any], posted: str | None = None) -> str:
+    languages = get_settings().languages
+    for candidate in (posted, request.query_params.get("lang")):
+        if candidate in languages:
+            return str(candidate)
+    return get_settings().default_language
+
+
+def _refused(request: Request[Any, Any, Any], lang: str) -> Template:
+    tx = _kiosk_texts(lang)
+    return Template(template_name="public/kiosk_refused.html", status_code=403,
+                    context={"lang": lang, "tx": tx, "title": tx["kiosk_refused_title"]})
+
+
+async def _registered(request: Request[Any, Any, Any], counter_code: str) -> tuple[KioskInfo, CounterCard] | None:
+    """The kiosk whose device cookie came with the request, when it is registered for this very counter."""
+    kiosk = await kiosk_from_cookie(request.cookies.get(KIOSK_COOKIE, ""))
+    if kiosk is None or kiosk.counter_code != counter_code:
+        return None
+    card = await counter_card(counter_code)
+    return (kiosk, card) if card is not None else None
+
+
+def _follow_up_ids(questionnaire: Questionnaire, overall: int) -> list[str]:
+    """The kiosk's questions after the faces: short, but every question the questionnaire requires."""
+    known = {q.id for q in questionnaire.questions}
+    wanted = [*(LOW_SCORE_QUESTIONS if overall <= LOW_SCORE_AT_MOST else ()), *ALWAYS_QUESTIONS]
+    required = [q.id for q in visible_questions(questionnaire, {OVERALL: overall}) if q.required and q.id != OVERALL]
+    ids = [q for q in wanted if q in known] + required
+    return [q.id for q in questionnaire.questions if q.id in ids]  # in the questionnaire's order
+
+
+def _faces(questionnaire: Questionnaire, lang: str) -> list[dict[str, Any]]:
+    question = questionnaire.question(OVERALL)
+    labels = (question.scale.labels.get(lang) or question.scale.labels.get("vi") or {}) if question.scale else {}
+    points = question.scale.points if question.scale else tuple(FACES)
+    return [{"value": p, "face": FACES.get(p, str(p)), "label": labels.get(p, str(p))} for p in points]
+
+
+def _kiosk_page(request: Request[Any, Any, Any], card: CounterCard, questionnaire: Questionnaire, lang: str,
+                step: str, *, overall: int | None = None, form: dict[str, list[str]] | None = None,
+                errors: dict[str, str] | None = None, service_error: str = "", status_code: int = 200) -> Template:
+    tx = _kiosk_texts(lang)
+    errors = errors or {}
+    faces = _faces(questionnaire, lang)
+    questions: list[dict[str, Any]] = []
+    if step == "more" and overall is not None:
+        ids = _follow_up_ids(questionnaire, overall)
+        questions = [_question_view(questionnaire.question(q), n + 1, lang, form or {}, errors)
+                     for n, q in enumerate(ids)]
+    services = [(code, vi if lang == "vi" else en) for code, vi, en in card.services] if len(card.services) > 1 else []
+    chosen = (form or {}).get("service", [""])[0]
+    return Template(
+        template_name="public/kiosk.html",
+        status_code=status_code,
+        context={
+            "lang": lang, "tx": tx, "step": step, "title": tx["kiosk_title"],
+            "action": f"/kiosk/{card.code}", "home": f"/kiosk/{card.code}?lang={lang}",
+            "counter_name": card.name_vi if lang == "vi" else card.name_en,
+            "unit_name": card.unit_name_vi if lang == "vi" else card.unit_name_en,
+            "faces": faces, "overall": overall,
+            "chosen_face": next((f for f in faces if f["value"] == overall), None),
+            "questions": questions, "errors": bool(errors) or bool(service_error),
+            "services": services, "service_chosen": chosen, "service_error": service_error,
+            "idle_seconds": IDLE_SECONDS if step != "thanks" else THANKS_SECONDS,
+        },
+    )
+
+
+@get("/kiosk/{counter_code:str}", name="kiosk")
+async def kiosk_start(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
+    """The start screen: five faces for the overall question."""
+    lang = _kiosk_language(request)
+    registered = await _registered(request, counter_code)
+    if registered is None:
+        limited = _over_public_limit(request, lang)
+        return limited if limited is not None else _refused(request, lang)
+    _, card = registered
+    questionnaire = (await latest_version(card.questionnaire_key)).questionnaire
+    return _kiosk_page(request, card, questionnaire, lang, "start")
+
+
+def _overall(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if number in FACES else None
+
+
+@post("/kiosk/{counter_code:str}", name="kiosk-post", status_code=200)
+async def kiosk_answer(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
+    """A tapped face (shows the follow-up questions) or the follow-up questions (stores the response)."""
+    form_data = await request.form()
+    raw = {key: form_data.getall(key) for key in form_data}
+    lang = _kiosk_language(request, (raw.get("lang") or [None])[0])
+    registered = await _registered(request, counter_code)
+    if registered is None:
+        limited = _over_public_limit(request, lang)
+        return limited if limited is not None else _refused(request, lang)
+    kiosk, card = registered
+    published = await latest_version(card.questionnaire_key)
+    questionnaire = published.questionnaire
+    overall = _overall((raw.get(OVERALL) or [None])[0])
+    if overall is None:
+        return _kiosk_page(request, card, questionnaire, lang, "start", errors={OVERALL: _kiosk_texts(lang)[
+            "kiosk_choose_face"]}, status_code=422)
+    if (raw.get("step") or [""])[0] != "more":
+        return _kiosk_page(request, card, questionnaire, lang, "more", overall=overall)
+
+    ids = _follow_up_ids(questionnaire, overall)
+    asked = {key: values for key, values in raw.items() if key in ids}
+    check = parse_answers(questionnaire, {**asked, OVERALL: [str(overall)]}, None, lang)
+    errors = {q: e for q, e in check.errors.items() if q in ids}
+    service_id, service_error = _service(card, raw, lang)
+    if errors or service_error:
+        return _kiosk_page(request, card, questionnaire, lang, "more", overall=overall, form=raw, errors=errors,
+                           service_error=service_error, status_code=422)
+    answers: dict[str, AnswerValue] = {k: v for k, v in check.values.items() if k in {*ids, OVERALL}}
+    new = NewResponse(published.row_id, card.unit_id, service_id, card.id, channel="counter", trust="kiosk")
+    outcome = await responses.submit(Submission(new_response=new, answers=answers, complete=True, language=lang))
+    if outcome.status != "complete":
+        return _kiosk_page(request, card, questionnaire, lang, "start", status_code=500)
+    return _kiosk_page(request, card, questionnaire, lang, "thanks")
+
+
+def _service(card: CounterCard, raw: dict[str, list[str]], lang: str) -> tuple[int | None, str]:
+    """The service of the visit: the counter's only one, or the one the visitor chose among several."""
+    if not card.services:
+        return None, ""
+    if len(card.services) == 1:
+        return card.service_ids[card.services[0][0]], ""
+    chosen = (raw.get("service") or [""])[0]
+    if chosen not in card.service_codes:
+        return None, _texts(lang)["service_error"]
+    return card.service_ids[chosen], ""
+
+
+# --- /staff/kiosks ----------------------------------------------------------------------------------------------
+
+
+class KioskForm(msgspec.Struct):
+    """Register the browser this form is posted from as the kiosk of a counter."""
+
+    counter: str = ""
+    label: str = ""
+
+
+def _staff_language(request: Request[Any, Any, Any]) -> str:
+    session = request.scope.get("session")
+    asked = request.query_params.get("lang")
+    if asked in get_settings().languages:
+        return str(asked)
+    remembered = session.get("lang") if isinstance(session, dict) else None
+    return str(remembered) if remembered in get_settings().languages else get_settings().default_language
+
+
+def _staff_context(request: Request[Any, Any, Any], me: StaffIdentity, **values: Any) -> dict[str, Any]:
+    lang = _staff_language(request)
+
+    def tx(key: str, **placeholders: object) -> str:
+        texts = TEXTS.get(key)
+        if texts is None:
+            return staff_text(key, lang, **placeholders)
+        template = texts.get(lang) or texts["vi"]
+        return template.format(**placeholders) if placeholders else template
+
+    def local_time(value: Any) -> str:
+        from zoneinfo import ZoneInfo
+
+        return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%d/%m/%Y %H:%M") if value else ""
+
+    other = "en" if lang == "vi" else "vi"
+    return {"lang": lang, "tx": tx, "me": me, "local_time": local_time,
+            "switch_href": f"{request.url.path}?lang={other}", **values}
+
+
+def _client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class KioskStaffController(Controller):
+    """List, register and revoke the kiosk tablets at the counters of the signed-in user's units."""
+
+    path = "/staff/kiosks"
+    guards = [requires_staff]
+    exception_handlers = {StaffLoginRequired: _login_required}
+    dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
+
+    async def _page(self, request: Request[Any, Any, Any], staff: StaffIdentity, *, error: str = "",
+                    notice: str = "", form: KioskForm | None = None, status_code: int = 200) -> Template:
+        return Template(
+            template_name="public/kiosk_staff.html",
+            status_code=status_code,
+            context=_staff_context(
+                request, staff, kiosks=await kiosks_in_scope(staff), counters=await counters_in_scope(staff),
+                allowed=may_register_kiosks(staff), error=error, notice=notice, form=form or KioskForm(),
+            ),
+        )
+
+    @get("/", name="staff:kiosks")
+    async def list_kiosks(self, request: Request[Any, Any, Any], staff: StaffIdentity) -> Template:
+        """The kiosks in scope and the registration form."""
+        return await self._page(request, staff)
+
+    @post("/", name="staff:kiosks-register", status_code=303)
+    async def register(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+                       data: URLEncodedBody[KioskForm]) -> Response[Any]:
+        """Register this browser as the kiosk of a counter and open the kiosk page in it."""
+        lang = _staff_language(request)
+        if not may_register_kiosks(staff):
+            return await self._page(request, staff, error=TEXTS["kiosk_not_allowed"][lang], status_code=403)
+        try:
+            kiosk, cookie = await register_kiosk(staff, data.counter, data.label)
+        except (ValueError, LookupError) as error:
+            return await self._page(request, staff, error=str(error).split(": ", 1)[-1], form=data, status_code=422)
+        await audit.record("kiosk_registered", actor=staff, object_type="kiosk", object_id=kiosk.id,
+                           detail={"counter": kiosk.counter_code, "label": kiosk.label},
+                           client_address=_client_address(request))
+        settings = get_settings()
+        redirect = Redirect(f"/kiosk/{kiosk.counter_code}?lang={lang}", status_code=303)
+        redirect.cookies.append(Cookie(key=KIOSK_COOKIE, value=cookie, max_age=KIOSK_COOKIE_MAX_AGE, path="/kiosk/",
+                                       httponly=True, secure=settings.secure_cookies, samesite="strict"))
+        return redirect
+
+    @post("/{kiosk_id:int}/revoke", name="staff:kiosks-revoke", status_code=200)
+    async def revoke(self, request: Request[Any, Any, Any], staff: StaffIdentity, kiosk_id: FromPath[int]) -> Template:
+        """Revoke a kiosk: its device cookie is refused from now on."""
+        lang = _staff_language(request)
+        kiosk = await revoke_kiosk(staff, kiosk_id)
+        if kiosk is None:
+            return await self._page(request, staff, error=staff_text("not_found", lang), status_code=404)
+        await audit.record("kiosk_revoked", actor=staff, object_type="kiosk", object_id=kiosk.id,
+                           detail={"counter": kiosk.counter_code}, client_address=_client_address(request))
+        return await self._page(request, staff, notice=TEXTS["kiosk_done"][lang].format(label=kiosk.label))
+
+
+ROUTES: list[Any] = [post_ticket, kiosk_start, kiosk_answer, KioskStaffController]
+LIFESPAN: list[Any] = []
