@@ -15,7 +15,7 @@ import msgspec
 from litestar import Request, get, post
 from litestar.enums import MediaType
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.response import Response, Template
 
 from delivery.phones import EmailError, PhoneError
@@ -133,9 +133,9 @@ def _moment(value: str, name: str) -> datetime:
 @get("/api/v1/contacts/decisions", summary="Contacts by decision: planned, and skipped by reason")
 async def get_decisions(
     request: Request[Any, Any, Any],
-    period_from: Annotated[str, Parameter(query="from", description="Start (ISO 8601 date or date and time)")],
-    period_to: Annotated[str, Parameter(query="to", description="End, exclusive (ISO 8601)")],
-    unit: Annotated[str | None, Parameter(description="Unit code (includes its subtree)")] = None,
+    period_from: Annotated[str, QueryParameter(name="from", description="Start (ISO 8601 date or date and time)")],
+    period_to: Annotated[str, QueryParameter(name="to", description="End, exclusive (ISO 8601)")],
+    unit: Annotated[str | None, QueryParameter(description="Unit code (includes its subtree)")] = None,
 ) -> Response[Any]:
     """How many contacts of the period were planned, and skipped by reason (with the reasons explained)."""
     await _api_key(request)

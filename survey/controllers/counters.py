@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import MediaType
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Response, Template
@@ -24,7 +24,7 @@ from delivery.qr import qr_png, qr_svg
 from questionnaires import AnswerValue, Questionnaire, parse_answers, visible_questions
 from survey.controllers.contacts import _api_key, _problem
 from survey.controllers.public import _over_public_limit, _question_view, _texts
-from survey.controllers.staff import StaffLoginRequired, _login_required, provide_staff, requires_staff
+from survey.controllers.staff import StaffLoginRequired, provide_staff, redirect_to_login, requires_staff
 from survey.controllers.staff import text as staff_text
 from survey.services import audit, responses
 from survey.services.counters import (
@@ -342,10 +342,10 @@ class KioskStaffController(Controller):
 
     path = "/staff/kiosks"
     guards = [requires_staff]
-    exception_handlers = {StaffLoginRequired: _login_required}
+    exception_handlers = {StaffLoginRequired: redirect_to_login}
     dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
 
-    async def _page(self, request: Request[Any, Any, Any], staff: StaffIdentity, *, error: str = "",
+    async def _page(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity], *, error: str = "",
                     notice: str = "", form: KioskForm | None = None, status_code: int = 200) -> Template:
         return Template(
             template_name="public/kiosk_staff.html",
@@ -357,12 +357,12 @@ class KioskStaffController(Controller):
         )
 
     @get("/", name="staff:kiosks")
-    async def list_kiosks(self, request: Request[Any, Any, Any], staff: StaffIdentity) -> Template:
+    async def list_kiosks(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity]) -> Template:
         """The kiosks in scope and the registration form."""
         return await self._page(request, staff)
 
     @post("/", name="staff:kiosks-register", status_code=303)
-    async def register(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+    async def register(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                        data: URLEncodedBody[KioskForm]) -> Response[Any]:
         """Register this browser as the kiosk of a counter and open the kiosk page in it."""
         lang = _staff_language(request)
@@ -382,7 +382,9 @@ class KioskStaffController(Controller):
         return redirect
 
     @post("/{kiosk_id:int}/revoke", name="staff:kiosks-revoke", status_code=200)
-    async def revoke(self, request: Request[Any, Any, Any], staff: StaffIdentity, kiosk_id: FromPath[int]) -> Template:
+    async def revoke(
+        self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity], kiosk_id: FromPath[int]
+    ) -> Template:
         """Revoke a kiosk: its device cookie is refused from now on."""
         lang = _staff_language(request)
         kiosk = await revoke_kiosk(staff, kiosk_id)

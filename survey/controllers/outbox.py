@@ -21,20 +21,20 @@ from typing import Annotated, Any
 
 from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from delivery.twilio_status import signature_valid
 from survey.controllers.staff import (
     StaffLoginRequired,
-    _client_address,
-    _language,
-    _local_time,
-    _login_required,
-    _with_query,
+    client_address,
+    format_local_time,
+    page_language,
     provide_staff,
+    redirect_to_login,
     requires_staff,
+    with_query,
 )
 from survey.controllers.staff import text as staff_text
 from survey.services import audit, outbox
@@ -99,8 +99,8 @@ def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> d
         return _text(key, language, **placeholders)
 
     other = "en" if language == "vi" else "vi"
-    return {"lang": language, "tx": tx, "local_time": _local_time,
-            "switch_href": f"{request.url.path}?{_with_query(request, lang=other)}", **values}
+    return {"lang": language, "tx": tx, "local_time": format_local_time,
+            "switch_href": f"{request.url.path}?{with_query(request, lang=other)}", **values}
 
 
 # --- Twilio status callbacks -------------------------------------------------------------------------------------
@@ -139,31 +139,31 @@ class DeliveryStaffController(Controller):
 
     path = "/staff"
     guards = [requires_staff]
-    exception_handlers = {StaffLoginRequired: _login_required}
+    exception_handlers = {StaffLoginRequired: redirect_to_login}
     dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
 
     @get("/sandbox", name="staff:sandbox")
-    async def sandbox(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+    async def sandbox(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                       page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1) -> Template:
         """Messages the sandbox kept, newest first, for the invitations in the user's scope."""
-        language = _language(request)
+        language = page_language(request)
         entries = await sandbox_messages(staff.unit_path, include_unlinked=staff.is_admin, limit=PER_PAGE + 1,
                                          offset=(page - 1) * PER_PAGE)
         await audit.record("sandbox_viewed", actor=staff, object_type="sandbox_message", detail={"page": page},
-                           client_address=_client_address(request))
+                           client_address=client_address(request))
         return Template(template_name="staff/sandbox.html", context=_context(
             request, language, me=staff, entries=entries[:PER_PAGE], page=page,
             has_previous=page > 1, has_next=len(entries) > PER_PAGE,
-            previous_href=f"/staff/sandbox?{_with_query(request, page=page - 1)}",
-            next_href=f"/staff/sandbox?{_with_query(request, page=page + 1)}",
+            previous_href=f"/staff/sandbox?{with_query(request, page=page - 1)}",
+            next_href=f"/staff/sandbox?{with_query(request, page=page + 1)}",
         ))
 
     @get("/outbox", name="staff:outbox")
-    async def outbox_page(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+    async def outbox_page(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                           retried: Annotated[int | None, QueryParameter()] = None,
                           not_dead: Annotated[int | None, QueryParameter()] = None) -> Template:
         """Jobs by status and the dead letters with a Retry button (administrators only)."""
-        language = _language(request)
+        language = page_language(request)
         if not staff.is_admin:
             return Template(template_name="staff/outbox.html", status_code=403,
                             context=_context(request, language, me=staff, forbidden=True))
@@ -175,14 +175,15 @@ class DeliveryStaffController(Controller):
         ))
 
     @post("/outbox/{job_id:int}/retry", name="staff:outbox-retry", status_code=303)
-    async def retry(self, request: Request[Any, Any, Any], staff: StaffIdentity, job_id: FromPath[int]) -> Redirect:
+    async def retry(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
+                    job_id: FromPath[int]) -> Redirect:
         """Queue a dead job again with fresh attempts."""
         if not staff.is_admin:
             return Redirect("/staff/outbox", status_code=303)
         requeued = await outbox.retry_dead(job_id)
         if requeued:
             await audit.record("job_retried", actor=staff, object_type="job", object_id=job_id,
-                               client_address=_client_address(request))
+                               client_address=client_address(request))
         flag = "retried" if requeued else "not_dead"
         return Redirect(f"/staff/outbox?{flag}={job_id}", status_code=303)
 

@@ -1,4 +1,5 @@
-"""Staff pages under ``/staff``: sign in and out, and the recent responses of the units a user may see.
+"""Staff pages under ``/staff``: sign in and out, the recent responses of the units a user may see, and
+their scores (``/staff/scores``: the user's unit and each unit under it, with intervals).
 
 Sessions are signed, encrypted cookies holding ``{"uid", "sv"}`` (user id and session version); every
 request reloads the user, so deactivating a user or bumping ``session_version`` ends their sessions.
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
@@ -23,7 +24,13 @@ from litestar.response import Redirect, Template
 
 from survey.services import audit
 from survey.services.ratelimit import limiters
+from survey.services.scores import ScoreParameterError
 from survey.services.staff import (
+    DEFAULT_PERIOD_CHOICE,
+    DEFAULT_SCORE_QUESTIONNAIRE,
+    PERIOD_CHOICES,
+    SCORE_BREAKDOWNS,
+    SCORE_QUESTIONNAIRES,
     StaffIdentity,
     authenticate,
     identity_of,
@@ -31,6 +38,7 @@ from survey.services.staff import (
     normalise_username,
     recent_responses,
     response_detail,
+    scope_scores,
     sign_out_everywhere,
 )
 from survey.settings import get_settings
@@ -41,12 +49,20 @@ __all__ = [
     "LoginForm",
     "StaffController",
     "StaffLoginRequired",
+    "client_address",
+    "format_local_time",
+    "format_number",
+    "page_language",
     "provide_staff",
+    "redirect_to_login",
     "requires_staff",
+    "text",
+    "with_query",
 ]
 
 LOGIN_PATH = "/staff/login"
 HOME_PATH = "/staff/"
+SCORES_PATH = "/staff/scores"
 PER_PAGE = 50
 
 # Interface texts of the staff pages (the shared ones live in survey.i18n).
@@ -112,6 +128,68 @@ TEXTS: dict[str, dict[str, str]] = {
     "trust_poster": {"vi": "Mã QR dán tại quầy", "en": "Counter poster"},
     "lang_vi": {"vi": "Tiếng Việt", "en": "Vietnamese"},
     "lang_en": {"vi": "Tiếng Anh", "en": "English"},
+    # the scores page
+    "staff_nav": {"vi": "Trang cán bộ", "en": "Staff pages"},
+    "scores": {"vi": "Kết quả đánh giá", "en": "Scores"},
+    "scores_intro": {
+        "vi": "Tỉ lệ hài lòng theo từng tiêu chí và chỉ số hài lòng, kèm khoảng tin cậy 95%. "
+              "Dưới {min_n} phản hồi, số liệu không được hiển thị vì chưa đủ tin cậy.",
+        "en": "The satisfied share per criterion and the satisfaction index, with 95% confidence intervals. "
+              "Below {min_n} responses a figure is not shown: it would not be reliable.",
+    },
+    "choose": {"vi": "Xem", "en": "Show"},
+    "period": {"vi": "Thời gian", "en": "Period"},
+    "breakdown": {"vi": "Chi tiết theo", "en": "Break down by"},
+    "breakdown_none": {"vi": "Chỉ theo đơn vị", "en": "Units only"},
+    "breakdown_service": {"vi": "Dịch vụ", "en": "Service"},
+    "breakdown_month": {"vi": "Tháng", "en": "Month"},
+    "q_post-call": {"vi": "Sau cuộc gọi tổng đài", "en": "After a hotline call"},
+    "q_counter": {"vi": "Giao dịch tại quầy", "en": "At the counter"},
+    "q_online-service": {"vi": "Dịch vụ công trực tuyến", "en": "Online public services"},
+    "p_this_month": {"vi": "Tháng này", "en": "This month"},
+    "p_last_month": {"vi": "Tháng trước", "en": "Last month"},
+    "p_this_quarter": {"vi": "Quý này", "en": "This quarter"},
+    "p_last_quarter": {"vi": "Quý trước", "en": "Last quarter"},
+    "p_this_year": {"vi": "Năm nay", "en": "This year"},
+    "p_last_12_months": {"vi": "12 tháng gần nhất", "en": "Last 12 months"},
+    "scores_caption": {"vi": "{questionnaire}, {start} – {end}", "en": "{questionnaire}, {start} – {end}"},
+    "table_scrolls": {"vi": "Bảng có thể cuộn ngang.", "en": "The table scrolls sideways."},
+    "whole_scope": {"vi": "{unit} (toàn bộ)", "en": "{unit} (all)"},
+    "n": {"vi": "Số phản hồi", "en": "Responses"},
+    "index": {"vi": "Chỉ số hài lòng", "en": "Satisfaction index"},
+    "target": {"vi": "Mục tiêu", "en": "Target"},
+    "met": {"vi": "Đạt", "en": "Met"},
+    "not_met": {"vi": "Chưa đạt", "en": "Not met"},
+    "chart": {"vi": "Biểu đồ", "en": "Chart"},
+    "trend": {"vi": "Xu hướng 12 tháng", "en": "12-month trend"},
+    "trend_up": {"vi": "tăng", "en": "rising"},
+    "trend_down": {"vi": "giảm", "en": "falling"},
+    "trend_flat": {"vi": "không rõ xu hướng", "en": "no clear trend"},
+    "trend_too_short": {"vi": "chưa đủ số tháng có số liệu", "en": "too few months with data"},
+    "nps": {"vi": "NPS", "en": "NPS"},
+    "ces": {"vi": "CES (mức độ nỗ lực)", "en": "CES (effort)"},
+    "interval": {"vi": "KTC 95%: {low}–{high}", "en": "95% CI: {low}–{high}"},
+    "suppressed": {"vi": "không hiển thị: {reason}", "en": "not shown: {reason}"},
+    "no_data": {"vi": "Chưa có phản hồi", "en": "No responses"},
+    "bar_label": {
+        "vi": "{what}: {value}, khoảng tin cậy 95% từ {low} đến {high}{target}",
+        "en": "{what}: {value}, 95% confidence interval {low} to {high}{target}",
+    },
+    "bar_target": {"vi": ", mục tiêu {target}", "en": ", target {target}"},
+    "funnel_above_998": {"vi": "Cao hơn hẳn các đơn vị cùng cấp (vượt giới hạn 99,8%)",
+                         "en": "Well above its peers (above the 99.8% limit)"},
+    "funnel_above_95": {"vi": "Cao hơn các đơn vị cùng cấp (vượt giới hạn 95%)",
+                        "en": "Above its peers (above the 95% limit)"},
+    "funnel_below_95": {"vi": "Thấp hơn các đơn vị cùng cấp (dưới giới hạn 95%)",
+                        "en": "Below its peers (below the 95% limit)"},
+    "funnel_below_998": {"vi": "Thấp hơn hẳn các đơn vị cùng cấp (dưới giới hạn 99,8%)",
+                         "en": "Well below its peers (below the 99.8% limit)"},
+    "scores_summary": {
+        "vi": "Chỉ số hài lòng ({questionnaire}, {period}):",
+        "en": "Satisfaction index ({questionnaire}, {period}):",
+    },
+    "see_scores": {"vi": "Xem kết quả đánh giá chi tiết", "en": "See the detailed scores"},
+    "scores_error": {"vi": "Không xem được kết quả: {detail}", "en": "The scores cannot be shown: {detail}"},
 }
 
 
@@ -136,7 +214,7 @@ class StaffLoginRequired(NotAuthorizedException):
     """No valid staff session: browsers go to the sign-in page, API clients get 401."""
 
 
-def _language(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
+def page_language(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
     """``?lang=`` when given (and remembered in the session), else the session's, else the default."""
     settings = get_settings()
     session = request.scope.get("session")
@@ -153,7 +231,7 @@ def _language(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, An
     return settings.default_language
 
 
-def _client_address(request: Request[Any, Any, Any]) -> str:
+def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -206,17 +284,29 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _login_required(request: Request[Any, Any, Any], _: StaffLoginRequired) -> Response[Any]:
+def redirect_to_login(request: Request[Any, Any, Any], _: StaffLoginRequired) -> Response[Any]:
     if _wants_json(request):
         return Response({"status_code": 401, "detail": "Authentication required"}, status_code=401)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return Redirect(f"{LOGIN_PATH}?next={quote(target, safe='/')}", status_code=303)
 
 
-def _local_time(value: datetime | None) -> str:
+def format_local_time(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%d/%m/%Y %H:%M")
+
+
+def format_number(value: float | None, language: str, digits: int = 1) -> str:
+    """``value`` with ``digits`` decimals as the reader writes numbers (a decimal comma in Vietnamese).
+
+    >>> format_number(82.349, "vi"), format_number(82.349, "en"), format_number(None, "vi")
+    ('82,3', '82.3', '—')
+    """
+    if value is None:
+        return "—"
+    written = f"{value:.{digits}f}"
+    return written.replace(".", ",") if language == "vi" else written
 
 
 def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
@@ -224,17 +314,21 @@ def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> d
     def tx(key: str, **placeholders: object) -> str:
         return text(key, language, **placeholders)
 
+    def num(value: float | None, digits: int = 1) -> str:
+        return format_number(value, language, digits)
+
     other = "en" if language == "vi" else "vi"
     return {
         "lang": language,
         "tx": tx,
-        "local_time": _local_time,
-        "switch_href": f"{request.url.path}?{_with_query(request, lang=other)}",
+        "num": num,
+        "local_time": format_local_time,
+        "switch_href": f"{request.url.path}?{with_query(request, lang=other)}",
         **values,
     }
 
 
-def _with_query(request: Request[Any, Any, Any], **changes: object) -> str:
+def with_query(request: Request[Any, Any, Any], **changes: object) -> str:
     params = {key: value for key, value in request.query_params.items()}
     params.update({key: str(value) for key, value in changes.items()})
     return "&".join(f"{quote(key)}={quote(value)}" for key, value in params.items())
@@ -251,10 +345,10 @@ def _login_page(request: Request[Any, Any, Any], language: str, *, username: str
 
 
 class StaffController(Controller):
-    """Sign in and out, the recent responses list, one response."""
+    """Sign in and out, the recent responses list, one response, the scores of the user's scope."""
 
     path = "/staff"
-    exception_handlers = {StaffLoginRequired: _login_required}
+    exception_handlers = {StaffLoginRequired: redirect_to_login}
     dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
 
     @get("/login", name="staff:login")
@@ -262,7 +356,7 @@ class StaffController(Controller):
         self, request: Request[Any, Any, Any], next_path: Annotated[str | None, QueryParameter(name="next")] = None
     ) -> Template | Redirect:
         """The sign-in form (or straight on when already signed in)."""
-        language = _language(request)
+        language = page_language(request)
         if await _session_identity(request) is not None:
             return Redirect(_safe_next(next_path), status_code=303)
         return _login_page(request, language, next_path=_safe_next(next_path) if next_path else "")
@@ -274,8 +368,8 @@ class StaffController(Controller):
         data: URLEncodedBody[LoginForm],
     ) -> Template | Redirect:
         """Check the password; on success start a fresh session and go to the staff home page."""
-        language = _language(request)
-        address = _client_address(request)
+        language = page_language(request)
+        address = client_address(request)
         username = normalise_username(data.username)[:64]
         limiter = limiters("login_failures")
         # separate keys per address and per username, in their own bucket: the public link limiter is untouched
@@ -310,11 +404,11 @@ class StaffController(Controller):
         Session cookies live in the browser, so a copied cookie would outlive a plain logout: signing out
         bumps the user's session version, which ends every session of theirs.
         """
-        language = _language(request)
+        language = page_language(request)
         identity = await _session_identity(request)
         if identity is not None:
             await sign_out_everywhere(identity.id)
-            await audit.record("logout", actor=identity, client_address=_client_address(request))
+            await audit.record("logout", actor=identity, client_address=client_address(request))
         request.clear_session()
         request.set_session({"lang": language})
         return Redirect(f"{LOGIN_PATH}?signed_out=1", status_code=303)
@@ -323,37 +417,66 @@ class StaffController(Controller):
     async def home(
         self,
         request: Request[Any, Any, Any],
-        staff: StaffIdentity,
+        staff: NamedDependency[StaffIdentity],
         page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Template:
         """The most recent complete responses in the user's scope, newest first."""
         me = staff
-        language = _language(request)
+        language = page_language(request)
         listing = await recent_responses(me, page=page, per_page=PER_PAGE)
+        try:
+            summary = await scope_scores(me, children=False)
+        except ScoreParameterError:  # the questionnaire is not published (yet): the list still shows
+            summary = None
         await audit.record("responses_listed", actor=me, object_type="response", detail={"page": page},
-                           client_address=_client_address(request))
+                           client_address=client_address(request))
         return Template(
             template_name="staff/home.html",
             context=_context(
-                request, language, me=me, listing=listing,
-                previous_href=f"{HOME_PATH}?{_with_query(request, page=page - 1)}",
-                next_href=f"{HOME_PATH}?{_with_query(request, page=page + 1)}",
+                request, language, me=me, listing=listing, summary=summary,
+                previous_href=f"{HOME_PATH}?{with_query(request, page=page - 1)}",
+                next_href=f"{HOME_PATH}?{with_query(request, page=page + 1)}",
             ),
         )
 
     @get("/responses/{response_id:int}", name="staff:response", guards=[requires_staff])
-    async def response(self, request: Request[Any, Any, Any], staff: StaffIdentity,
+    async def response(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                        response_id: FromPath[int]) -> Template:
         """One response with every answer; 404 when it is not in the user's scope (its existence stays hidden)."""
         me = staff
-        language = _language(request)
+        language = page_language(request)
         detail = await response_detail(me, response_id, language=language)
         if detail is None:
             return Template(template_name="staff/not_found.html", context=_context(request, language, me=me),
                             status_code=404)
         await audit.record("response_viewed", actor=me, object_type="response", object_id=response_id,
-                           client_address=_client_address(request))
+                           client_address=client_address(request))
         return Template(template_name="staff/response.html", context=_context(request, language, me=me, detail=detail))
+
+    @get("/scores", name="staff:scores", guards=[requires_staff])
+    async def scores(
+        self,
+        request: Request[Any, Any, Any],
+        staff: NamedDependency[StaffIdentity],
+        questionnaire: Annotated[str, QueryParameter(max_length=40)] = DEFAULT_SCORE_QUESTIONNAIRE,
+        period: Annotated[str, QueryParameter(max_length=40)] = DEFAULT_PERIOD_CHOICE,
+        by: Annotated[str | None, QueryParameter(max_length=40)] = None,
+    ) -> Template:
+        """The scores of the user's unit and of each unit under it, with intervals; 400 naming a bad choice."""
+        me = staff
+        language = page_language(request)
+        breakdown = by or None
+        form = {"questionnaire": questionnaire, "period": period, "by": breakdown or ""}
+        choices = {"questionnaires": SCORE_QUESTIONNAIRES, "periods": PERIOD_CHOICES, "breakdowns": SCORE_BREAKDOWNS}
+        try:
+            result = await scope_scores(me, questionnaire=questionnaire, period=period, by=breakdown)
+        except ScoreParameterError as error:
+            return Template(template_name="staff/scores.html", status_code=400, context=_context(
+                request, language, me=me, scores=None, error=str(error), form=form, **choices))
+        await audit.record("scores_viewed", actor=me, object_type="scores", client_address=client_address(request),
+                           detail={"questionnaire": questionnaire, "period": result.period, "by": breakdown})
+        return Template(template_name="staff/scores.html", context=_context(
+            request, language, me=me, scores=result, error=None, form=form, **choices))
 
 
 ROUTES: list[Any] = [StaffController]

@@ -1099,7 +1099,34 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
     report = assess_frame(frame, context)
     report.service, report.channel = request.service, request.channel
     report.timings = {"extract_s": extracted, **report.timings}
+    if visible_path is not None:
+        _redact(report, {units.code[u]: p for u, p in units.path.items()}, visible_path)
     return report
+
+
+PEER = "peer"  # how a unit outside the caller's scope is named in comparisons
+
+
+def _redact(report: ScoreReport, path_of: dict[str, str], visible_path: str) -> None:
+    """Keep a scoped caller to their own units: comparisons with peers stay (the issue asks for them),
+    but a unit outside ``visible_path`` is never named, and its funnel point is not shown."""
+
+    def shown(code: Any) -> Any:
+        return code if code is None or path_of.get(code, "").startswith(visible_path) else PEER
+
+    report.funnel = [point for point in report.funnel if shown(point.unit) != PEER]
+    for test in report.tests:
+        details = test.details
+        if "units" in details:
+            details["units"] = [shown(u) for u in details["units"]]
+        if "excluded" in details:
+            details["excluded"] = [{**e, "unit": shown(e.get("unit"))} for e in details["excluded"]]
+        if "dunn_holm" in details:
+            # a pair of two peers says nothing about the caller's units
+            named = [
+                {**pair, "unit1": shown(pair["unit1"]), "unit2": shown(pair["unit2"])} for pair in details["dunn_holm"]
+            ]
+            details["dunn_holm"] = [pair for pair in named if (pair["unit1"], pair["unit2"]) != (PEER, PEER)]
 
 
 async def _raw(sql: str, args: list[Any]) -> list[dict[str, Any]]:

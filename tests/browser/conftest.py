@@ -49,7 +49,11 @@ LINKS: dict[str, tuple[str, str, str, str]] = {
 USERS: dict[str, tuple[str, str]] = {  # username → (role, unit)
     "quanly.badinh": ("unit_manager", "HN-BD"),
     "quanly.quan1": ("unit_manager", "HCM-Q1"),
+    "chatluong.hanoi": ("quality", "HN"),
 }
+# Complete counter responses for the scores page, in units no other test reads: unit → how many.
+# Cầu Giấy has enough to show numbers, Đống Đa too few (its cells say why instead).
+SCORED_RESPONSES: dict[str, int] = {"HN-CG": 40, "HN-DD": 12}
 
 SEED = """
 import asyncio, json, sys
@@ -58,15 +62,34 @@ from datetime import UTC, datetime, timedelta
 from delivery.tokens import token_hash
 from survey.reference import seed_reference
 from survey.services.invitations import LinkSpec, create_links, survey_url
+from survey.services.questionnaires import latest_version
 from survey.services.staff import create_user
 from survey.settings import get_settings
-from survey.tables import Invitation
+from survey.tables import Answer, Invitation, Response, Service, Unit
+
+RATINGS = ("access_place", "access_facilities", "procedure_public", "procedure_documents", "servant_attitude",
+           "servant_guidance", "result_time", "result_accuracy", "feedback_easy", "feedback_handled", "overall")
+
+async def add_scored_responses(unit_code, count):
+    questionnaire = await latest_version("counter")
+    unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
+    service = await Service.select(Service.id).where(Service.code == "SIB").first()
+    now = datetime.now(UTC)
+    for i in range(count):
+        response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
+                            channel="counter", trust="kiosk", status="complete", page=3,
+                            submitted_at=now - timedelta(minutes=5 * i + 1))
+        await response.save()
+        await Answer.insert(*[Answer(response=response.id, question_id=question, value_number=float(3 + (i + k) % 3))
+                              for k, question in enumerate(RATINGS)])
 
 async def main(spec):
     await seed_reference()
     for username, (role, unit) in spec["users"].items():
         await create_user(username=username, password=spec["password"], role=role, unit_code=unit,
                           display_name=username)
+    for unit, count in spec["responses"].items():
+        await add_scored_responses(unit, count)
     names = list(spec["links"])
     tokens = await create_links([LinkSpec(questionnaire_key=q, unit_code=u, service_code=s, language=lang)
                                  for q, u, s, lang in spec["links"].values()])
@@ -127,7 +150,7 @@ def live_server() -> Iterator[LiveServer]:
     }
     bin_dir = Path(sys.executable).parent
     _run([str(bin_dir / "survey"), "migrate"], env, "survey migrate")
-    seed = {"links": LINKS, "users": USERS, "password": STAFF_PASSWORD}
+    seed = {"links": LINKS, "users": USERS, "password": STAFF_PASSWORD, "responses": SCORED_RESPONSES}
     links = json.loads(_run([sys.executable, "-c", SEED, json.dumps(seed)], env, "seeding").strip().splitlines()[-1])
 
     log = workdir / "server.log"

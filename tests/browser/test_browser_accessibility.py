@@ -53,6 +53,14 @@ def test_every_page_kind_is_accessible_and_fits_a_phone(survey, live_server, sig
     staff.goto("/staff/")
     check(staff, "staff responses")
 
+    quality = sign_in("chatluong.hanoi")
+    quality.goto("/staff/scores")
+    expect(quality.locator('tr[data-unit="HN-CG"] [data-measure="index"] strong')).to_be_visible()  # real numbers
+    expect(quality.locator('tr[data-unit="HN-DD"] [data-measure="index"]')).to_contain_text("n = 12 < 30")
+    check(quality, "staff scores")
+    quality.goto("/staff/scores?by=service&lang=en")
+    check(quality, "staff scores by service, in English")
+
     assert not problems, "\n".join(problems)
 
 

@@ -76,6 +76,17 @@ async def test_a_unit_manager_sees_their_unit_and_nothing_else(api):
     assert "outside the units you may see" in other.text
 
 
+async def test_a_unit_manager_never_sees_a_sibling_unit_named_in_comparisons(api):
+    await sign_in(api, "bd.manager")
+    reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    # HN-BD is compared with its peers (HN-CG answered too), but HN-CG's own figures are never shown
+    assert "HN-CG" not in reply.text
+    assert {point["unit"] for point in data["funnel"]} <= {"HN-BD"}
+    assert any(t["comparison"] == "vs_peers" for t in data["groups"][0]["tests"])
+
+
 @pytest.mark.parametrize(("params", "parameter", "allowed"), [
     ({"period": "last month"}, "period", "2026-Q2"),
     ({"period": "2026-05", "by": ["province"]}, "by", "unit, service, channel, month"),

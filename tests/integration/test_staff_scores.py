@@ -1,0 +1,214 @@
+"""The scores page of the staff area: the numbers of ``survey scores`` for the user's scope, with intervals."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from survey.controllers.staff import format_number
+from survey.services.staff import create_user, period_for
+
+CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+PASSWORD = "correct horse battery"
+RATINGS = ("access_place", "access_facilities", "procedure_public", "procedure_documents", "servant_attitude",
+           "servant_guidance", "result_time", "result_accuracy", "feedback_easy", "feedback_handled", "overall")
+
+
+async def sign_in_as(client, role: str, unit_code: str) -> None:
+    username = f"{role}-{unit_code}".lower()
+    await create_user(username=username, password=PASSWORD, role=role, unit_code=unit_code, display_name=username)
+    page = await client.get("/staff/login")
+    token = CSRF_INPUT.search(page.text).group(1)
+    response = await client.post("/staff/login", data={"username": username, "password": PASSWORD,
+                                                       "_csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+async def add_counter_responses(unit_code: str, count: int, *, service_code: str = "SIB", offset: int = 0) -> None:
+    """``count`` complete counter responses submitted in the last hours, answered 3, 4 or 5 in turn."""
+    from survey.services.questionnaires import latest_version
+    from survey.tables import Answer, Response, Service, Unit
+
+    questionnaire = await latest_version("counter")
+    unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
+    service = await Service.select(Service.id).where(Service.code == service_code).first()
+    now = datetime.now(UTC)
+    for i in range(count):
+        response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
+                            channel="counter", trust="kiosk", status="complete", page=3,
+                            submitted_at=now - timedelta(minutes=3 * i + 1))
+        await response.save()
+        await Answer.insert(*[Answer(response=response.id, question_id=question,
+                                     value_number=float(3 + (i + offset + k) % 3))
+                              for k, question in enumerate(RATINGS)])
+
+
+@pytest.fixture
+async def seeded(reference) -> str:
+    """Ba Đình 40 responses, Cầu Giấy 12 (below the minimum of 30), District 1 in Ho Chi Minh City 35."""
+    await add_counter_responses("HN-BD", 40)
+    await add_counter_responses("HN-CG", 12, service_code="HIC", offset=1)
+    await add_counter_responses("HCM-Q1", 35, offset=2)
+    return reference
+
+
+def row_of(page: str, unit_code: str) -> str:
+    """The table row of ``unit_code`` (its first, when broken down)."""
+    match = re.search(rf'<tr[^>]*data-unit="{re.escape(unit_code)}"[^>]*>(.*?)</tr>', page, re.S)
+    assert match, f"no row for {unit_code}"
+    return match.group(1)
+
+
+def cell(row: str, measure: str) -> str:
+    match = re.search(rf'data-measure="{re.escape(measure)}">(.*?)</td>', row, re.S)
+    assert match, f"no {measure} cell"
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", match.group(1))).split())
+
+
+async def cli_scores(*args: str) -> dict:
+    from survey.cli import main
+
+    # the CLI runs its own event loop: run it in a thread beside the test's loop
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["scores", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def this_period(choice: str) -> str:
+    from survey.settings import get_settings
+
+    return period_for(choice, datetime.now(ZoneInfo(get_settings().timezone)).date())
+
+
+async def test_the_numbers_are_those_of_the_scores_command_for_the_same_unit(client, seeded):
+    await sign_in_as(client, "leader", "HN")
+    page = await client.get("/staff/scores", params={"questionnaire": "counter", "period": "last_12_months"})
+    assert page.status_code == 200, page.text
+    expected = await cli_scores("--questionnaire", "counter", "--period", this_period("last_12_months"),
+                                "--unit", "HN-BD")
+    group = expected["groups"][0]
+    row = row_of(page.text, "HN-BD")
+    assert cell(row, "n") == "40" == str(group["n"])
+    index = group["index"]
+    low, high = index["ci"]
+    assert cell(row, "index") == (f"{format_number(index['value'], 'vi')} "
+                                  f"KTC 95%: {format_number(low, 'vi')}–{format_number(high, 'vi')}")
+    assert cell(row, "target") == "80 · " + ("Đạt" if index["met"] else "Chưa đạt")
+    for criterion in group["criteria"]:
+        low, high = criterion["ci"]
+        assert cell(row, criterion["id"]).startswith(
+            f"{format_number(100 * criterion['satisfied_share'], 'vi')}% "
+            f"KTC 95%: {format_number(100 * low, 'vi')}–{format_number(100 * high, 'vi')}"), criterion["id"]
+    # the bar tells a screen reader the same numbers
+    assert re.search(r'<svg class="bar" role="img"[^>]*aria-label="Chỉ số hài lòng: '
+                     + re.escape(format_number(index["value"], "vi")), row)
+    # and the province's own line is its whole subtree, as `survey scores --unit HN`
+    whole = await cli_scores("--questionnaire", "counter", "--period", this_period("last_12_months"), "--unit", "HN")
+    assert cell(row_of(page.text, "HN"), "n") == str(whole["groups"][0]["n"]) == "52"
+
+
+async def test_too_few_responses_say_why_instead_of_a_number(client, seeded):
+    await sign_in_as(client, "leader", "HN")
+    page = await client.get("/staff/scores?period=this_year")
+    row = row_of(page.text, "HN-CG")
+    assert cell(row, "n") == "12"
+    # the index names the criterion that holds it back
+    assert cell(row, "index") == "không hiển thị: Tiếp cận dịch vụ: n = 12 < 30"
+    assert cell(row, "access") == "không hiển thị: n = 12 < 30"
+    assert "<svg" not in row  # no bar without a number
+    english = await client.get("/staff/scores?period=this_year&lang=en")
+    assert cell(row_of(english.text, "HN-CG"), "index") == "not shown: Access to the service: n = 12 < 30"
+    assert "Satisfaction index" in english.text and "Ba Dinh District SS" in english.text
+
+
+async def test_a_unit_manager_sees_their_unit_only(client, seeded):
+    await sign_in_as(client, "unit_manager", "HN-BD")
+    page = await client.get("/staff/scores?period=last_12_months")
+    assert page.status_code == 200
+    units = re.findall(r'data-unit="([^"]+)"', page.text)
+    assert units == ["HN-BD"]
+    for elsewhere in ("HCM", "Hồ Chí Minh", "Quận 1", "HN-CG", "Cầu Giấy"):
+        assert elsewhere not in page.text
+
+
+async def test_the_quality_officer_of_the_centre_sees_the_provinces(client, seeded):
+    from survey.reference import PROVINCES
+
+    await sign_in_as(client, "quality", "VN")
+    page = await client.get("/staff/scores?period=last_12_months")
+    units = re.findall(r'data-unit="([^"]+)"', page.text)
+    assert units == ["VN", *sorted(province.code for province in PROVINCES)]
+    assert cell(row_of(page.text, "VN"), "n") == "87"
+    assert cell(row_of(page.text, "HN"), "n") == "52"
+    assert cell(row_of(page.text, "HCM"), "n") == "35"
+    assert "HN-BD" not in units  # districts roll up into their province
+
+
+async def test_broken_down_by_service(client, seeded):
+    await sign_in_as(client, "leader", "HN")
+    page = await client.get("/staff/scores?period=last_12_months&by=service")
+    assert page.status_code == 200
+    rows = re.findall(r'data-unit="([^"]+)" data-key="([^"]+)"', page.text)
+    assert ("HN", "SIB") in rows and ("HN", "HIC") in rows and ("HN-BD", "SIB") in rows and ("HN-CG", "HIC") in rows
+    assert "Sổ bảo hiểm xã hội" in page.text
+    expected = await cli_scores("--questionnaire", "counter", "--period", this_period("last_12_months"),
+                                "--unit", "HN", "--by", "service")
+    sib = next(g for g in expected["groups"] if g["service"] == "SIB")
+    row = re.search(r'data-unit="HN" data-key="SIB">(.*?)</tr>', page.text, re.S).group(1)
+    assert cell(row, "index").startswith(format_number(sib["index"]["value"], "vi") + " ")
+
+
+async def test_the_page_is_phone_friendly_and_accessible_in_its_markup(client, seeded):
+    await sign_in_as(client, "leader", "HN")
+    page = await client.get("/staff/scores?period=last_12_months")
+    text = page.text
+    assert '<div class="table-wrap" role="region" aria-labelledby="scores-caption" tabindex="0">' in text
+    assert '<caption id="scores-caption" class="visually-hidden">' in text
+    assert text.count('<th scope="row">') == 5  # HN and its four districts
+    assert 'scope="col"' in text
+    assert 'href="/staff/scores" aria-current="page"' in text
+    assert "Xu hướng 12 tháng" in text
+
+
+async def test_choices_are_checked_and_a_bad_one_is_named(client, seeded):
+    await sign_in_as(client, "leader", "HN")
+    for query, named in (("questionnaire=hotline", "questionnaire"), ("period=yesterday", "period"),
+                         ("by=channel", "by")):
+        page = await client.get(f"/staff/scores?{query}")
+        assert page.status_code == 400, query
+        assert f"{named}: " in page.text and "allowed" in page.text
+
+
+async def test_viewing_scores_is_audited_and_needs_a_session(client, seeded):
+    from survey.tables import AuditEvent
+
+    anonymous = await client.get("/staff/scores", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/staff/login?next=/staff/scores"
+    await sign_in_as(client, "leader", "HN")
+    await client.get("/staff/scores?questionnaire=post-call&period=last_month")
+    event = await AuditEvent.select(AuditEvent.action, AuditEvent.detail).order_by(
+        AuditEvent.id, ascending=False).first()
+    assert event["action"] == "scores_viewed"
+    detail = event["detail"] if isinstance(event["detail"], dict) else json.loads(event["detail"])
+    assert detail == {"questionnaire": "post-call", "period": this_period("last_month"), "by": None}
+
+
+async def test_the_home_page_has_a_summary_linking_to_the_scores(client, seeded):
+    await sign_in_as(client, "unit_manager", "HN-BD")
+    page = await client.get("/staff/")
+    summary = re.search(r'<p class="summary" id="scores-summary">(.*?)</p>', page.text, re.S)
+    assert summary, "no scores summary on the staff home page"
+    expected = await cli_scores("--questionnaire", "counter", "--period", this_period("this_quarter"),
+                                "--unit", "HN-BD")
+    index = expected["groups"][0]["index"]
+    text = " ".join(re.sub(r"<[^>]+>", " ", summary.group(1)).split())
+    assert f"{format_number(index['value'], 'vi')} (KTC 95%:" in text
+    assert f"n = {expected['groups'][0]['n']}" in text
+    assert 'href="/staff/scores"' in summary.group(1)
