@@ -4,6 +4,12 @@ Every channel has one interface, ``await channel.send(message) -> DeliveryResult
 raises for a provider's answer: a refusal, an opted-out number or a connection error comes back
 as an outcome the worker acts on (``retry`` is retried with backoff, the rest are final).
 
+A channel whose provider can be asked what it already sent also offers
+``await channel.find_sent(message, since) -> DeliveryResult | None``: a worker taking over a send
+that a stopped worker may have made asks first, and records the message found instead of sending
+it twice. Twilio (its Messages list) and the sandbox (its store) can; SMTP cannot, so an email
+interrupted between the server's acceptance and the database's commit is sent again.
+
 Example::
 
     >>> import asyncio
@@ -19,9 +25,11 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from types import MappingProxyType
@@ -38,11 +46,13 @@ __all__ = [
     "DeliveryOutcome",
     "DeliveryResult",
     "OutgoingMessage",
+    "ReconcilingChannel",
     "SMTPEmailChannel",
     "SandboxChannel",
     "TwilioSMSChannel",
     "map_smtp_error",
     "map_twilio_error",
+    "same_message",
 ]
 
 DeliveryOutcome = Literal["sent", "opted_out", "not_mobile", "undeliverable", "rejected", "retry"]
@@ -97,6 +107,35 @@ class Channel(Protocol):
     async def send(self, message: OutgoingMessage) -> DeliveryResult: ...
 
 
+class ReconcilingChannel(Channel, Protocol):
+    """A channel that can also say whether a message was already sent (after a worker stopped mid-send)."""
+
+    async def find_sent(self, message: OutgoingMessage, since: datetime) -> DeliveryResult | None:
+        """The provider's record of ``message`` sent at or after ``since``, ``None`` when there is none;
+        a ``retry`` outcome when the provider could not be asked."""
+        ...
+
+
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def same_message(sent_body: str | None, message: OutgoingMessage) -> bool:
+    """Whether a body the provider reports is ``message``: it carries the same links (each survey link's
+    token is unique), or, for a message without links, the same text.
+
+    >>> same_message("BHXH VN: https://ks.vn/s/Ab12Cd34Ef56 ...", OutgoingMessage("sms", "+84", "https://ks.vn/s/Ab12Cd34Ef56"))
+    True
+    >>> same_message("BHXH VN: https://ks.vn/s/Zz99", OutgoingMessage("sms", "+84", "https://ks.vn/s/Ab12Cd34Ef56"))
+    False
+    """
+    if sent_body is None:
+        return False
+    links = _LINK.findall(message.text)
+    if not links:
+        return sent_body.strip() == message.text.strip()
+    return all(link in sent_body for link in links)
+
+
 # Twilio error codes: https://www.twilio.com/docs/api/errors
 _TWILIO_CODES: Mapping[int, DeliveryOutcome] = MappingProxyType(
     {
@@ -136,6 +175,9 @@ class TwilioSMSChannel:
     """
 
     name = "sms"
+    # find_sent: our clock and Twilio's may differ a little; messages to one number within a day are few
+    CLOCK_SKEW = timedelta(minutes=5)
+    FIND_LIMIT = 200
 
     def __init__(
         self,
@@ -203,6 +245,37 @@ class TwilioSMSChannel:
                 return DeliveryResult.failed("retry", None, f"{type(error).__name__}: {error}")
             raise
         return DeliveryResult(status="sent", outcome="sent", provider_message_id=created.sid)
+
+    async def find_sent(self, message: OutgoingMessage, since: datetime) -> DeliveryResult | None:
+        """The message Twilio already accepted for ``message`` (same recipient, same links), sent since ``since``.
+
+        Lists the account's messages to ``message.to`` with ``DateSent>=`` (a date: Twilio filters by
+        day), newest first, and keeps the first outbound one created since ``since`` whose body carries
+        the same links. A message Twilio still holds in its queue has no ``DateSent`` yet and is not
+        listed: within seconds of a send it may be missed (and sent again).
+        """
+        after = since - self.CLOCK_SKEW
+        try:
+            async with asyncio.timeout(self.timeout):
+                records = await self._client().messages.stream_async(
+                    to=message.to, date_sent_after=after, page_size=50, limit=self.FIND_LIMIT
+                )
+                async for record in records:
+                    if not str(record.direction or "").startswith("outbound"):
+                        continue
+                    if record.date_created is not None and record.date_created < after:
+                        continue
+                    if same_message(record.body, message):
+                        return DeliveryResult(status="sent", outcome="sent", provider_message_id=record.sid)
+        except TwilioRestException as error:
+            return DeliveryResult.failed("retry", error.code or error.status, f"listing messages: {error.msg}")
+        except (TwilioException, OSError, TimeoutError) as error:
+            return DeliveryResult.failed("retry", None, f"listing messages: {type(error).__name__}: {error}")
+        except Exception as error:  # aiohttp's ClientError and friends
+            if type(error).__module__.startswith("aiohttp"):
+                return DeliveryResult.failed("retry", None, f"listing messages: {type(error).__name__}: {error}")
+            raise
+        return None
 
     async def aclose(self) -> None:
         """Close the HTTP session of the current event loop."""
@@ -310,12 +383,24 @@ def _msgid_part(reference: str) -> str:
 
 
 class SandboxChannel:
-    """The default channel: nothing leaves the machine; each message is handed to ``store``."""
+    """The default channel: nothing leaves the machine; each message is handed to ``store``.
+
+    ``find`` looks a message up in that store (for :meth:`find_sent`); without it nothing is ever found.
+    """
 
     name = "sandbox"
 
-    def __init__(self, store: Callable[[OutgoingMessage, DeliveryResult], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        store: Callable[[OutgoingMessage, DeliveryResult], Awaitable[None]],
+        find: Callable[[OutgoingMessage, datetime], Awaitable[DeliveryResult | None]] | None = None,
+    ) -> None:
         self._store = store
+        self._find = find
+
+    async def find_sent(self, message: OutgoingMessage, since: datetime) -> DeliveryResult | None:
+        """The stored message for ``message`` since ``since``, if ``find`` was given and has it."""
+        return None if self._find is None else await self._find(message, since)
 
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
         """Record the message as sent, with a provider id ``SB`` + 32 hex digits."""

@@ -1,10 +1,13 @@
 """The outbox worker: claims due jobs under a lease, runs their handlers, commits their outcomes in groups.
 
 One worker keeps up to ``2 × concurrency`` jobs claimed and ``concurrency`` of them sending at once
-(each channel's token bucket paces the sends). Outcomes are committed by one writer task as they
+(each channel's token bucket paces the sends). Each claim also prepares its batch in the same
+transaction (:func:`~survey.services.sending.prepare_sends`: link tokens and "sending" markers), so a
+message never leaves before its link works. Outcomes are committed by one writer task as they
 come in: whatever finished while the previous commit ran goes into the next one (group commit), so
 the window between a provider accepting a message and the database knowing it stays one commit
-long. That window is what a crash can turn into a duplicate.
+long. A crash in that window leaves a job whose message may be out: the worker that takes it over
+asks the provider before sending again (see :mod:`survey.services.sending`).
 
 ``survey worker`` runs :meth:`Worker.run` until SIGINT/SIGTERM; the demo server runs the same loop
 in its own process (``SURVEY_WORKER_IN_PROCESS``). ``Worker.run_once`` works until nothing is due.
@@ -25,8 +28,8 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from survey.services.outbox import ClaimedJob, JobResult, claim, finish
-from survey.services.sending import HANDLERS, Delivery, Handler
+from survey.services.outbox import ClaimedJob, JobResult, Prepare, claim, finish
+from survey.services.sending import HANDLERS, Delivery, Handler, prepare_sends
 
 __all__ = ["Worker", "WorkerStats", "default_worker_id"]
 
@@ -60,6 +63,7 @@ class Worker:
         lease_seconds: float | None = None,
         poll_interval: float = 1.0,
         handlers: Mapping[str, Handler] | None = None,
+        prepare: Prepare | None = prepare_sends,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -69,6 +73,7 @@ class Worker:
         self.lease_seconds = lease_seconds if lease_seconds is not None else delivery.settings.job_lease_seconds
         self.poll_interval = poll_interval
         self.handlers = dict(handlers or HANDLERS)
+        self.prepare = prepare
         self.stats = WorkerStats()
         self._stopping = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
@@ -164,7 +169,7 @@ class Worker:
             return 0
         try:
             jobs = await claim(self.worker_id, limit=room, lease_seconds=self.lease_seconds,
-                               now=self.delivery.clock())
+                               now=self.delivery.clock(), prepare=self.prepare)
         except Exception:
             log.exception("claiming jobs failed")
             return 0

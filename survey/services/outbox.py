@@ -7,7 +7,9 @@ that dies leaves its jobs ``running``; once their lease has ended, any worker cl
 
 Claiming is one statement: an ``UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING`` in an immediate
 transaction on SQLite, and with ``FOR UPDATE SKIP LOCKED`` in the sub-select on PostgreSQL, so that two
-workers never claim the same job while its lease runs.
+workers never claim the same job while its lease runs. A ``prepare`` step given to :func:`claim` runs in
+the same transaction, for the whole batch: what it writes (a send's link token, its "sending" marker) is
+committed with the claim, before any handler runs.
 
 Example::
 
@@ -46,6 +48,7 @@ __all__ = [
     "finish",
     "history_append_sql",
     "retry_dead",
+    "update_payloads",
 ]
 
 # the first retry waits about BACKOFF_BASE, each next one twice as long, never more than BACKOFF_CAP
@@ -54,6 +57,9 @@ BACKOFF_CAP = timedelta(hours=2)
 
 Effect = Callable[[], Awaitable[None]]
 """A write that must commit together with its job's outcome (run inside the completion transaction)."""
+
+Prepare = Callable[[list["ClaimedJob"]], Awaitable[list["ClaimedJob"]]]
+"""Run inside the claim's transaction on the claimed batch; returns the jobs as prepared (new payloads)."""
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
@@ -210,16 +216,34 @@ _CLAIM = (
 )
 
 
-async def claim(worker_id: str, *, limit: int, lease_seconds: float, now: datetime | None = None) -> list[ClaimedJob]:
-    """Claim up to ``limit`` due jobs (or jobs whose lease ended) for ``worker_id``, oldest due first."""
+async def claim(worker_id: str, *, limit: int, lease_seconds: float, now: datetime | None = None,
+                prepare: Prepare | None = None) -> list[ClaimedJob]:
+    """Claim up to ``limit`` due jobs (or jobs whose lease ended) for ``worker_id``, oldest due first.
+
+    ``prepare`` runs on the claimed jobs in the same transaction (see the module docstring).
+    """
     now = now or datetime.now(UTC)
     lease_end = now + timedelta(seconds=lease_seconds)
     sql = _CLAIM.format(lock="" if _is_sqlite() else " FOR UPDATE SKIP LOCKED")
     async with write_transaction():
         rows = await execute(sql, worker_id, lease_end, now, now, now, limit)
-    jobs = [ClaimedJob.from_row(row) for row in rows]
+        jobs = [ClaimedJob.from_row(row) for row in rows]
+        if prepare is not None and jobs:
+            jobs = await prepare(jobs)
     jobs.sort(key=lambda job: job.due_at)
     return jobs
+
+
+async def update_payloads(payloads: Mapping[int, Mapping[str, Any]]) -> None:
+    """Replace the payloads of several jobs, one statement per 200 (inside the caller's transaction if any)."""
+    cast = "" if _is_sqlite() else "::json"
+    items = list(payloads.items())
+    for start in range(0, len(items), 200):
+        chunk = items[start : start + 200]
+        cases = " ".join([f"WHEN {{}} THEN {{}}{cast}"] * len(chunk))
+        args = [value for job_id, payload in chunk for value in (job_id, _json_param(payload))]
+        await execute(f"UPDATE job SET payload = CASE id {cases} END WHERE id IN ({_ids(len(chunk))})",  # noqa: S608
+                      *args, *[job_id for job_id, _ in chunk])
 
 
 _INSERT = "INSERT INTO job (kind, payload, status, due_at, attempts, max_attempts, created_at, updated_at) VALUES "
@@ -240,12 +264,14 @@ async def finish(results: Sequence[JobResult], *, now: datetime | None = None) -
             for effect in result.effects:
                 await effect()
         await enqueue_many([job for result in results for job in result.new_jobs])
-        done = [r for r in results if r.state == "done" and r.payload is None and r.error is None]
+        # done without a note: one statement for the group, and one for the payloads they replace (scrubbed secrets)
+        done = [r for r in results if r.state == "done" and r.error is None]
         if done:
             sql = _DONE + f"({_ids(len(done))})"
             await execute(sql, now, *[r.job.id for r in done])
+            await update_payloads({r.job.id: r.payload for r in done if r.payload is not None})
         for result in results:
-            if result.state == "done" and (result.payload is not None or result.error is not None):
+            if result.state == "done" and result.error is not None:
                 payload = _json_param(result.payload if result.payload is not None else result.job.payload)
                 await execute(
                     "UPDATE job SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = {}, "

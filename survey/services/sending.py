@@ -2,13 +2,21 @@
 and Twilio's status callbacks applied to invitations.
 
 Each handler loads what it needs, sends through a channel, and returns a :class:`JobResult` whose
-effects (invitation status, provider message id, token hash, the reminder job) commit in the same
-transaction that marks the job done. A worker killed between the provider's answer and that commit
-sends the message again when the job's lease ends: a duplicate, counted by the SIGKILL test.
+effects (invitation status, provider message id, the reminder job) commit in the same transaction
+that marks the job done.
 
-The link token is made when the invitation is sent (only its hash is stored). The reminder carries
-the same link: its job payload holds the token *encrypted* under the server's secret (like the
-contact details), and the payload is scrubbed once the reminder is sent or skipped.
+The link token is made when the job is claimed, before anything is sent (:func:`prepare_sends`, run
+in the claim's transaction for the whole batch): the invitation gets the token's hash and expiry, the
+job's payload the token *encrypted* under the server's secret (like the contact details) and a
+``sending_since`` marker. So every message that leaves carries a link that works, and a retry or a
+takeover sends the same link. The reminder carries the same link too, in its own payload; payloads
+are scrubbed once their job is done.
+
+A worker killed between the provider's answer and the outcome's commit leaves a job that a sent
+message may belong to. The worker that takes it over (any attempt after the first, with the marker)
+asks the channel first (``find_sent``: Twilio's Messages list, the sandbox's store) and records the
+message found instead of sending it again. SMTP cannot be asked: an email is sent again, and its
+history says so, so such duplicates can be counted.
 
 Example::
 
@@ -21,8 +29,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,6 +41,7 @@ from delivery.channels import (
     SandboxChannel,
     SMTPEmailChannel,
     TwilioSMSChannel,
+    same_message,
 )
 from delivery.composer import SMS_TEMPLATES, compose_sms, count_segments, render_template
 from delivery.email import build_invitation_email
@@ -41,8 +50,9 @@ from delivery.throttle import TokenBucket
 from delivery.tokens import new_token, token_hash
 from delivery.twilio_status import callback_outcome, should_apply
 from survey.crypto import InvalidToken, cipher
+from survey.db import write_transaction
 from survey.services.invitations import survey_url
-from survey.services.outbox import ClaimedJob, JobResult, execute, history_append_sql
+from survey.services.outbox import ClaimedJob, JobResult, execute, history_append_sql, update_payloads
 from survey.services.questionnaires import get_version
 from survey.settings import Settings, get_settings
 from survey.tables import Invitation, InvitationStatus, SandboxMessage
@@ -52,6 +62,8 @@ __all__ = [
     "Delivery",
     "apply_twilio_status",
     "delivery_from_settings",
+    "find_sandbox_message",
+    "prepare_sends",
     "SandboxEntry",
     "optout_url",
     "sandbox_messages",
@@ -68,6 +80,8 @@ log = logging.getLogger("survey.sending")
 FINAL_FAILURES = ("opted_out", "not_mobile", "undeliverable", "rejected")
 # a status callback that finds no invitation yet (its send may not have committed) is tried again this often
 STATUS_CALLBACK_ATTEMPTS = 4
+# the job payload's marker: a send of this job may have happened since then (set before the first send)
+SENDING_SINCE = "sending_since"
 
 
 def _utc_now() -> datetime:
@@ -122,13 +136,27 @@ async def store_sandbox_message(message: OutgoingMessage, result: DeliveryResult
     )
 
 
+async def find_sandbox_message(message: OutgoingMessage, since: datetime) -> DeliveryResult | None:
+    """The sandbox's lookup: the stored message of this invitation and channel, since ``since``, with the same links."""
+    if not message.reference.isdigit():
+        return None
+    rows = await SandboxMessage.select(
+        SandboxMessage.provider_message_id, SandboxMessage.body_text, SandboxMessage.created_at
+    ).where((SandboxMessage.invitation == int(message.reference)) & (SandboxMessage.channel == message.channel))
+    for row in rows:
+        created = _aware(row["created_at"])
+        if (created is None or created >= since) and same_message(row["body_text"], message):
+            return DeliveryResult(status="sent", outcome="sent", provider_message_id=row["provider_message_id"])
+    return None
+
+
 def delivery_from_settings(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None,
                            sms_rate: float | None = None, email_rate: float | None = None) -> Delivery:
     """Twilio for SMS and SMTP for email when they are configured, the sandbox otherwise."""
     settings = settings or get_settings()
     channels: dict[str, Channel] = {}
     closers: list[Callable[[], Awaitable[None]]] = []
-    sandbox = SandboxChannel(store_sandbox_message)
+    sandbox = SandboxChannel(store_sandbox_message, find_sandbox_message)
     if settings.twilio_configured:
         twilio = TwilioSMSChannel(
             settings.twilio_account_sid,
@@ -184,6 +212,7 @@ class _Target:
     opened_at: datetime | None
     responded_at: datetime | None
     expires_at: datetime | None
+    token_hash: str | None
     phone_encrypted: str | None
     email_encrypted: str | None
     opted_out_at: datetime | None
@@ -208,7 +237,7 @@ def _aware(value: Any) -> datetime | None:
 # one query by hand: building the joined select through the query builder costs more than running it
 _LOAD = (
     "SELECT i.id, i.status, i.channel, i.language, i.questionnaire, i.reminder_state, i.opened_at, i.responded_at, "
-    "i.expires_at, r.phone_encrypted, r.email_encrypted, r.opted_out_at FROM invitation i "
+    "i.expires_at, i.token_hash, r.phone_encrypted, r.email_encrypted, r.opted_out_at FROM invitation i "
     "LEFT JOIN contact c ON c.id = i.contact LEFT JOIN respondent r ON r.id = c.respondent WHERE i.id = {}"
 )
 
@@ -221,7 +250,8 @@ async def _load(invitation_id: int) -> _Target | None:
     return _Target(id=row["id"], status=row["status"], channel=row["channel"], language=row["language"] or "vi",
                    questionnaire_id=row["questionnaire"], reminder_state=row["reminder_state"] or "none",
                    opened_at=_aware(row["opened_at"]), responded_at=_aware(row["responded_at"]),
-                   expires_at=_aware(row["expires_at"]), phone_encrypted=row["phone_encrypted"],
+                   expires_at=_aware(row["expires_at"]), token_hash=row["token_hash"],
+                   phone_encrypted=row["phone_encrypted"],
                    email_encrypted=row["email_encrypted"], opted_out_at=_aware(row["opted_out_at"]))
 
 
@@ -252,18 +282,20 @@ def _mark(invitation_id: int, *, status: str, at: datetime, detail: str, only_if
     return effect
 
 
+# the link works from the claim on: someone may open (or answer) it before the send's outcome commits
 _SENT = (
-    "UPDATE invitation SET status = 'sent', sent_at = {}, provider_message_id = {}, token_hash = {}, expires_at = {}, "
-    "reminder_state = {}, status_history = {history} WHERE id = {} AND status = 'planned'"
+    "UPDATE invitation SET status = CASE WHEN status = 'planned' THEN 'sent' ELSE status END, sent_at = {}, "
+    "provider_message_id = {}, expires_at = {}, reminder_state = {}, status_history = {history} "
+    "WHERE id = {} AND sent_at IS NULL AND status IN ('planned', 'opened', 'responded')"
 )
 
 
-def _sent(invitation_id: int, *, at: datetime, provider_message_id: str | None, hashed: str, expires_at: datetime,
-          channel: str, remind_at: datetime | None) -> Callable[[], Awaitable[None]]:
+def _sent(invitation_id: int, *, at: datetime, provider_message_id: str | None, expires_at: datetime,
+          detail: str, remind_at: datetime | None) -> Callable[[], Awaitable[None]]:
     async def effect() -> None:
         await execute(
-            _SENT.replace("{history}", history_append_sql()), at, provider_message_id, hashed, expires_at,
-            "scheduled" if remind_at else "none", _entry("sent", at, f"sent by {channel}"), invitation_id,
+            _SENT.replace("{history}", history_append_sql()), at, provider_message_id, expires_at,
+            "scheduled" if remind_at else "none", _entry("sent", at, detail), invitation_id,
         )
 
     return effect
@@ -320,6 +352,86 @@ async def _send(delivery: Delivery, message: OutgoingMessage) -> DeliveryResult:
         return DeliveryResult.failed("retry", None, f"{type(error).__name__}: {error}")
 
 
+async def _send_once(job: ClaimedJob, delivery: Delivery, message: OutgoingMessage) -> tuple[DeliveryResult, str]:
+    """Send ``message``, unless an earlier attempt of ``job`` may have sent it and the channel finds it sent.
+
+    Returns the result and a note for the history ("" for a plain send).
+    """
+    since = _aware(job.payload.get(SENDING_SINCE))
+    if job.attempts <= 1 or since is None:
+        return await _send(delivery, message), ""
+    channel = delivery.channels[message.channel]
+    find = getattr(channel, "find_sent", None)
+    if find is None:
+        log.warning("job %s: an earlier attempt may have sent invitation %s; %s cannot be asked, sending again",
+                    job.id, message.reference, getattr(channel, "name", message.channel))
+        return await _send(delivery, message), "sent again: an earlier attempt may have sent it (cannot be checked)"
+    try:
+        found: DeliveryResult | None = await find(message, since)
+    except Exception as error:  # like a failed send: the attempt is retried
+        log.exception("channel %s could not look up a message", message.channel)
+        found = DeliveryResult.failed("retry", None, f"looking up an earlier send: {type(error).__name__}: {error}")
+    if found is not None:
+        if found.outcome == "sent":
+            log.info("job %s: invitation %s was already sent (%s), not sending it again", job.id,
+                     message.reference, found.provider_message_id)
+        return found, "found at the provider: sent by an earlier attempt, not sent again"
+    return await _send(delivery, message), ""
+
+
+def _token_of(job: ClaimedJob) -> str | None:
+    """The link token the job carries (encrypted), ``None`` when it has none; ``""`` when it cannot be read."""
+    sealed = job.payload.get("token")
+    if not sealed:
+        return None
+    try:
+        return cipher().decrypt(str(sealed))
+    except InvalidToken:
+        return ""
+
+
+async def prepare_sends(jobs: Sequence[ClaimedJob]) -> list[ClaimedJob]:
+    """Before anything is sent: a link token for each invitation to send, and the "sending" marker.
+
+    Runs inside the claim's transaction, a few statements for the whole batch: each ``send_invitation``
+    job whose payload has no token yet, for a planned invitation without one, gets a fresh token (its
+    hash and expiry on the invitation, the token encrypted in the payload) and ``sending_since``; a
+    ``send_reminder`` job gets ``sending_since``. Returns the jobs with their new payloads.
+    """
+    settings = get_settings()
+    stamp = datetime.now(UTC).isoformat()  # the providers' clock, not the worker's (tests move that one)
+    payloads: dict[int, dict[str, Any]] = {}
+    wanting = [job for job in jobs if job.kind == "send_invitation" and not job.payload.get("token")]
+    if wanting:
+        ids = sorted({int(job.payload["invitation_id"]) for job in wanting})
+        marks = ", ".join(["{}"] * len(ids))
+        rows = await execute(
+            f"SELECT id FROM invitation WHERE id IN ({marks}) AND status = 'planned' AND token_hash IS NULL", *ids  # noqa: S608
+        )
+        tokens = {int(row["id"]): new_token(settings.token_length) for row in rows}
+        if tokens:
+            cases = " ".join(["WHEN {} THEN {}"] * len(tokens))
+            pairs = [value for key, token in tokens.items() for value in (key, token_hash(token, settings.secret_key))]
+            # the expiry counts from the claim; the send's commit sets it again from the moment it was sent
+            expires_at = datetime.now(UTC) + timedelta(days=settings.token_ttl_days)
+            await execute(
+                f"UPDATE invitation SET token_hash = CASE id {cases} END, expires_at = {{}} "  # noqa: S608
+                f"WHERE id IN ({', '.join(['{}'] * len(tokens))}) AND token_hash IS NULL",
+                *pairs, expires_at, *tokens,
+            )
+        box = cipher()
+        for job in wanting:
+            # pop: a second job for the same invitation in this batch gets no token (the first one sends it)
+            token = tokens.pop(int(job.payload["invitation_id"]), None)
+            if token is not None:
+                payloads[job.id] = {**job.payload, "token": box.encrypt(token), SENDING_SINCE: stamp}
+    for job in jobs:
+        if job.kind == "send_reminder" and job.payload.get("token") and SENDING_SINCE not in job.payload:
+            payloads[job.id] = {**job.payload, SENDING_SINCE: stamp}
+    await update_payloads(payloads)
+    return [replace(job, payload=payloads[job.id]) if job.id in payloads else job for job in jobs]
+
+
 def _describe(result: DeliveryResult) -> str:
     parts = [result.outcome]
     if result.error_code:
@@ -341,36 +453,46 @@ async def _opt_out(invitation_id: int) -> None:
 async def send_invitation(job: ClaimedJob, delivery: Delivery) -> JobResult:
     """Send the invitation of ``job.payload["invitation_id"]`` once; see the module docstring."""
     invitation_id = int(job.payload["invitation_id"])
+    scrubbed = {"invitation_id": invitation_id}
     now = delivery.clock()
     target = await _load(invitation_id)
     if target is None:
-        return JobResult.done(job, note="the invitation no longer exists")
+        return JobResult.done(job, note="the invitation no longer exists", payload=scrubbed)
     if target.status != InvitationStatus.planned:
-        return JobResult.done(job, note=f"nothing to send: the invitation is {target.status}")
+        return JobResult.done(job, note=f"nothing to send: the invitation is {target.status}", payload=scrubbed)
     if target.opted_out_at is not None:
         return JobResult.done(job, _mark(invitation_id, status="skipped", at=now, detail="opted out before sending",
-                                         only_if=("planned",), skip_reason="opted_out"))
+                                         only_if=("planned",), skip_reason="opted_out"), payload=scrubbed)
     allowed = next_allowed_time(now, delivery.policy)
     if allowed > now:
         return JobResult.reschedule(job, allowed, "quiet hours: due again in the morning")
     address = target.address()
     if not address:
         return JobResult.done(job, _mark(invitation_id, status="failed", at=now, only_if=("planned",),
-                                         detail=f"no {target.channel} address", skip_reason="no_address"))
+                                         detail=f"no {target.channel} address", skip_reason="no_address"),
+                              payload=scrubbed)
     settings = delivery.settings
-    token = new_token(settings.token_length)
+    token = _token_of(job)
+    if token is None:
+        if target.token_hash is not None:
+            return JobResult.done(job, note="another job for this invitation holds its link", payload=scrubbed)
+        async with write_transaction():  # not claimed through a worker: prepare it here, before sending
+            [job] = await prepare_sends([job])
+        token = _token_of(job)
+    if not token:
+        return JobResult.retry(job, "the job's link token cannot be read (was the secret key changed?)")
     message = await _compose(target, token, "invitation", delivery, address)
-    result = await _send(delivery, message)
+    result, note = await _send_once(job, delivery, message)
     sent_at = delivery.clock()
     if result.outcome == "sent":
         remind_at = next_allowed_time(sent_at + timedelta(hours=settings.reminder_after_hours), delivery.policy)
+        detail = f"sent by {delivery.channel_label(target.channel)}" + (f" ({note})" if note else "")
         outcome = JobResult.done(job, _sent(
             invitation_id, at=sent_at, provider_message_id=result.provider_message_id,
-            hashed=token_hash(token, settings.secret_key), expires_at=sent_at + timedelta(days=settings.token_ttl_days),
-            channel=delivery.channel_label(target.channel), remind_at=remind_at,
-        ))
+            expires_at=sent_at + timedelta(days=settings.token_ttl_days), detail=detail, remind_at=remind_at,
+        ), payload=scrubbed)
         # the reminder carries the same link, encrypted; a second reminder job for one invitation finds it sent
-        outcome.new_jobs.append(("send_reminder", {"invitation_id": invitation_id, "token": cipher().encrypt(token)},
+        outcome.new_jobs.append(("send_reminder", {"invitation_id": invitation_id, "token": job.payload["token"]},
                                  remind_at))
         return outcome
     if result.outcome == "retry":
@@ -378,7 +500,7 @@ async def send_invitation(job: ClaimedJob, delivery: Delivery) -> JobResult:
     if result.outcome == "opted_out":
         await _opt_out(invitation_id)
     return JobResult.done(job, _mark(invitation_id, status="failed", at=sent_at, only_if=("planned",),
-                                     detail=_describe(result), skip_reason=result.outcome))
+                                     detail=_describe(result), skip_reason=result.outcome), payload=scrubbed)
 
 
 async def send_reminder(job: ClaimedJob, delivery: Delivery) -> JobResult:
@@ -419,10 +541,11 @@ async def send_reminder(job: ClaimedJob, delivery: Delivery) -> JobResult:
                                                   detail="no reminder: address or link unavailable"),
                               note="address or link unavailable", payload=scrubbed)
     message = await _compose(target, token, "reminder", delivery, address)
-    result = await _send(delivery, message)
+    result, note = await _send_once(job, delivery, message)
     sent_at = delivery.clock()
     if result.outcome == "sent":
         detail = f"reminder sent by {delivery.channel_label(target.channel)} ({result.provider_message_id})"
+        detail += f" ({note})" if note else ""
         return JobResult.done(job, _reminder_done(invitation_id, state="sent", at=sent_at, detail=detail),
                               payload=scrubbed)
     if result.outcome == "retry":

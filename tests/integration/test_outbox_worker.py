@@ -280,6 +280,66 @@ async def test_a_dead_workers_jobs_are_claimed_again_once_their_lease_ends(refer
     assert {j["lease_owner"] for j in await jobs("send_invitation")} == {"worker-b"}
 
 
+# --- a worker that stops between a send and its commit -----------------------------------------------------------
+
+
+class RecordingChannel:
+    """A channel that cannot be asked what it sent (like SMTP)."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.sent = []
+
+    async def send(self, message):
+        from delivery.channels import DeliveryResult
+
+        self.sent.append(message)
+        return DeliveryResult(status="sent", outcome="sent", provider_message_id=f"R{len(self.sent)}")
+
+
+async def interrupted_then_taken_over(delivery) -> None:
+    """A first attempt sends but its outcome is never committed; after its lease another worker runs the job."""
+    from survey.services.outbox import claim, finish
+    from survey.services.sending import prepare_sends, send_invitation
+
+    now = daytime()
+    [job] = await claim("victim", limit=10, lease_seconds=30, now=now, prepare=prepare_sends)
+    assert (await send_invitation(job, delivery)).state == "done"  # ... and the worker dies here
+    [taken] = await claim("survivor", limit=10, lease_seconds=30, now=now + timedelta(seconds=31),
+                          prepare=prepare_sends)
+    assert taken.attempts == 2
+    await finish([await send_invitation(taken, delivery)])
+
+
+async def test_a_takeover_finds_the_message_the_sandbox_already_stored_and_sends_nothing(reference):
+    from survey.tables import SandboxMessage
+
+    [invitation_id] = await plan(1)
+    await interrupted_then_taken_over(sandbox_delivery())
+    [message] = await SandboxMessage.select()
+    row = await invitation(invitation_id)
+    assert row["status"] == "sent" and row["provider_message_id"] == message["provider_message_id"]
+    assert "found at the provider" in row["status_history"][-1]["detail"]
+
+
+async def test_a_channel_that_cannot_be_asked_sends_again_with_the_same_working_link_and_says_so(reference):
+    from delivery.tokens import token_hash
+    from survey.settings import get_settings
+
+    [invitation_id] = await plan(1)
+    delivery = sandbox_delivery()
+    recording = RecordingChannel()
+    delivery.channels = {**delivery.channels, "sms": recording}
+    await interrupted_then_taken_over(delivery)
+    first, second = recording.sent
+    assert first.text == second.text  # the same link both times: the first message's link works too
+    token = re.search(r"/s/([0-9A-Za-z]+)", first.text).group(1)
+    row = await invitation(invitation_id)
+    assert row["token_hash"] == token_hash(token, get_settings().secret_key)
+    assert row["status"] == "sent" and "sent again" in row["status_history"][-1]["detail"]
+
+
 # --- quiet hours and the token bucket -------------------------------------------------------------------------
 
 

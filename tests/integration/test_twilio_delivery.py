@@ -4,7 +4,9 @@ posted to the app with real signatures (and forged ones), on SQLite and PostgreS
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from test_outbox_worker import daytime, invitation, jobs, plan, worker_for  # also puts the project root on sys.path
@@ -190,3 +192,68 @@ async def test_a_callback_that_arrives_before_the_send_is_committed_is_applied_l
         await twilio_delivery.aclose()
     assert (await invitation(invitation_id))["status"] == "delivered"
     assert [j["status"] for j in await jobs("twilio_status")] == ["done"]
+
+
+# --- a send whose outcome was never committed -------------------------------------------------------------------
+
+
+def link_token(body: str) -> str:
+    return re.search(r"/s/([0-9A-Za-z]+)", body).group(1)
+
+
+async def test_a_send_whose_outcome_was_never_committed_is_found_at_twilio_not_sent_again(reference, stub,
+                                                                                          twilio_delivery):
+    from delivery.tokens import token_hash
+    from survey.crypto import cipher
+    from survey.services.outbox import claim, finish
+    from survey.services.sending import prepare_sends, send_invitation
+    from survey.settings import get_settings
+
+    [invitation_id] = await plan(1)
+    now = daytime()
+    [job] = await claim("victim", limit=10, lease_seconds=30, now=now, prepare=prepare_sends)
+    prepared = await invitation(invitation_id)
+    assert prepared["status"] == "planned" and prepared["token_hash"]  # the link exists before anything is sent
+    try:
+        orphaned = await send_invitation(job, twilio_delivery)  # Twilio accepts it; the worker dies before finish()
+        assert orphaned.state == "done" and len(stub.messages) == 1
+        [taken] = await claim("survivor", limit=10, lease_seconds=30, now=now + timedelta(seconds=31),
+                              prepare=prepare_sends)
+        assert taken.attempts == 2 and taken.payload["token"] == job.payload["token"]
+        await finish([await send_invitation(taken, twilio_delivery)])
+    finally:
+        await twilio_delivery.aclose()
+
+    assert len(stub.messages) == 1 and stub.list_requests == 1
+    row = await invitation(invitation_id)
+    assert row["status"] == "sent" and row["provider_message_id"] == stub.resources[0]["sid"]
+    assert "found at the provider" in row["status_history"][-1]["detail"]
+    token = link_token(stub.messages[0]["Body"])
+    assert token_hash(token, get_settings().secret_key) == row["token_hash"] == prepared["token_hash"]
+    [done] = await jobs("send_invitation")
+    assert done["status"] == "done" and done["payload"] == {"invitation_id": invitation_id}  # no token left behind
+    [reminder] = await jobs("send_reminder")
+    assert cipher().decrypt(reminder["payload"]["token"]) == token  # the reminder carries the same link
+
+
+async def test_a_timed_out_send_that_reached_twilio_is_not_sent_again_by_the_retry(reference, stub,
+                                                                                   twilio_delivery):
+    from survey.services.outbox import execute
+
+    [invitation_id] = await plan(1)
+    twilio_delivery.channels["sms"].timeout = 0.2
+    stub.latency = 0.5  # Twilio accepts the message after the channel has given up
+    try:
+        assert await worker_for(twilio_delivery).run_once() == 1
+        [job] = await jobs("send_invitation")
+        assert job["status"] == "queued" and "Timeout" in job["last_error"]
+        await asyncio.sleep(0.5)
+        stub.latency = 0.0
+        assert len(stub.messages) == 1
+        await execute("UPDATE job SET due_at = {}", daytime() - timedelta(seconds=1))
+        assert await worker_for(twilio_delivery).run_once() == 1
+    finally:
+        await twilio_delivery.aclose()
+    assert len(stub.messages) == 1
+    row = await invitation(invitation_id)
+    assert row["status"] == "sent" and row["provider_message_id"] == stub.resources[0]["sid"]

@@ -5,6 +5,13 @@ HTTP basic auth (account SID + auth token), records the form fields, and answers
 Message resource (``sid`` "SM" + 32 hex digits, ``status`` "queued"). It can be told to answer
 errors and to be slow, for the channel, worker and benchmark tests.
 
+``GET`` on the same path lists the accepted messages like Twilio: newest first, filtered by ``To``,
+``From``, ``DateSent`` / ``DateSent>`` / ``DateSent<`` (the SDK's ``date_sent_after`` is sent as
+``DateSent>=...``; compared by day, as Twilio documents), paged with ``PageSize`` and ``Page`` and
+Twilio's paging fields (``messages``, ``page``, ``page_size``, ``start``, ``end``, ``uri``,
+``first_page_uri``, ``next_page_uri``, ``previous_page_uri``). Listed messages are ``sent``, with a
+``date_sent``.
+
 Use it as a context manager and point the channel at ``stub.base_url``::
 
     with TwilioStub() as stub:
@@ -21,7 +28,8 @@ Knobs (safe to change while it runs):
 - ``stub.latency`` (seconds slept before answering) and ``stub.max_per_second`` (above it the
   stub answers 429 with code 20429, like Twilio's queue limit; ``None`` for no limit).
 - ``stub.messages`` (the recorded form fields, in order, as dicts of str), ``stub.requests``
-  (count of all requests, failed ones included), ``stub.reset()``.
+  (count of all requests, failed ones included), ``stub.list_requests`` (count of list requests),
+  ``stub.resources`` (the accepted Message resources, with their ``sid``), ``stub.reset()``.
 """
 
 from __future__ import annotations
@@ -34,11 +42,12 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 __all__ = ["StubError", "TwilioStub"]
 
@@ -71,6 +80,9 @@ class TwilioStub:
         self.max_per_second = max_per_second
         self.messages: list[dict[str, str]] = []
         self.requests = 0
+        self.list_requests = 0
+        # the Message resources accepted, in order, with their creation time (for the list endpoint)
+        self._resources: list[tuple[datetime, dict[str, Any]]] = []
         self.errors_for: dict[str, tuple[int, int]] = {}
         self._pending_errors: deque[StubError] = deque()
         self._recent: deque[float] = deque()
@@ -112,6 +124,12 @@ class TwilioStub:
         """The URL to give as ``api_base_url`` (it replaces https://api.twilio.com)."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        """The Message resources accepted so far, oldest first, as the list endpoint shows them."""
+        with self._lock:
+            return [dict(resource) for _, resource in self._resources]
+
     # -- knobs -------------------------------------------------------------------------------
     def fail_next(self, code: int, status: int = 400, message: str = "Stubbed error", times: int = 1) -> None:
         """Answer the next ``times`` requests with this Twilio error."""
@@ -122,7 +140,9 @@ class TwilioStub:
         """Forget recorded messages, pending errors and per-number errors."""
         with self._lock:
             self.messages.clear()
+            self._resources.clear()
             self.requests = 0
+            self.list_requests = 0
             self.errors_for.clear()
             self._pending_errors.clear()
             self._recent.clear()
@@ -151,16 +171,22 @@ class TwilioStub:
             if not (fields.get("From") or fields.get("MessagingServiceSid")):
                 return _error(StubError(21603, 400, "A 'From' or 'MessagingServiceSid' parameter is required."))
             self.messages.append(fields)
+            created = datetime.now(UTC)
+            resource = self._resource(fields, created)
+            self._resources.append((created, resource))
+        return 201, {**resource, "status": "queued", "date_sent": None}
+
+    def _resource(self, fields: dict[str, str], created: datetime) -> dict[str, Any]:
         sid = "SM" + secrets.token_hex(16)
-        now_text = formatdate(usegmt=True)
-        return 201, {
+        created_text = formatdate(created.timestamp(), usegmt=True)
+        return {
             "sid": sid,
             "account_sid": self.account_sid,
             "messaging_service_sid": fields.get("MessagingServiceSid"),
             "from": fields.get("From"),
             "to": fields["To"],
             "body": fields["Body"],
-            "status": "queued",
+            "status": "sent",
             "direction": "outbound-api",
             "num_segments": "1",
             "num_media": "0",
@@ -169,12 +195,60 @@ class TwilioStub:
             "error_code": None,
             "error_message": None,
             "api_version": "2010-04-01",
-            "date_created": now_text,
-            "date_updated": now_text,
-            "date_sent": None,
+            "date_created": created_text,
+            "date_updated": created_text,
+            "date_sent": created_text,
             "uri": f"{_PATH_PREFIX}{self.account_sid}/Messages/{sid}.json",
             "subresource_uris": {"media": f"{_PATH_PREFIX}{self.account_sid}/Messages/{sid}/Media.json"},
         }
+
+    def _list(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """One page of the accepted messages, newest first, filtered like Twilio's Messages list."""
+        try:
+            page = int(query.get("Page", "0"))
+            page_size = min(1000, max(1, int(query.get("PageSize", "50"))))
+            on_day = _day(query.get("DateSent"))
+            from_day = _day(query.get("DateSent>"))
+            to_day = _day(query.get("DateSent<"))
+        except ValueError as error:
+            return _error(StubError(20001, 400, f"Invalid paging or date parameter: {error}"))
+        with self._lock:
+            self.requests += 1
+            self.list_requests += 1
+            resources = list(reversed(self._resources))
+        chosen = [
+            resource
+            for created, resource in resources
+            if (not query.get("To") or resource["to"] == query["To"])
+            and (not query.get("From") or resource["from"] == query["From"])
+            and (on_day is None or created.date() == on_day)
+            and (from_day is None or created.date() >= from_day)
+            and (to_day is None or created.date() <= to_day)
+        ]
+        start = page * page_size
+        items = chosen[start : start + page_size]
+        filters = {key: value for key, value in query.items() if key not in ("Page", "PageSize", "PageToken")}
+
+        def page_uri(number: int) -> str:
+            return f"{path}?{urlencode({**filters, 'PageSize': page_size, 'Page': number})}"
+
+        more = start + page_size < len(chosen)
+        return 200, {
+            "messages": items,
+            "page": page,
+            "page_size": page_size,
+            "start": start,
+            "end": start + max(len(items) - 1, 0),
+            "uri": page_uri(page),
+            "first_page_uri": page_uri(0),
+            "next_page_uri": page_uri(page + 1) + f"&PageToken=PA{secrets.token_hex(8)}" if more else None,
+            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+        }
+
+
+def _day(value: str | None) -> date | None:
+    """The day of a ``DateSent`` filter: ``YYYY-MM-DD`` or the SDK's ``YYYY-MM-DDTHH:MM:SSZ`` (Twilio keeps the day)."""
+    return None if not value else date.fromisoformat(value[:10])
 
 
 def _error(error: StubError) -> tuple[int, dict[str, Any]]:
@@ -202,6 +276,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logging
         return
+
+    def do_GET(self) -> None:
+        owner = self.owner
+        path, _, query = self.path.partition("?")
+        if path != f"{_PATH_PREFIX}{owner.account_sid}/Messages.json":
+            self._send(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
+            return
+        if not self._authorised():
+            self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+            return
+        status, document = owner._list(path, dict(parse_qsl(query, keep_blank_values=True)))
+        self._send(status, document)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from twilio.request_validator import RequestValidator
@@ -147,6 +152,78 @@ async def test_a_slow_api_times_out_into_a_retry(stub: TwilioStub) -> None:
         stub.latency = 0.0
         await sms.aclose()
     assert result.outcome == "retry"
+
+
+# --- find_sent: what a worker taking over a send asks before sending again ------------------------------------
+
+LINKED = OutgoingMessage(
+    channel="sms", to="+84912345678", reference="7",
+    text="BHXH VN: Moi ban danh gia: https://ks.example.vn/s/Ab12Cd34Ef56 Tu choi: https://ks.example.vn/o/Ab12Cd34Ef56",
+)
+
+
+async def test_find_sent_finds_the_message_twilio_accepted_by_recipient_and_link(
+    stub: TwilioStub, channel: TwilioSMSChannel
+) -> None:
+    since = datetime.now(UTC)
+    other_link = replace(LINKED, text=LINKED.text.replace("Ab12Cd34Ef56", "Zz98Yx76Wv54"))
+    other_number = replace(LINKED, to="+84912000999")
+    await channel.send(other_link)
+    sent = await channel.send(LINKED)
+    await channel.send(other_number)
+
+    found = await channel.find_sent(LINKED, since)
+    assert found is not None and (found.status, found.outcome) == ("sent", "sent")
+    assert found.provider_message_id == sent.provider_message_id
+    assert await channel.find_sent(replace(LINKED, text=LINKED.text.replace("Ab12", "Qq12")), since) is None
+    assert await channel.find_sent(replace(LINKED, to="+84912000111"), since) is None
+    assert len(stub.messages) == 3  # looking sends nothing
+
+
+async def test_find_sent_only_looks_at_messages_sent_since_the_marker(
+    stub: TwilioStub, channel: TwilioSMSChannel
+) -> None:
+    await channel.send(LINKED)
+    assert await channel.find_sent(LINKED, datetime.now(UTC) + timedelta(days=1)) is None  # DateSent>= tomorrow
+    assert await channel.find_sent(LINKED, datetime.now(UTC) - timedelta(hours=1)) is not None
+
+
+async def test_find_sent_follows_twilios_pages(stub: TwilioStub, channel: TwilioSMSChannel) -> None:
+    since = datetime.now(UTC)
+    first = await channel.send(LINKED)
+    for i in range(60):  # newest first, 50 a page: the first message is on the second page
+        await channel.send(replace(LINKED, text=f"BHXH VN: https://ks.example.vn/s/Page{i:08d}"))
+    found = await channel.find_sent(LINKED, since)
+    assert found is not None and found.provider_message_id == first.provider_message_id
+    assert stub.list_requests == 2
+
+
+def test_the_stub_lists_like_twilio_with_paging_fields(stub: TwilioStub) -> None:
+    stub.reset()
+    for i in range(3):
+        stub._answer({"To": "+84912345678", "Body": f"message {i}", "MessagingServiceSid": SERVICE_SID})
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    query = f"To=%2B84912345678&DateSent%3E={today}T00%3A00%3A00Z&PageSize=2"
+    request = urllib.request.Request(f"{stub.base_url}/2010-04-01/Accounts/{stub.account_sid}/Messages.json?{query}")
+    credentials = base64.b64encode(f"{stub.account_sid}:{stub.auth_token}".encode()).decode()
+    request.add_header("Authorization", f"Basic {credentials}")
+    with urllib.request.urlopen(request) as answer:  # noqa: S310 (loopback)
+        page = json.load(answer)
+    assert [m["body"] for m in page["messages"]] == ["message 2", "message 1"]  # newest first
+    assert (page["page"], page["page_size"], page["start"], page["end"]) == (0, 2, 0, 1)
+    assert "Page=1" in page["next_page_uri"] and page["previous_page_uri"] is None
+    assert all(m["status"] == "sent" and m["date_sent"] for m in page["messages"])
+
+
+async def test_find_sent_on_an_unreachable_api_is_a_retry() -> None:
+    sms = TwilioSMSChannel(
+        "AC" + "0" * 32, "token", messaging_service_sid=SERVICE_SID, api_base_url="http://127.0.0.1:9"
+    )
+    try:
+        result = await sms.find_sent(LINKED, datetime.now(UTC))
+    finally:
+        await sms.aclose()
+    assert result is not None and (result.status, result.outcome) == ("failed", "retry")
 
 
 def test_exactly_one_sender_is_required() -> None:
