@@ -249,16 +249,16 @@ class TwilioSMSChannel:
     async def find_sent(self, message: OutgoingMessage, since: datetime) -> DeliveryResult | None:
         """The message Twilio already accepted for ``message`` (same recipient, same links), sent since ``since``.
 
-        Lists the account's messages to ``message.to`` with ``DateSent>=`` (a date: Twilio filters by
-        day), newest first, and keeps the first outbound one created since ``since`` whose body carries
-        the same links. A message Twilio still holds in its queue has no ``DateSent`` yet and is not
-        listed: within seconds of a send it may be missed (and sent again).
+        Lists the account's messages to ``message.to``, newest first, and keeps the first outbound one
+        created since ``since`` whose body carries the same links. The list is not filtered by
+        ``DateSent``: Twilio fills that in only when a message leaves its queue, so a message accepted
+        seconds before a crash would be missed; quarantine keeps the messages to one number few.
         """
         after = since - self.CLOCK_SKEW
         try:
             async with asyncio.timeout(self.timeout):
                 records = await self._client().messages.stream_async(
-                    to=message.to, date_sent_after=after, page_size=50, limit=self.FIND_LIMIT
+                    to=message.to, page_size=50, limit=self.FIND_LIMIT
                 )
                 async for record in records:
                     if not str(record.direction or "").startswith("outbound"):
