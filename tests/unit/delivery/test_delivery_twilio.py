@@ -184,7 +184,7 @@ async def test_find_sent_only_looks_at_messages_sent_since_the_marker(
     stub: TwilioStub, channel: TwilioSMSChannel
 ) -> None:
     await channel.send(LINKED)
-    assert await channel.find_sent(LINKED, datetime.now(UTC) + timedelta(days=1)) is None  # DateSent>= tomorrow
+    assert await channel.find_sent(LINKED, datetime.now(UTC) + timedelta(days=1)) is None  # created before since
     assert await channel.find_sent(LINKED, datetime.now(UTC) - timedelta(hours=1)) is not None
 
 
