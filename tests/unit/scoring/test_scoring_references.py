@@ -18,6 +18,7 @@ from scoring import (
     nps_interval,
     wilson_interval,
 )
+from scoring.grouped import cronbach_alpha_groups
 
 NO_MINIMUM = SmallSampleRule(min_n=1, min_n_comments=1)
 
@@ -165,10 +166,35 @@ def test_nps_variance_is_the_variance_of_the_trinomial_mean() -> None:
     assert (low, high) == pytest.approx((scores.mean() - half, scores.mean() + half))
 
 
+# Bock RD, Lieberman M (1970). Fitting a response model for n dichotomously scored items.
+# Psychometrika 35:179-197: Law School Admission Test, section 6, five items scored 0/1, 1000 examinees,
+# given as the frequency of each of the 32 response patterns (the `LSAT` data of R's ltm package; the
+# `Ob6` column of psych's `bock.table`). Printed alpha of these data: 0.2949972 (Doran H, R-help mailing
+# list, January 2007, "data(LSAT, package='ltm'); alpha(LSAT) [1] 0.2949972"; ltm's cronbach.alpha
+# example runs on the same data).
+LSAT6_PATTERN_COUNTS = {
+    "00000": 3, "00001": 6, "00010": 2, "00011": 11, "00100": 1, "00101": 1, "00110": 3, "00111": 4,
+    "01000": 1, "01001": 8, "01010": 0, "01011": 16, "01100": 0, "01101": 3, "01110": 2, "01111": 15,
+    "10000": 10, "10001": 29, "10010": 14, "10011": 81, "10100": 3, "10101": 28, "10110": 15, "10111": 80,
+    "11000": 16, "11001": 56, "11010": 21, "11011": 173, "11100": 11, "11101": 61, "11110": 28, "11111": 298,
+}
+
+
+def test_cronbach_alpha_matches_the_printed_alpha_of_the_lsat6_data() -> None:
+    patterns = np.array([[int(c) for c in p] for p in LSAT6_PATTERN_COUNTS], dtype=float)
+    items = np.repeat(patterns, list(LSAT6_PATTERN_COUNTS.values()), axis=0)
+    assert items.shape == (1000, 5)
+    result = cronbach_alpha(items)
+    assert result.alpha == pytest.approx(0.2949972, abs=0.5e-7)
+    assert (result.n, result.n_items) == (1000, 5)
+    # the grouped route (per-group sums, used by `survey scores`) prints the same value
+    grouped = cronbach_alpha_groups(np.random.default_rng(1).permutation(items), np.zeros(1000, dtype=int), 1)
+    assert grouped.alpha[0] == pytest.approx(0.2949972, abs=0.5e-7)
+
+
 def test_cronbach_alpha_equals_hoyts_anova_reliability() -> None:
-    # No textbook table with printed raw data and alpha was found in the sources available (see the
-    # report); alpha is checked instead against an independent method: Hoyt (1941) showed that
-    # alpha = 1 − MS(residual) / MS(respondents) from the two-way respondents × items ANOVA.
+    # A second, independent method: Hoyt (1941) showed that alpha = 1 − MS(residual) / MS(respondents)
+    # from the two-way respondents × items ANOVA.
     rng = np.random.default_rng(7)
     trait = rng.normal(size=200)
     items = np.clip(np.round(3 + trait[:, None] + rng.normal(scale=0.9, size=(200, 5))), 1, 5)
