@@ -20,7 +20,7 @@ from litestar.response import Response, Template
 
 from delivery.phones import EmailError, PhoneError
 from delivery.tokens import token_hash
-from survey.controllers.public import _check_link, _language, _link_failure, _texts
+from survey.controllers.public import check_link, link_failure, link_language, page_texts
 from survey.services import respondents
 from survey.services.apikeys import ApiKeyInfo, authenticate
 from survey.services.contacts import (
@@ -53,11 +53,11 @@ def _json(body: Any, status: int = 200) -> Response[Any]:
     return Response(body, status_code=status, media_type=MediaType.JSON)
 
 
-def _problem(status: int, detail: str, **extra: Any) -> Response[Any]:
+def problem_response(status: int, detail: str, **extra: Any) -> Response[Any]:
     return _json({"status_code": status, "detail": detail, **extra}, status)
 
 
-async def _api_key(request: Request[Any, Any, Any]) -> ApiKeyInfo:
+async def require_api_key(request: Request[Any, Any, Any]) -> ApiKeyInfo:
     authorization = request.headers.get("authorization", "")
     if not authorization.lower().startswith("bearer "):
         raise NotAuthorizedException("send the source system's API key as 'Authorization: Bearer <key>'",
@@ -78,7 +78,7 @@ def _invalid_body(error: msgspec.ValidationError, batch: bool) -> Response[Any]:
     missing = re.search(r"missing required field `(\w+)`", message)
     field = found[2] if found and found[2] else (missing[1] if missing else None)
     detail = _PATH.sub("", message).rstrip(" -")
-    return _problem(422, f"invalid event: {message}",
+    return problem_response(422, f"invalid event: {message}",
                     errors=[{"index": index, "field": field, "message": detail}])
 
 
@@ -89,29 +89,29 @@ async def post_contacts(request: Request[Any, Any, Any]) -> Response[Any]:
     Each reply says what was decided: ``planned`` (channel, send_at) or ``skipped`` (reason);
     ``duplicate`` when the event was reported before. 201 when anything was created, else 200.
     """
-    key = await _api_key(request)
+    key = await require_api_key(request)
     try:
         data = msgspec.json.decode(await request.body())
     except msgspec.DecodeError as error:
-        return _problem(400, f"the body is not JSON: {error}")
+        return problem_response(400, f"the body is not JSON: {error}")
     batch = isinstance(data, dict) and "events" in data
     if batch and isinstance(data["events"], list) and len(data["events"]) > MAX_BATCH:
-        return _problem(413, f"{len(data['events'])} events in one request; the limit is {MAX_BATCH:,}: "
+        return problem_response(413, f"{len(data['events'])} events in one request; the limit is {MAX_BATCH:,}: "
                              "split the batch", limit=MAX_BATCH)
     try:
         events = msgspec.convert(data, ContactBatch).events if batch else [msgspec.convert(data, ContactEvent)]
     except msgspec.ValidationError as error:
         return _invalid_body(error, batch)
     if batch and not events:
-        return _problem(422, "the batch has no events")
+        return problem_response(422, "the batch has no events")
     wrong = [(i, e.source) for i, e in enumerate(events) if e.source != key.source]
     if wrong:
         index, source = wrong[0]
-        return _problem(403, f"this API key is for source {key.source!r}; event {index} has source {source!r}")
+        return problem_response(403, f"this API key is for source {key.source!r}; event {index} has source {source!r}")
     try:
         outcomes = await accept_contacts(events)
     except InvalidEvents as error:
-        return _problem(422, str(error), errors=[{"index": e.index, "field": e.field, "message": e.message}
+        return problem_response(422, str(error), errors=[{"index": e.index, "field": e.field, "message": e.message}
                                                  for e in error.errors])
     status = 201 if any(not o.duplicate for o in outcomes) else 200
     body: Any = {"results": outcomes} if batch else outcomes[0]
@@ -138,18 +138,18 @@ async def get_decisions(
     unit: Annotated[str | None, QueryParameter(description="Unit code (includes its subtree)")] = None,
 ) -> Response[Any]:
     """How many contacts of the period were planned, and skipped by reason (with the reasons explained)."""
-    await _api_key(request)
+    await require_api_key(request)
     try:
         start, end = _moment(period_from, "from"), _moment(period_to, "to")
     except ValueError as error:
-        return _problem(400, str(error))
+        return problem_response(400, str(error))
     prefix = None
     if unit:
         from survey.tables import Unit
 
         rows = await Unit.select(Unit.path).where(Unit.code == unit)
         if not rows:
-            return _problem(400, f"unknown unit {unit!r}")
+            return problem_response(400, f"unknown unit {unit!r}")
         prefix = rows[0]["path"]
     counts = await decision_counts(start, end, prefix)
     texts = reason_texts()
@@ -167,19 +167,19 @@ async def get_decisions(
 @post("/api/v1/optouts", summary="A person asked not to be surveyed (by phone and/or email)", status_code=200)
 async def post_optout(request: Request[Any, Any, Any]) -> Response[Any]:
     """Opt a person out across channels; their invitations still waiting are cancelled."""
-    await _api_key(request)
+    await require_api_key(request)
     try:
         body = msgspec.json.decode(await request.body(), type=OptOutRequest)
     except msgspec.ValidationError as error:
-        return _problem(422, str(error))
+        return problem_response(422, str(error))
     except msgspec.DecodeError:
-        return _problem(400, "the body is not JSON")
+        return problem_response(400, "the body is not JSON")
     if not (body.phone or body.email):
-        return _problem(422, "give phone and/or email")
+        return problem_response(422, "give phone and/or email")
     try:
         newly = await respondents.opt_out(phone=body.phone, email=body.email, source="api")
     except (PhoneError, EmailError) as error:
-        return _problem(422, str(error))
+        return problem_response(422, str(error))
     return _json({"opted_out": True, "already": not newly})
 
 
@@ -204,7 +204,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 def _optout_texts(lang: str) -> dict[str, str]:
     own = {key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}
-    return {**_texts(lang), **own}
+    return {**page_texts(lang), **own}
 
 
 def _optout_page(kind: str, lang: str, action: str = "", origin: str = "link") -> Template:
@@ -216,14 +216,14 @@ def _optout_page(kind: str, lang: str, action: str = "", origin: str = "link") -
 
 
 async def _holder(request: Request[Any, Any, Any], token: str) -> tuple[Response[Any] | None, Any, str]:
-    lang = _language(request)
-    rejected = _check_link(request, token, lang)
+    lang = link_language(request)
+    rejected = check_link(request, token, lang)
     if rejected is not None:
         return rejected, None, lang
     holder = await respondents.invitation_for_token_hash(token_hash(token, get_settings().secret_key))
     if holder is None:
-        return _link_failure(request, lang), None, lang
-    return None, holder, _language(request, holder.language)
+        return link_failure(request, lang), None, lang
+    return None, holder, link_language(request, holder.language)
 
 
 @get("/o/{token:str}", name="optout-link")
@@ -251,7 +251,7 @@ async def optout_confirm(request: Request[Any, Any, Any], token: FromPath[str]) 
     form = await request.form()
     source = "survey" if form.get("from") == "survey" else "link"
     await respondents.opt_out_by_invitation(holder.invitation_id, source)
-    return _optout_page("done", _language(request, form.get("lang"), holder.language))
+    return _optout_page("done", link_language(request, form.get("lang"), holder.language))
 
 
 ROUTES: list[Any] = [post_contacts, get_decisions, post_optout, optout_page, optout_confirm]

@@ -22,8 +22,8 @@ from litestar.response import Redirect, Response, Template
 
 from delivery.qr import qr_png, qr_svg
 from questionnaires import AnswerValue, Questionnaire, parse_answers, visible_questions
-from survey.controllers.contacts import _api_key, _problem
-from survey.controllers.public import _over_public_limit, _question_view, _texts
+from survey.controllers.contacts import problem_response, require_api_key
+from survey.controllers.public import over_public_limit, page_texts, question_view
 from survey.controllers.staff import StaffLoginRequired, provide_staff, redirect_to_login, requires_staff
 from survey.controllers.staff import text as staff_text
 from survey.services import audit, responses
@@ -107,7 +107,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 def _kiosk_texts(lang: str) -> dict[str, str]:
-    return {**_texts(lang), **{key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}}
+    return {**page_texts(lang), **{key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}}
 
 
 # --- POST /api/v1/tickets ---------------------------------------------------------------------------------------
@@ -128,20 +128,20 @@ async def post_ticket(request: Request[Any, Any, Any]) -> Response[Any]:
     """``{"counter", "service", "ticket_number", "language", "format": "svg"|"png"}`` → ``{"url", "expires_at",
     "qr_svg"}`` (or ``qr_png_base64``). The link opens the counter's questionnaire once; its response has trust
     ``ticket``. A counter or service that does not fit is answered 422 with the allowed values."""
-    await _api_key(request)
+    await require_api_key(request)
     try:
         body = msgspec.json.decode(await request.body(), type=TicketRequest)
     except msgspec.ValidationError as error:
-        return _problem(422, f"invalid ticket request: {error}")
+        return problem_response(422, f"invalid ticket request: {error}")
     except msgspec.DecodeError:
-        return _problem(400, "the body is not JSON")
+        return problem_response(400, "the body is not JSON")
     if body.format not in {"svg", "png"}:
-        return _problem(422, f"format: {body.format!r} is not one of svg, png", field="format",
+        return problem_response(422, f"format: {body.format!r} is not one of svg, png", field="format",
                         allowed=["svg", "png"])
     try:
         ticket = await issue_ticket(body.counter, body.service, body.language)
     except TicketError as error:
-        return _problem(422, str(error), field=error.field, allowed=error.allowed)
+        return problem_response(422, str(error), field=error.field, allowed=error.allowed)
     reply: dict[str, Any] = {
         "url": ticket.url, "expires_at": ticket.expires_at.isoformat(), "counter": ticket.counter_code,
         "service": ticket.service_code, "ticket_number": body.ticket_number, "trust": "ticket",
@@ -204,7 +204,7 @@ def _kiosk_page(request: Request[Any, Any, Any], card: CounterCard, questionnair
     questions: list[dict[str, Any]] = []
     if step == "more" and overall is not None:
         ids = _follow_up_ids(questionnaire, overall)
-        questions = [_question_view(questionnaire.question(q), n + 1, lang, form or {}, errors)
+        questions = [question_view(questionnaire.question(q), n + 1, lang, form or {}, errors)
                      for n, q in enumerate(ids)]
     services = [(code, vi if lang == "vi" else en) for code, vi, en in card.services] if len(card.services) > 1 else []
     chosen = (form or {}).get("service", [""])[0]
@@ -231,7 +231,7 @@ async def kiosk_start(request: Request[Any, Any, Any], counter_code: FromPath[st
     lang = _kiosk_language(request)
     registered = await _registered(request, counter_code)
     if registered is None:
-        limited = _over_public_limit(request, lang)
+        limited = over_public_limit(request, lang)
         return limited if limited is not None else _refused(request, lang)
     _, card = registered
     questionnaire = (await latest_version(card.questionnaire_key)).questionnaire
@@ -254,7 +254,7 @@ async def kiosk_answer(request: Request[Any, Any, Any], counter_code: FromPath[s
     lang = _kiosk_language(request, (raw.get("lang") or [None])[0])
     registered = await _registered(request, counter_code)
     if registered is None:
-        limited = _over_public_limit(request, lang)
+        limited = over_public_limit(request, lang)
         return limited if limited is not None else _refused(request, lang)
     kiosk, card = registered
     published = await latest_version(card.questionnaire_key)
@@ -290,7 +290,7 @@ def _service(card: CounterCard, raw: dict[str, list[str]], lang: str) -> tuple[i
         return card.service_ids[card.services[0][0]], ""
     chosen = (raw.get("service") or [""])[0]
     if chosen not in card.service_codes:
-        return None, _texts(lang)["service_error"]
+        return None, page_texts(lang)["service_error"]
     return card.service_ids[chosen], ""
 
 

@@ -76,7 +76,7 @@ DRAFT_COOKIE = "survey_counter_draft"
 DRAFT_COOKIE_MAX_AGE = 2 * 3600  # a visit to a counter: the draft of an anonymous visitor lives two hours
 
 
-def _texts(lang: str) -> dict[str, str]:
+def page_texts(lang: str) -> dict[str, str]:
     return {key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}
 
 
@@ -88,7 +88,7 @@ def _client(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _language(request: Request[Any, Any, Any], *fallbacks: str | None) -> str:
+def link_language(request: Request[Any, Any, Any], *fallbacks: str | None) -> str:
     languages = get_settings().languages
     for candidate in (request.query_params.get("lang"), *fallbacks):
         if candidate in languages:
@@ -114,7 +114,7 @@ def _message(request: Request[Any, Any, Any], kind: str, lang: str, *, retry_aft
     if _wants_json(request):
         return Response({"status": json_status}, status_code=status, media_type=MediaType.JSON, headers=headers,
                         cookies=cookies)
-    tx = _texts(lang)
+    tx = page_texts(lang)
     return Template(
         template_name="public/message.html",
         context={"lang": lang, "tx": tx, "kind": kind, "title": tx[title],
@@ -134,7 +134,7 @@ def _choices(question: Question, lang: str, chosen: list[str]) -> list[dict[str,
             for o in question.options]
 
 
-def _question_view(question: Question, number: int, lang: str, form: Mapping[str, list[str]],
+def question_view(question: Question, number: int, lang: str, form: Mapping[str, list[str]],
                    errors: Mapping[str, str]) -> dict[str, Any]:
     given = [v for v in form.get(question.id, []) if v]
     return {
@@ -182,7 +182,7 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
         pages = tuple(sorted({*pages, page}))
     shown = visible_questions(questionnaire, answers, page)
     offset = sum(len(visible_questions(questionnaire, answers, p)) for p in pages if p < page)
-    tx = _texts(lang)
+    tx = page_texts(lang)
     return Template(
         template_name="public/survey.html",
         context={
@@ -195,7 +195,7 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
             "page_count": len(pages),
             "last": page == pages[-1],
             "first": page == pages[0],
-            "questions": [_question_view(q, offset + i + 1, lang, values, errors) for i, q in enumerate(shown)],
+            "questions": [question_view(q, offset + i + 1, lang, values, errors) for i, q in enumerate(shown)],
             "errors": bool(errors) or bool(service and service.error),
             "service": service,
             "action": request.url.path,
@@ -210,7 +210,7 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
 # --- guards -----------------------------------------------------------------------------------------------------
 
 
-def _over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[Any] | None:
+def over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[Any] | None:
     public = limiters("public")
     client = _client(request)
     if not public.hit(client):
@@ -218,7 +218,7 @@ def _over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[A
     return None
 
 
-def _link_failure(request: Request[Any, Any, Any], lang: str) -> Response[Any]:
+def link_failure(request: Request[Any, Any, Any], lang: str) -> Response[Any]:
     """An unknown or malformed link: counted against the client, answered with a plain 'not found'."""
     failures = limiters("token_failures")
     client = _client(request)
@@ -227,9 +227,9 @@ def _link_failure(request: Request[Any, Any, Any], lang: str) -> Response[Any]:
     return _message(request, "unknown", lang)
 
 
-def _check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Response[Any] | None:
+def check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Response[Any] | None:
     """Rate limits first (before any look-up), then the token's shape (never sent to the database)."""
-    limited = _over_public_limit(request, lang)
+    limited = over_public_limit(request, lang)
     if limited is not None:
         return limited
     failures = limiters("token_failures")
@@ -237,7 +237,7 @@ def _check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Respo
     if failures.blocked(client):
         return _message(request, "rate-limited", lang, retry_after=failures.retry_after(client))
     if not is_well_formed(token):
-        return _link_failure(request, lang)
+        return link_failure(request, lang)
     return None
 
 
@@ -247,15 +247,15 @@ def _check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Respo
 @get("/s/{token:str}", name="survey-link")
 async def open_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     """A survey link: the page reached so far, with the answers given so far."""
-    lang = _language(request)
-    rejected = _check_link(request, token, lang)
+    lang = link_language(request)
+    rejected = check_link(request, token, lang)
     if rejected is not None:
         return rejected
     hashed = token_hash(token, get_settings().secret_key)
     link = await responses.read_link(hashed)
     if link is None:
-        return _link_failure(request, lang)
-    lang = _language(request, link.draft.language if link.draft else None, link.language)
+        return link_failure(request, lang)
+    lang = link_language(request, link.draft.language if link.draft else None, link.language)
     if link.answered:
         return _message(request, "used", lang)
     if link.expired():
@@ -286,8 +286,8 @@ def _json_form(answers: Mapping[str, object]) -> dict[str, list[str]]:
 @post("/s/{token:str}", name="survey-link-post", status_code=200)
 async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     """A posted page of a survey link (or, from a JSON client, the whole questionnaire)."""
-    lang = _language(request)
-    rejected = _check_link(request, token, lang)
+    lang = link_language(request)
+    rejected = check_link(request, token, lang)
     if rejected is not None:
         return rejected
     hashed = token_hash(token, get_settings().secret_key)
@@ -297,8 +297,8 @@ async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> 
     raw = {key: form.getall(key) for key in form}
     link = await responses.read_link(hashed)
     if link is None:
-        return _link_failure(request, lang)
-    lang = _language(request, _first(raw, "lang"), link.draft.language if link.draft else None, link.language)
+        return link_failure(request, lang)
+    lang = link_language(request, _first(raw, "lang"), link.draft.language if link.draft else None, link.language)
     if link.answered:
         return _message(request, "used", lang)
     if link.expired():
@@ -333,7 +333,7 @@ async def _answer_link_json(request: Request[Any, Any, Any], hashed: str) -> Res
     if outcome.status == "invalid":
         return Response({"status": "invalid", "errors": outcome.errors}, status_code=422, media_type=MediaType.JSON)
     if outcome.status == "unknown":
-        return _link_failure(request, language or "vi")
+        return link_failure(request, language or "vi")
     kind = {"complete": "thanks", "used": "used", "expired": "expired"}.get(outcome.status, "used")
     return _message(request, kind, language or "vi")
 
@@ -418,8 +418,8 @@ def _service_choice(counter: _CounterInfo, lang: str, chosen: str = "", error: s
 @get("/q/{counter_code:str}", name="counter")
 async def open_counter(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
     """The survey of a counter, for an anonymous visitor who scanned its QR code."""
-    lang = _language(request)
-    limited = _over_public_limit(request, lang)
+    lang = link_language(request)
+    limited = over_public_limit(request, lang)
     if limited is not None:
         return limited
     counter = await _counter(counter_code)
@@ -429,7 +429,7 @@ async def open_counter(request: Request[Any, Any, Any], counter_code: FromPath[s
     draft_id = _draft_id(request, counter.code)
     draft = await responses.read_draft(draft_id) if draft_id is not None else None
     if draft is not None and not draft.complete:
-        lang = _language(request, draft.language)
+        lang = link_language(request, draft.language)
         page = resume_page(published.questionnaire, draft.answers, draft.page)
         return _survey(request, published.questionnaire, page, lang, draft.answers)
     page = resume_page(published.questionnaire, {}, None)
@@ -439,8 +439,8 @@ async def open_counter(request: Request[Any, Any, Any], counter_code: FromPath[s
 @post("/q/{counter_code:str}", name="counter-post", status_code=200)
 async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
     """A posted page of a counter's survey; the first page creates the visitor's anonymous draft."""
-    lang = _language(request)
-    limited = _over_public_limit(request, lang)
+    lang = link_language(request)
+    limited = over_public_limit(request, lang)
     if limited is not None:
         return limited
     counter = await _counter(counter_code)
@@ -448,7 +448,7 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
         return _message(request, "unknown", lang)
     form = await request.form()
     raw = {key: form.getall(key) for key in form}
-    lang = _language(request, _first(raw, "lang"))
+    lang = link_language(request, _first(raw, "lang"))
     draft_id = _draft_id(request, counter.code)
     draft = await responses.read_draft(draft_id) if draft_id is not None else None
     if draft is not None and draft.complete:
@@ -467,7 +467,7 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
         elif chosen in by_code:
             service_id = by_code[chosen]
         if len(counter.services) > 1:
-            error = "" if service_id is not None else _texts(lang)["service_error"]
+            error = "" if service_id is not None else page_texts(lang)["service_error"]
             choice = _service_choice(counter, lang, chosen, error)
         if choice is not None and choice.error:
             return _survey(request, questionnaire, resume_page(questionnaire, {}, _page(raw)), lang,
