@@ -185,8 +185,9 @@ def responses_import(file: Path, skip_invalid: bool, max_problems: int) -> None:
 @click.option("--service", default=None, help="Service code, e.g. HIC (default: every service).")
 @click.option("--channel", default=None, type=click.Choice(["call", "counter", "online", "email", "fanpage"]),
               help="Contact channel (default: every channel).")
-@click.option("--by", "by", multiple=True, type=click.Choice(["unit", "service", "channel", "month"]),
-              help="Group by this dimension; repeat for several (--by unit --by month).")
+@click.option("--by", "by", multiple=True, type=click.Choice(["unit", "subunit", "service", "channel", "month"]),
+              help="Group by this dimension; repeat for several (--by unit --by month). unit: each unit's own "
+                   "responses; subunit: each unit directly under --unit (or the centre), with its subtree.")
 @click.option("--weighted", is_flag=True,
               help="Post-stratify to the contact volumes by channel x service; report design effect and effective n.")
 @click.option("--min-n", default=30, show_default=True, type=int, help="Suppress measures below this many answers.")

@@ -93,8 +93,9 @@ __all__ = [
     "parse_period",
 ]
 
-Dimension = Literal["unit", "service", "channel", "month"]
-DIMENSIONS: tuple[Dimension, ...] = ("unit", "service", "channel", "month")
+Dimension = Literal["unit", "subunit", "service", "channel", "month"]
+# ``unit``: each unit's own responses; ``subunit``: each unit directly under the scope unit, with its subtree
+DIMENSIONS: tuple[Dimension, ...] = ("unit", "subunit", "service", "channel", "month")
 DELIVERED_STATUSES = ("delivered", "opened", "responded")
 PERIOD_FORMS = "2026-05 (month), 2026-Q2 (quarter), 2026 (year) or 2026-01-01..2026-03-31 (from..to, inclusive)"
 
@@ -306,6 +307,7 @@ class ScoreGroup(msgspec.Struct):
     ces: CESResult | None
     tests: list[TestResult]
     weighting: WeightingResult | None = None
+    subunit: str | None = None  # grouped by subunit: the unit directly under the scope (with its subtree)
 
 
 class FunnelUnit(msgspec.Struct):
@@ -368,6 +370,9 @@ class ScoreRequest:
                 raise ScoreParameterError("by", f"{dimension!r} is not allowed; allowed: {', '.join(DIMENSIONS)}")
         if len(set(self.by)) != len(self.by):
             raise ScoreParameterError("by", "each dimension at most once")
+        if "unit" in self.by and "subunit" in self.by:
+            raise ScoreParameterError("by", "unit or subunit, not both (subunit already groups by unit, each with "
+                                      "its subtree)")
         if self.channel is not None and self.channel not in CHANNELS:
             raise ScoreParameterError("channel", f"{self.channel!r} is not allowed; allowed: {', '.join(CHANNELS)}")
         if self.min_n < 1 or self.min_n_comments < 1:
@@ -387,6 +392,23 @@ class UnitTree:
         for unit, parent in self.parent.items():
             if unit < size:
                 out[unit] = parent
+        return out
+
+    def subunit_array(self, scope: int | None, size: int) -> npt.NDArray[np.int64]:
+        """Per unit id, the unit directly under ``scope`` whose subtree holds it: ``scope`` itself for the scope's
+        own responses, -1 outside the scope. Without a scope, the single top unit is the scope (with several top
+        units, each is its own subunit)."""
+        if scope is None:
+            roots = [u for u, p in self.parent.items() if p == 0]
+            scope = roots[0] if len(roots) == 1 else 0
+        out = np.full(size, -1, dtype=np.int64)
+        children = {u: self.path[u] for u, p in self.parent.items() if p == scope}
+        scope_path = self.path.get(scope, "/")
+        for unit, path in self.path.items():
+            if unit >= size or not path.startswith(scope_path):
+                continue
+            out[unit] = unit if unit == scope else next(
+                (child for child, child_path in children.items() if path.startswith(child_path)), -1)
         return out
 
 
@@ -666,6 +688,7 @@ class ScoreAssessment:
                 service=context.service_codes.get(key["service"]) if "service" in key else None,
                 channel=CHANNELS[key["channel"]] if "channel" in key else None,
                 month=month_label(key["month"]) if "month" in key else None,
+                subunit=context.units.code.get(key["subunit"]) if "subunit" in key else None,
                 n=counts[k], response_rate=rate, invitations_delivered=0 if delivered is None else delivered[k],
                 index=None if index_columns is None else index_columns[k], criteria=criterion_results,
                 questions=question_results, nps=nps, ces=ces, tests=per_group[k],
@@ -743,7 +766,10 @@ def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
     in_scope_unit = np.array([context.units.path.get(u, "\x00").startswith(scope_path) for u in range(unit_count)])
     in_scope = in_scope_unit[frame.unit_id]
     selected = in_period & in_scope
+    subunits = context.units.subunit_array(context.scope_unit, unit_count) if "subunit" in by else None
     dims = {"unit": frame.unit_id, "service": frame.service_id, "channel": frame.channel, "month": months}
+    if subunits is not None:
+        dims["subunit"] = subunits[frame.unit_id]
     grouping = _group([dims[d] for d in by], selected)
     n_groups = grouping.n_groups
     g = grouping.codes(selected)
@@ -757,7 +783,7 @@ def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
     assessment, counted = (assess_patterns(criteria, rows.patterns, g, n_groups, q.index, rule,
                                            context.confidence_level) if criteria else (None, {}))
     question_stats = _question_stats(q, rows, counted, criteria, g, n_groups)
-    delivered = _delivered(context, grouping, by)
+    delivered = _delivered(context, grouping, by, subunits)
     timings["measures_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -866,11 +892,15 @@ def _weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion]
                                                 _num(weights.coverage), int(np.count_nonzero(weights.sample_counts))))
 
 
-def _delivered(context: Context, grouping: _Grouping, by: tuple[str, ...]) -> npt.NDArray[np.int64] | None:
+def _delivered(context: Context, grouping: _Grouping, by: tuple[str, ...],
+               subunits: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64] | None:
     if context.invitations is None or context.invitations.size == 0:
         return None
     rows = context.invitations
     columns = {"unit": rows[:, 0], "service": rows[:, 1], "channel": rows[:, 2], "month": rows[:, 3]}
+    if subunits is not None:
+        inside = rows[:, 0] < subunits.shape[0]
+        columns["subunit"] = np.where(inside, subunits[np.where(inside, rows[:, 0], 0)], -1)
     located = np.zeros(rows.shape[0], dtype=np.intp)
     if by:
         keys = {tuple(k): i for i, k in enumerate(grouping.keys.tolist())}
@@ -897,8 +927,9 @@ def _peer_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Crite
                 report_tests: list[TestResult], funnel: list[FunnelUnit]) -> None:
     """Each group against its peer units (same parent), and across the peer units of each parent."""
     rule, by, n_groups = context.rule, context.by, grouping.n_groups
-    if "unit" in by:
-        unit_at = by.index("unit")
+    unit_dimension = next((d for d in ("unit", "subunit") if d in by), None)
+    if unit_dimension is not None:
+        unit_at = by.index(unit_dimension)
         rest = [i for i in range(len(by)) if i != unit_at]
         group_unit = grouping.keys[:, unit_at]
         # peers: groups with the same other keys whose unit has the same parent
@@ -1076,7 +1107,7 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
     # the universe: the scope's parent subtree when the scope is compared with its siblings
     scope_path = units.path[scope_unit] if scope_unit else "/"
     universe_path = scope_path
-    if scope_unit and "unit" not in request.by and units.parent.get(scope_unit):
+    if scope_unit and not {"unit", "subunit"} & set(request.by) and units.parent.get(scope_unit):
         universe_path = units.path[units.parent[scope_unit]]
     earliest = min(period.previous().start, period.year_earlier().start, _add_months(period.end, -13))
     window = Period("window", earliest, period.end)

@@ -32,6 +32,7 @@ from survey.services.scores import (
     FunnelUnit,
     ScoreGroup,
     ScoreParameterError,
+    ScoreReport,
     ScoreRequest,
     TestResult,
     compute_scores,
@@ -578,8 +579,9 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
                        today: date | None = None) -> ScopeScores:
     """The scores of ``identity``'s unit (its whole subtree) and, with ``children``, of each unit under it.
 
-    Every line is one :func:`survey.services.scores.compute_scores` call for that unit, limited to the user's
-    subtree: the numbers are those of ``survey scores --unit CODE --period P --format json``. ``period`` is a
+    Two :func:`survey.services.scores.compute_scores` calls, limited to the user's subtree: the user's unit (the
+    numbers of ``survey scores --unit CODE --period P``) and its children compared with each other (those of
+    ``survey scores --unit CODE --by subunit``), whatever the number of children. ``period`` is a
     menu choice (:data:`PERIOD_CHOICES`), ``by`` an optional breakdown (:data:`SCORE_BREAKDOWNS`).
     Raises :class:`ScoreParameterError` naming the parameter and the allowed values.
     """
@@ -591,7 +593,8 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
     if today is None:
         today = datetime.now(ZoneInfo(get_settings().timezone)).date()
     period_text = period_for(period, today)
-    units = [(identity.unit_code, {"vi": identity.unit_name_vi, "en": identity.unit_name_en}, True)]
+    own_name: Text = {"vi": identity.unit_name_vi, "en": identity.unit_name_en}
+    units: list[tuple[str, Text, bool]] = [(identity.unit_code, own_name, True)]
     if children:
         below = await Unit.select(Unit.code, Unit.name_vi, Unit.name_en).where(
             Unit.parent == identity.unit_id).order_by(Unit.code)
@@ -601,19 +604,28 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
         services = await Service.select(Service.code, Service.name_vi, Service.name_en)
         service_names = {s["code"]: {"vi": s["name_vi"], "en": s["name_en"]} for s in services}
     rows: list[ScoreRow] = []
-    report = None
-    for code, name, is_scope in units:
-        report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text, unit=code,
-                                                   by=(by,) if by else ()), visible_path=identity.unit_path)
-        funnel = {point.criterion: point for point in report.funnel if point.unit == code}
-        if not report.groups:
-            rows.append(ScoreRow(code, name, is_scope, None, funnel=funnel))
-        for group in report.groups:
-            key = None if by is None else getattr(group, by)
-            rows.append(ScoreRow(code, name, is_scope, group, key=key,
-                                 key_name=service_names.get(key) if by == "service" and key else None,
-                                 funnel=funnel))
-    assert report is not None, "the user's own unit is always scored"
+    breakdown: tuple[str, ...] = (by,) if by else ()
+    report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
+                                               unit=identity.unit_code, by=breakdown),
+                                  visible_path=identity.unit_path)
+    reports: list[tuple[ScoreReport, list[tuple[str, Text, bool]], str | None]] = [(report, [units[0]], None)]
+    if len(units) > 1:
+        # every child of the user's unit, each with its subtree, in one pass: ``--by subunit``
+        below_report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
+                                                         unit=identity.unit_code, by=("subunit", *breakdown)),
+                                            visible_path=identity.unit_path)
+        reports.append((below_report, units[1:], "subunit"))
+    for scored, lines, dimension in reports:
+        for code, name, is_scope in lines:
+            groups = [g for g in scored.groups if dimension is None or g.subunit == code]
+            funnel = {point.criterion: point for point in scored.funnel if point.unit == code}
+            if not groups:
+                rows.append(ScoreRow(code, name, is_scope, None, funnel=funnel))
+            for group in groups:
+                key = None if by is None else getattr(group, by)
+                rows.append(ScoreRow(code, name, is_scope, group, key=key,
+                                     key_name=service_names.get(key) if by == "service" and key else None,
+                                     funnel=funnel))
     published = await latest_version(questionnaire)
     return ScopeScores(questionnaire=published.questionnaire, choice=period, period=report.period,
                        start=date.fromisoformat(report.start), end=date.fromisoformat(report.end), by=by,

@@ -97,6 +97,31 @@ async def test_json_contract_of_the_cli(seeded):
     assert main is not None
 
 
+async def test_by_subunit_gives_each_child_with_its_subtree_as_scoring_it_alone_does(seeded):
+    # the province's own counter answers belong to no district: they make a group of their own
+    own = "\n".join([HEADER, *(row(f"hn-{i}", "HN", 3, 7) for i in range(35))]) + "\n"
+    assert (await import_responses(own.encode())).imported == 35
+    centre = await compute_scores(ScoreRequest("post-call", "2026-05", unit="VN", by=("subunit",)))
+    assert {g.subunit: g.n for g in centre.groups} == {"HN": 125}  # the districts roll up into their province
+    assert all(g.unit is None for g in centre.groups)
+    report = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN", by=("subunit",)))
+    groups = {g.subunit: g for g in report.groups}
+    assert {code: g.n for code, g in groups.items()} == {"HN": 35, "HN-BD": 40, "HN-CG": 40, "HN-DD": 10}
+    for code in ("HN-BD", "HN-CG"):
+        (alone,) = (await compute_scores(ScoreRequest("post-call", "2026-05", unit=code))).groups
+        assert groups[code].index == alone.index and groups[code].criteria == alone.criteria
+        assert groups[code].nps == alone.nps and groups[code].questions == alone.questions
+    # the districts are compared with each other: tests against their peers, Kruskal-Wallis and the funnel
+    peers = [t for t in groups["HN-BD"].tests if t.comparison == "vs_peers" and t.test == "two_proportion"]
+    assert peers and all(t.details["n2"] == 50 for t in peers)  # HN-CG and HN-DD, not the province's own
+    kruskal = next(t for t in report.tests if t.test == "kruskal_wallis")
+    assert set(kruskal.details["units"]) == {"HN-BD", "HN-CG"} and kruskal.details["parent"] == "HN"
+    assert {f.unit for f in report.funnel} == {"HN-BD", "HN-CG", "HN-DD"}
+    data = json.loads((await _invoke(["scores", "--questionnaire", "post-call", "--period", "2026-05", "--unit",
+                                      "HN", "--by", "subunit", "--format", "json"])).output)
+    assert {g["subunit"]: g["n"] for g in data["groups"]} == {"HN": 35, "HN-BD": 40, "HN-CG": 40, "HN-DD": 10}
+
+
 async def _invoke(args):
     import asyncio
 
@@ -111,7 +136,8 @@ async def _invoke(args):
     ({"questionnaire": "nope"}, "questionnaire", "post-call"),
     ({"unit": "XX"}, "unit", "HN"),
     ({"service": "XX"}, "service", "HOTLINE"),
-    ({"by": ("province",)}, "by", "unit, service, channel, month"),
+    ({"by": ("province",)}, "by", "unit, subunit, service, channel, month"),
+    ({"by": ("unit", "subunit")}, "by", "unit or subunit, not both"),
 ])
 async def test_bad_parameters_name_the_parameter_and_the_allowed_values(reference, changes, parameter, allowed):
     values = {"questionnaire": "post-call", "period": "2026-05", **changes}
