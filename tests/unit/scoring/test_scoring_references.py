@@ -16,6 +16,7 @@ from scoring import (
     mann_kendall,
     mann_whitney,
     nps_interval,
+    nps_score,
     wilson_interval,
 )
 from scoring.grouped import cronbach_alpha_groups
@@ -154,6 +155,24 @@ def test_nps_interval_matches_engelhardt_2016_rule_of_thumb() -> None:
     assert 100 * (high - low) == pytest.approx(320 / np.sqrt(n), rel=0.005)
     low, high = nps_interval(promoters=1024 / 3, detractors=1024 / 3, n=1024, method="wald")
     assert 100 * (high - low) == pytest.approx(10.0, abs=0.05)
+
+
+# "Net Promoter Score - Calculating Confidence Intervals and Margin of Error", talkstats.com thread 58500
+# (http://www.talkstats.com/threads/net-promoter-score-calculating-confidence-intervals-and-margin-of-error.58500/):
+# a sample of 1162 with 291 promoters, 476 passives and 395 detractors; printed: "an NPS of -9" and a 95%
+# margin of error ("confidence interval") of 4.4 points, i.e. -9 ± 4.4.
+def test_nps_interval_matches_the_printed_margin_for_1162_respondents() -> None:
+    score = nps_score(np.r_[np.full(291, 10), np.full(476, 8), np.full(395, 3)])
+    assert round(score.value) == -9
+    for method in ("wald", "adjusted_wald"):
+        low, high = nps_interval(291, 395, 1162, 0.95, method=method)
+        assert round(100 * (high - low) / 2, 1) == 4.4
+    # the adjusted Wald of Rocks (2016) by hand: (291.75 − 395.75)/1165 ± 1.96·sqrt((p+ + p− − d²)/1165)
+    p_plus, p_minus = 291.75 / 1165, 395.75 / 1165
+    centre = p_plus - p_minus
+    half = 1.959963984540054 * np.sqrt((p_plus + p_minus - centre**2) / 1165)
+    assert nps_interval(291, 395, 1162) == pytest.approx((centre - half, centre + half), abs=1e-12)
+    assert 100 * centre == pytest.approx(-8.927, abs=5e-4) and 100 * half == pytest.approx(4.381, abs=5e-4)
 
 
 def test_nps_variance_is_the_variance_of_the_trinomial_mean() -> None:
