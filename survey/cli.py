@@ -188,15 +188,17 @@ def responses_import(file: Path, skip_invalid: bool, max_problems: int) -> None:
 @click.option("--by", "by", multiple=True, type=click.Choice(["unit", "subunit", "service", "channel", "month"]),
               help="Group by this dimension; repeat for several (--by unit --by month). unit: each unit's own "
                    "responses; subunit: each unit directly under --unit (or the centre), with its subtree.")
-@click.option("--weighted", is_flag=True,
-              help="Post-stratify to the contact volumes by channel x service; report design effect and effective n.")
+@click.option("--weighted/--unweighted", default=None,
+              help="Post-stratify to the contact volumes (by channel x service, or the cells of the questionnaire's "
+                   "weighting section) and report the design effect and effective n. Default: weighted when the "
+                   "questionnaire declares weighting.")
 @click.option("--min-n", default=30, show_default=True, type=int, help="Suppress measures below this many answers.")
 @click.option("--min-n-comments", default=10, show_default=True, type=int,
               help="Hide comments below this many respondents.")
 @click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="table for people, json (the API's) or csv (one row per group and criterion).")
 def scores(questionnaire: str, period: str, unit: str | None, service: str | None, channel: str | None,
-           by: tuple[str, ...], weighted: bool, min_n: int, min_n_comments: int, output: str) -> None:
+           by: tuple[str, ...], weighted: bool | None, min_n: int, min_n_comments: int, output: str) -> None:
     """Satisfaction scores with intervals, comparisons and tests for a scope and period."""
     import msgspec
 

@@ -64,7 +64,9 @@ class ScoresController(Controller):
         service: Annotated[str | None, Parameter(description="Service code")] = None,
         channel: Annotated[str | None, Parameter(description="call, counter, online, email or fanpage")] = None,
         by: Annotated[list[str] | None, Parameter(description=BY_HELP)] = None,
-        weighted: Annotated[bool, Parameter(description="Post-stratify to contact volumes")] = False,
+        weighted: Annotated[bool | None, Parameter(
+            description="Post-stratify to contact volumes (true/false; default: as the questionnaire's weighting "
+                        "section says)")] = None,
         min_n: Annotated[int, Parameter(description="Suppress measures below this n", ge=1)] = 30,
     ) -> ScoreReport:
         """Scores of one questionnaire for a period, limited to the caller's units.

@@ -259,18 +259,25 @@ async def extract_responses(scope: ResponseScope, question_ids: Sequence[str]) -
 
 @dataclass(frozen=True)
 class Comment:
-    """One free-text answer (a comment), with where it came from."""
+    """One free-text answer (a comment), with where it came from (``text`` is ``None`` when only counted)."""
 
     response_id: int
     unit_id: int
     question_id: str
-    text: str
+    text: str | None
     submitted_at: datetime
+    service_id: int = 0
+    channel: str | None = None
 
 
-async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], limit: int = 500) -> list[Comment]:
-    """The newest text answers to ``question_ids`` in ``scope`` (read on demand, never with the numbers)."""
-    if not question_ids:
+async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], limit: int | None = 500,
+                           *, with_text: bool = True, response_ids: Sequence[int] | None = None) -> list[Comment]:
+    """The newest text answers to ``question_ids`` in ``scope`` (read on demand, never with the numbers).
+
+    ``with_text=False`` reads only where and when each comment was left (to count them per group);
+    ``response_ids`` limits the answers to those responses (to read the texts of a few).
+    """
+    if not question_ids or (response_ids is not None and not response_ids):
         return []
     db = engine()
     postgres = not isinstance(db, SQLiteEngine)
@@ -284,14 +291,22 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
     if scope.channel is not None:
         args.append(scope.channel)
         where += " AND r.channel = {}"
-    args.append(limit)
+    if response_ids is not None:
+        args.extend(int(i) for i in response_ids)
+        where += f" AND r.id IN ({', '.join('{}' for _ in response_ids)})"
+    tail = ""
+    if limit is not None:
+        args.append(limit)
+        tail = " LIMIT {}"
+    text = "a.value_text" if with_text else "NULL"
     sql = (
-        "SELECT r.id AS response_id, r.unit AS unit_id, a.question_id, a.value_text, r.submitted_at "  # noqa: S608
+        f"SELECT r.id AS response_id, r.unit AS unit_id, a.question_id, {text} AS value_text, "  # noqa: S608
+        "r.submitted_at, COALESCE(r.service, 0) AS service_id, r.channel "
         "FROM response r JOIN questionnaire_version qv ON qv.id = r.questionnaire JOIN unit u ON u.id = r.unit "
         "JOIN answer a ON a.response = r.id "
         "WHERE qv.key = {} AND r.status = 'complete' AND r.submitted_at >= {} AND r.submitted_at < {} "
         f"AND u.path LIKE {{}} ESCAPE '\\' AND a.question_id IN ({marks}) AND a.value_text IS NOT NULL "
-        f"AND a.value_text <> ''{where} ORDER BY r.submitted_at DESC LIMIT {{}}"
+        f"AND a.value_text <> ''{where} ORDER BY r.submitted_at DESC, r.id DESC{tail}"
     )
     if postgres:
         connection = await db.get_new_connection()
@@ -308,6 +323,5 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
         if isinstance(submitted, str):
             submitted = datetime.fromisoformat(submitted)
         comments.append(Comment(int(row["response_id"]), int(row["unit_id"]), row["question_id"], row["value_text"],
-                                submitted))
+                                submitted, int(row["service_id"]), row["channel"]))
     return comments
-

@@ -67,7 +67,7 @@ from scoring.grouped import (
     two_proportion_tests,
 )
 from scoring.measures import CESScore, NPSScore
-from survey.services.extract import ResponseFrame, ResponseScope, extract_responses, month_codes
+from survey.services.extract import ResponseFrame, ResponseScope, extract_comments, extract_responses, month_codes
 
 __all__ = [
     "DIMENSIONS",
@@ -264,6 +264,25 @@ class CESResult(msgspec.Struct):
     suppression_reason: str | None = None
 
 
+class CommentExcerpt(msgspec.Struct):
+    """One comment as a report shows it: phone numbers and e-mail addresses masked."""
+
+    question: str
+    text: str
+    submitted_at: str
+    unit: str | None
+
+
+class CommentsResult(msgspec.Struct):
+    """A group's free-text comments: ``n`` respondents left one; the ``latest`` few are shown only when the group
+    has at least ``min_n_comments`` respondents (else ``suppressed``, so that nobody can be recognised)."""
+
+    n: int
+    suppressed: bool
+    suppression_reason: str | None = None
+    latest: list[CommentExcerpt] = msgspec.field(default_factory=list)
+
+
 class TestResult(msgspec.Struct):
     """One test: ``comparison`` (vs_peers, previous_period, same_period_last_year, trend, reliability,
     across_peers), the ``test`` run, its ``statistic``, ``pvalue`` and ``effect_size`` (with its name), ``n``."""
@@ -308,6 +327,7 @@ class ScoreGroup(msgspec.Struct):
     tests: list[TestResult]
     weighting: WeightingResult | None = None
     subunit: str | None = None  # grouped by subunit: the unit directly under the scope (with its subtree)
+    comments: CommentsResult | None = None  # None: the questionnaire asks for no comment
 
 
 class FunnelUnit(msgspec.Struct):
@@ -360,9 +380,10 @@ class ScoreRequest:
     service: str | None = None
     channel: str | None = None
     by: tuple[str, ...] = ()
-    weighted: bool = False
+    weighted: bool | None = None  # None: as the questionnaire's ``weighting`` section says
     min_n: int = 30
     min_n_comments: int = 10
+    comments: bool = True  # count (and quote) each group's comments
 
     def __post_init__(self) -> None:
         for dimension in self.by:
@@ -1129,10 +1150,81 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
                       contacts=contacts)
     report = assess_frame(frame, context)
     report.service, report.channel = request.service, request.channel
+    text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
+    if request.comments and text_questions and report.groups:
+        await _add_comments(report, ResponseScope(questionnaire.id, p_start, p_end, scope_path, service_id,
+                                                  request.channel), text_questions, context)
     report.timings = {"extract_s": extracted, **report.timings}
     if visible_path is not None:
         _redact(report, {units.code[u]: p for u, p in units.path.items()}, visible_path)
     return report
+
+
+LATEST_COMMENTS = 3  # comments quoted per group
+_PHONE = re.compile(r"(?<![\w])\+?\d[\d .\-]{6,}\d")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+")
+
+
+def mask_contact_details(text: str) -> str:
+    """A comment as a report may quote it: phone numbers and e-mail addresses replaced by ``[…]``.
+
+    >>> mask_contact_details("Gọi tôi 0912 345 678 hoặc an.nguyen@example.vn, cảm ơn")
+    'Gọi tôi […] hoặc […], cảm ơn'
+    """
+    return _EMAIL.sub("[…]", _PHONE.sub("[…]", text))
+
+
+async def _add_comments(report: ScoreReport, scope: ResponseScope, question_ids: list[str], context: Context) -> None:
+    """Each group's comments: how many respondents left one, and the newest few where the group is big enough."""
+    rule, by, units = context.rule, context.by, context.units
+    marks = await extract_comments(scope, question_ids, limit=None, with_text=False)
+    subunits = None
+    if "subunit" in by:
+        size = max([*units.code, *(c.unit_id for c in marks)], default=0) + 1
+        subunits = units.subunit_array(context.scope_unit, size)
+    months = month_codes(np.array([int(c.submitted_at.timestamp()) for c in marks], dtype=np.int64),
+                         context.timezone).tolist() if marks else []
+
+    def key_of(comment: Any, month: int) -> tuple[Any, ...]:
+        values = {"unit": units.code.get(comment.unit_id), "service": context.service_codes.get(comment.service_id),
+                  "channel": comment.channel, "month": month_label(month),
+                  "subunit": None if subunits is None else units.code.get(int(subunits[comment.unit_id]))}
+        return tuple(values[d] for d in by)
+
+    respondents: dict[tuple[Any, ...], set[int]] = {}
+    newest: dict[tuple[Any, ...], list[int]] = {}
+    for comment, month in zip(marks, months, strict=True):  # newest first
+        key = key_of(comment, month)
+        seen = respondents.setdefault(key, set())
+        if comment.response_id not in seen:
+            seen.add(comment.response_id)
+            picked = newest.setdefault(key, [])
+            if len(picked) < LATEST_COMMENTS:
+                picked.append(comment.response_id)
+    shown: set[tuple[Any, ...]] = set()
+    for group in report.groups:
+        key = tuple(getattr(group, d) for d in by)
+        reason = rule.comments_reason(group.n)
+        group.comments = CommentsResult(len(respondents.get(key, ())), reason is not None, reason)
+        if reason is None and key in newest:
+            shown.add(key)
+    wanted = sorted({rid for key in shown for rid in newest[key]})
+    if not wanted:
+        return
+    texts = await extract_comments(scope, question_ids, limit=None, response_ids=wanted)
+    by_response: dict[int, list[Any]] = {}
+    for comment in texts:
+        by_response.setdefault(comment.response_id, []).append(comment)
+    for group in report.groups:
+        key = tuple(getattr(group, d) for d in by)
+        if key not in shown or group.comments is None:
+            continue
+        for rid in newest[key]:
+            for comment in by_response.get(rid, []):
+                group.comments.latest.append(CommentExcerpt(
+                    comment.question_id, mask_contact_details(comment.text or ""),
+                    comment.submitted_at.astimezone(ZoneInfo(context.timezone)).isoformat(timespec="minutes"),
+                    units.code.get(comment.unit_id)))
 
 
 PEER = "peer"  # how a unit outside the caller's scope is named in comparisons

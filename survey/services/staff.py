@@ -606,13 +606,14 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
     rows: list[ScoreRow] = []
     breakdown: tuple[str, ...] = (by,) if by else ()
     report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
-                                               unit=identity.unit_code, by=breakdown),
+                                               unit=identity.unit_code, by=breakdown, comments=False),
                                   visible_path=identity.unit_path)
     reports: list[tuple[ScoreReport, list[tuple[str, Text, bool]], str | None]] = [(report, [units[0]], None)]
     if len(units) > 1:
         # every child of the user's unit, each with its subtree, in one pass: ``--by subunit``
         below_report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
-                                                         unit=identity.unit_code, by=("subunit", *breakdown)),
+                                                         unit=identity.unit_code, by=("subunit", *breakdown),
+                                                         comments=False),
                                             visible_path=identity.unit_path)
         reports.append((below_report, units[1:], "subunit"))
     for scored, lines, dimension in reports:

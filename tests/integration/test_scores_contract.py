@@ -122,6 +122,26 @@ async def test_by_subunit_gives_each_child_with_its_subtree_as_scoring_it_alone_
     assert {g["subunit"]: g["n"] for g in data["groups"]} == {"HN": 35, "HN-BD": 40, "HN-CG": 40, "HN-DD": 10}
 
 
+async def test_comments_are_counted_and_quoted_only_from_ten_respondents(seeded):
+    def commented(rid: str, unit: str, text: str) -> str:
+        return row(rid, unit, 4, 8) + text
+
+    lines = [HEADER, *(commented(f"c-bd-{i}", "HN-BD", f"Nhanh gọn lần {i}") for i in range(3)),
+             commented("c-bd-phone", "HN-BD", "Gọi lại cho tôi: 0912 345 678 hoặc an@example.vn"),
+             *(commented(f"c-hd-{i}", "HN-HD", "Chờ lâu") for i in range(9))]
+    assert (await import_responses(("\n".join(lines) + "\n").encode())).imported == 13
+    report = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN", by=("unit",)))
+    groups = by_unit(report)
+    bd, hd = groups["HN-BD"].comments, groups["HN-HD"].comments
+    assert (bd.n, bd.suppressed, len(bd.latest)) == (4, False, 3)  # 44 respondents: the newest three quoted
+    assert "Gọi lại cho tôi: […] hoặc […]" in [c.text for c in bd.latest]  # phone and e-mail masked
+    assert "0912" not in str(bd.latest) and "an@example.vn" not in str(bd.latest)
+    assert (hd.n, hd.suppressed, hd.suppression_reason, hd.latest) == (9, True, "n=9 < 10", [])
+    assert groups["HN-CG"].comments.n == 0
+    looser = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-HD", min_n_comments=5))
+    assert [c.text for c in looser.groups[0].comments.latest] == ["Chờ lâu"] * 3
+
+
 async def _invoke(args):
     import asyncio
 
