@@ -36,6 +36,7 @@ from questionnaires.model import (
     QuestionType,
     Scale,
     Text,
+    Weighting,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Criterion",
     "FollowUpRule",
     "IndexDefinition",
+    "Weighting",
     "Option",
     "Problem",
     "Question",

@@ -27,6 +27,7 @@ from questionnaires.model import (
     INDEX_FORMULAS,
     NUMERIC_TYPES,
     QUESTION_TYPES,
+    WEIGHTING_DIMENSIONS,
     Channel,
     Condition,
     ConditionOp,
@@ -39,6 +40,8 @@ from questionnaires.model import (
     Questionnaire,
     QuestionType,
     Scale,
+    Weighting,
+    WeightingDimension,
 )
 
 __all__ = [
@@ -331,7 +334,7 @@ class _Checker:
             root,
             "",
             ("id", "version", "languages", "title", "intro", "questions"),
-            ("channels", "criteria", "index", "follow_up"),
+            ("channels", "criteria", "index", "weighting", "follow_up"),
         )
         if not fields:
             return None
@@ -352,6 +355,7 @@ class _Checker:
         channels = self.channels(fields["channels"]) if "channels" in fields else ()
         criteria, threshold_nodes = self.criteria(fields["criteria"]) if "criteria" in fields else ((), {})
         index = self.index(fields["index"], criteria) if "index" in fields else None
+        weighting = self.weighting(fields["weighting"]) if "weighting" in fields else None
         infos: list[_QuestionInfo] = []
         questions: list[Question | None] = []
         if "questions" in fields:
@@ -371,6 +375,7 @@ class _Checker:
             questions=tuple(q for q in questions if q is not None),
             index=index,
             follow_up=follow_up,
+            weighting=weighting,
             source=self.file,
         )
 
@@ -497,6 +502,45 @@ class _Checker:
         if formula is None:
             return None
         return IndexDefinition(cast(IndexFormula, formula), target)
+
+    def weighting(self, node: Node) -> Weighting | None:
+        """The post-stratification cells: ``{by: [channel, service]}``; ``{}`` means channel × service."""
+        allowed = _names(WEIGHTING_DIMENSIONS)
+        if not isinstance(node, MappingNode):
+            self.report(
+                node,
+                "weighting",
+                f"expected a mapping like {{by: [{allowed}]}} ({{}} for the default cells), got {self.describe(node)}",
+            )
+            return None
+        fields = self.mapping(node, "weighting", (), ("by",))
+        if "by" not in fields:
+            return Weighting()
+        items = self.sequence(fields["by"], "weighting.by")
+        if items is None:
+            return None
+        if not items:
+            self.report(fields["by"], "weighting.by", f"must list at least one of: {allowed}; leave by out for both")
+            return None
+        by: list[str] = []
+        ok = True
+        for i, item in enumerate(items):
+            path = f"weighting.by[{i}]"
+            value = self.string(item, path)
+            if value is None:
+                ok = False
+            elif value not in WEIGHTING_DIMENSIONS:
+                # Contact volumes are counted by channel and service only, so no other cell can be weighted to.
+                self.report(item, path, f"unknown dimension '{value}'; allowed: {allowed}")
+                ok = False
+            elif value in by:
+                self.report(item, path, f"duplicate dimension '{value}'; list each of {allowed} at most once")
+                ok = False
+            else:
+                by.append(value)
+        if not ok:
+            return None
+        return Weighting(cast(tuple[WeightingDimension, ...], tuple(by)))
 
     def check_criteria_coverage(
         self, criteria: tuple[Criterion, ...], nodes: Mapping[str, tuple[Node, Node, int]], infos: list[_QuestionInfo]

@@ -25,6 +25,7 @@ __all__ = [
     "INDEX_FORMULAS",
     "NUMERIC_TYPES",
     "QUESTION_TYPES",
+    "WEIGHTING_DIMENSIONS",
     "AnswerValue",
     "Channel",
     "Condition",
@@ -39,6 +40,8 @@ __all__ = [
     "Questionnaire",
     "Scale",
     "Text",
+    "Weighting",
+    "WeightingDimension",
     "format_answer",
 ]
 
@@ -61,6 +64,10 @@ INDEX_FORMULAS: tuple[IndexFormula, ...] = get_args(IndexFormula)
 
 Channel = Literal["call", "counter", "online", "email", "fanpage"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
+
+WeightingDimension = Literal["channel", "service"]
+WEIGHTING_DIMENSIONS: tuple[WeightingDimension, ...] = get_args(WeightingDimension)
+"""What a contact is counted by, and so what a post-stratification cell can be made of."""
 
 
 def _plain(value: object) -> object:
@@ -305,6 +312,42 @@ class IndexDefinition:
 
 
 @dataclass(frozen=True)
+class Weighting:
+    """Post-stratification of the respondents to the period's known contact volumes, one cell per
+    combination of the dimensions ``by`` (by default channel × service).
+
+    Declared in the questionnaire so that its scores are weighted without anyone having to ask; the
+    weights and the price they cost in precision are computed by :mod:`scoring.weighting`.
+
+    >>> Weighting().to_dict()
+    {'by': ['channel', 'service']}
+    >>> Weighting.from_dict({"by": ["service"]})
+    Weighting(by=('service',))
+    >>> Weighting(("channel", "channel"))
+    Traceback (most recent call last):
+    ...
+    ValueError: Weighting.by must name one or both of channel, service, each once; got ('channel', 'channel')
+    """
+
+    by: tuple[WeightingDimension, ...] = ("channel", "service")
+
+    def __post_init__(self) -> None:
+        # The loader reports these with a line number; this guards objects built in code or from JSON.
+        if not self.by or len(set(self.by)) != len(self.by) or not set(self.by) <= set(WEIGHTING_DIMENSIONS):
+            raise ValueError(
+                f"Weighting.by must name one or both of {', '.join(WEIGHTING_DIMENSIONS)}, each once; got {self.by!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"by": list(self.by)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Weighting:
+        by = d.get("by")
+        return cls() if by is None else cls(by=tuple(cast(list[WeightingDimension], by)))
+
+
+@dataclass(frozen=True)
 class FollowUpRule:
     """Which answers open a follow-up case for the quality team: any one condition suffices.
 
@@ -345,6 +388,7 @@ class Questionnaire:
     questions: tuple[Question, ...]
     index: IndexDefinition | None = None
     follow_up: FollowUpRule | None = None
+    weighting: Weighting | None = None
     source: str = ""
 
     @property
@@ -376,9 +420,12 @@ class Questionnaire:
 
     @property
     def checksum(self) -> str:
-        """SHA-256 (hex) of the canonical JSON of the definition; ``source`` is left out."""
+        """SHA-256 (hex) of the canonical JSON of the definition; ``source`` is left out, and so is
+        ``weighting`` when there is none, so versions published before the key existed keep their checksum."""
         definition = self.to_dict()
         del definition["source"]
+        if definition["weighting"] is None:
+            del definition["weighting"]
         canonical = json.dumps(definition, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -393,6 +440,7 @@ class Questionnaire:
             "channels": list(self.channels),
             "criteria": [c.to_dict() for c in self.criteria],
             "index": None if self.index is None else self.index.to_dict(),
+            "weighting": None if self.weighting is None else self.weighting.to_dict(),
             "questions": [q.to_dict() for q in self.questions],
             "follow_up": None if self.follow_up is None else self.follow_up.to_dict(),
             "source": self.source,
@@ -412,5 +460,6 @@ class Questionnaire:
             questions=tuple(Question.from_dict(q) for q in d["questions"]),
             index=None if d.get("index") is None else IndexDefinition.from_dict(d["index"]),
             follow_up=None if d.get("follow_up") is None else FollowUpRule.from_dict(d["follow_up"]),
+            weighting=None if d.get("weighting") is None else Weighting.from_dict(d["weighting"]),
             source=str(d.get("source", "")),
         )

@@ -50,9 +50,12 @@ from scoring.measures import (
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
 from scoring.weighting import (
     PostStratification,
+    WeightedIndex,
+    WeightedIndexGroups,
     WeightedShare,
     kish_design_effect,
     post_stratify,
+    weighted_index_groups,
     weighted_satisfied_share,
 )
 
@@ -80,6 +83,8 @@ __all__ = [
     "SatisfiedShare",
     "SmallSampleRule",
     "TwoProportionResult",
+    "WeightedIndex",
+    "WeightedIndexGroups",
     "WeightedShare",
     "assess_groups",
     "ces_score",
@@ -105,6 +110,7 @@ __all__ = [
     "summarize_question",
     "t_interval",
     "two_proportion_test",
+    "weighted_index_groups",
     "weighted_satisfied_share",
     "wilson_interval",
 ]

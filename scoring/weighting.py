@@ -4,7 +4,8 @@ A sample over-represents the cells that answer more (counter visitors scan the Q
 than callers open an SMS link). Weighting each respondent by ``population share / sample share`` of
 their cell (channel × service, ...) restores the contact mix; the price is precision, measured by
 Kish's design effect ``deff = n·Σw² / (Σw)²`` and the effective sample size ``n / deff``, which the
-weighted Wilson interval uses in place of ``n``.
+weighted Wilson interval uses in place of ``n``. The composite index is weighted by
+:func:`weighted_index_groups`, for every group at once, with its linearised interval.
 
 >>> cells = np.array([0] * 60 + [1] * 40)          # 60 counter answers, 40 call answers
 >>> weights = post_stratify(cells, population=[5_000, 15_000])   # but calls are 75% of contacts
@@ -17,17 +18,29 @@ weighted Wilson interval uses in place of ``n``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from scoring._common import ConfidenceInterval, FloatArray, as_float_array, json_number
+from scoring._common import ConfidenceInterval, FloatArray, IntArray, as_float_array, json_number, z_value
 from scoring.intervals import wilson_interval
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
 
-__all__ = ["PostStratification", "WeightedShare", "kish_design_effect", "post_stratify", "weighted_satisfied_share"]
+__all__ = [
+    "PostStratification",
+    "WeightedIndex",
+    "WeightedIndexGroups",
+    "WeightedShare",
+    "kish_design_effect",
+    "post_stratify",
+    "weighted_index_groups",
+    "weighted_satisfied_share",
+]
+
+BoolArray = npt.NDArray[np.bool_]
 
 
 def kish_design_effect(weights: npt.ArrayLike) -> float:
@@ -192,4 +205,242 @@ def weighted_satisfied_share(
         threshold=threshold,
         suppressed=reason is not None,
         suppression_reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class WeightedIndex:
+    """The weighted composite index of one group in percent (0-100), with its linearised interval.
+
+    ``value``, ``ci`` and ``se`` are ``None`` when suppressed. ``n`` counts the respondents who answered
+    any criterion; ``effective_n`` and ``design_effect`` are Kish's over their weights.
+    """
+
+    value: float | None
+    ci: ConfidenceInterval | None
+    se: float | None
+    n: int
+    effective_n: float
+    design_effect: float
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": json_number(self.value),
+            "ci": None if self.ci is None else self.ci.to_dict(),
+            "se": json_number(self.se),
+            "n": self.n,
+            "effective_n": json_number(self.effective_n),
+            "design_effect": json_number(self.design_effect),
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class WeightedIndexGroups:
+    """The weighted composite index for many groups at once (arrays indexed ``[group]`` or
+    ``[group, criterion]``), built by :func:`weighted_index_groups`; :meth:`result` gives one group's
+    :class:`WeightedIndex`.
+
+    Estimates are withheld (NaN) where suppressed: ``value``, ``se``, ``low`` and ``high`` when any
+    criterion's effective n is below ``rule.min_n``; ``share`` (the weighted satisfied share of each
+    criterion, a by-product) where that criterion's effective n is. Counts stay visible.
+    """
+
+    value: FloatArray
+    se: FloatArray
+    low: FloatArray
+    high: FloatArray
+    n: IntArray
+    effective_n: FloatArray
+    design_effect: FloatArray
+    suppressed: BoolArray
+    share: FloatArray
+    criterion_n: IntArray
+    criterion_effective_n: FloatArray
+    criterion_ids: tuple[str, ...]
+    rule: SmallSampleRule
+    confidence_level: float
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.n.shape[0])
+
+    @property
+    def criterion_design_effect(self) -> FloatArray:
+        """Kish's design effect of each criterion's respondents in each group (NaN where none answered)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff: FloatArray = np.where(
+                self.criterion_effective_n > 0, self.criterion_n / self.criterion_effective_n, np.nan
+            )
+        return deff
+
+    def reason(self, group: int) -> str | None:
+        """Why group ``group``'s index is suppressed (``"result: effective n=25.8 < 30"``), or ``None``."""
+        if not self.suppressed[group]:
+            return None
+        for c, criterion_id in enumerate(self.criterion_ids):
+            reason = self.rule.reason(float(self.criterion_effective_n[group, c]), label=f"{criterion_id}: effective n")
+            if reason:
+                return reason
+        return "no answers"
+
+    def result(self, group: int) -> WeightedIndex:
+        n, effective_n, deff = int(self.n[group]), float(self.effective_n[group]), float(self.design_effect[group])
+        if self.suppressed[group]:
+            return WeightedIndex(
+                None, None, None, n, effective_n, deff, suppressed=True, suppression_reason=self.reason(group)
+            )
+        se = float(self.se[group])
+        ci = None
+        if math.isfinite(se):
+            ci = ConfidenceInterval(float(self.low[group]), float(self.high[group]), self.confidence_level)
+        return WeightedIndex(float(self.value[group]), ci, se if math.isfinite(se) else None, n, effective_n, deff)
+
+
+def weighted_index_groups(
+    satisfied: npt.ArrayLike,
+    answered: npt.ArrayLike,
+    weights: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    n_groups: int,
+    criterion_weights: npt.ArrayLike,
+    rule: SmallSampleRule = DEFAULT_RULE,
+    confidence_level: float = 0.95,
+    criterion_ids: Sequence[str] | None = None,
+) -> WeightedIndexGroups:
+    """The composite index ``100 · Σ_c w'_c p_c^w`` of weighted satisfied shares, with its Taylor-linearised
+    interval, for every group in one vectorised pass (loops over criteria only).
+
+    ``satisfied`` and ``answered`` are respondents × criteria booleans (a respondent is satisfied with
+    a criterion they answered, see :func:`scoring.measures.respondent_means`); ``weights`` one weight per
+    respondent (:func:`post_stratify`); ``groups`` one code per respondent in ``0..n_groups``
+    (``n_groups`` = in no group); ``criterion_weights`` the criteria's weights (normalised here: all 1
+    for ``mean_satisfied_share``, ``Criterion.weight`` for ``weighted_satisfied_share``);
+    ``criterion_ids`` name the criteria in suppression reasons.
+
+    Each share is a ratio ``p_c^w = Σ w_i s_ic / N_c^w`` with ``N_c^w = Σ w_i a_ic``, so respondent i's
+    influence on the index is ``u_i = w_i Σ_c w'_c (s_ic − p_c^w a_ic) / N_c^w`` and
+    ``var = 100² · m/(m−1) · Σ u_i²`` (m = respondents who answered any criterion), the with-replacement
+    linearisation of a ratio (Wolter 2007, ch. 6; ``svyratio`` of R's survey package). With all weights 1
+    it is exactly the unweighted index of :func:`scoring.measures.assess_groups`. A group is suppressed
+    when any criterion's *effective* n ``(N_c^w)² / Σ w_i² a_ic`` is below ``rule.min_n``, as
+    :func:`weighted_satisfied_share` judges a share.
+
+    Worked example (``scoring/README.md``): 20 respondents in each of two cells, but the second cell had
+    three times the contacts, so its respondents weigh 1.5 and the first cell's 0.5. In the first cell
+    everyone is satisfied with access and half are with the result (the other half skipped it); in the
+    second nobody is satisfied with access and half are with the result.
+
+    >>> w = post_stratify(np.repeat([0, 1], 20), population=[1_000, 3_000]).weights
+    >>> answered = np.ones((40, 2), dtype=bool)
+    >>> answered[10:20, 1] = False
+    >>> satisfied = answered & np.repeat([[True, True], [True, False], [False, True], [False, False]], 10, axis=0)
+    >>> everyone = np.zeros(40, dtype=np.intp)  # one group
+    >>> index = weighted_index_groups(satisfied, answered, w, everyone, 1, [1, 1], SmallSampleRule(min_n=20),
+    ...                               criterion_ids=("access", "result"))
+    >>> index.share.round(4).tolist(), index.criterion_effective_n.round(1).tolist()
+    ([[0.25, 0.5714]], [[32.0, 25.8]])
+    >>> result = index.result(0)
+    >>> round(result.value, 2), round(result.se, 2), round(result.ci.low, 1), round(result.ci.high, 1)
+    (41.07, 6.32, 28.7, 53.5)
+    >>> result.n, result.effective_n, result.design_effect
+    (40, 32.0, 1.25)
+
+    With the default ``min_n`` of 30 it is suppressed: 30 answered the result, but they weigh as 25.8.
+
+    >>> default = weighted_index_groups(satisfied, answered, w, everyone, 1, [1, 1], criterion_ids=("access", "result"))
+    >>> default.result(0).suppression_reason
+    'result: effective n=25.8 < 30'
+    """
+    s = np.asarray(satisfied)
+    a = np.asarray(answered)
+    if s.dtype != np.bool_ or a.dtype != np.bool_:
+        raise TypeError("satisfied and answered must be boolean arrays")
+    if s.ndim != 2 or s.shape != a.shape:
+        raise ValueError(
+            f"satisfied and answered must be respondents × criteria matrices of one shape, got {s.shape} and {a.shape}"
+        )
+    if np.any(s & ~a):
+        raise ValueError("a respondent can only be satisfied with a criterion they answered")
+    n_resp, n_crit = s.shape
+    if n_crit == 0:
+        raise ValueError("weighted_index_groups needs at least one criterion")
+    w = as_float_array(weights)
+    if w.shape != (n_resp,):
+        raise ValueError(f"weights must have one value per respondent ({n_resp}), got shape {w.shape}")
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError("weights must be finite and non-negative")
+    g = np.asarray(groups)
+    if g.ndim != 1 or not np.issubdtype(g.dtype, np.integer):
+        raise TypeError("groups must be a 1-d array of integer codes")
+    if g.shape[0] != n_resp:
+        raise ValueError(f"groups has {g.shape[0]} codes, the answers {n_resp} respondents")
+    g = g.astype(np.intp, copy=False)
+    if g.size and (int(g.min()) < 0 or int(g.max()) > n_groups):
+        raise ValueError(f"group codes must lie in 0..{n_groups} ({n_groups} = in no group)")
+    cw = as_float_array(criterion_weights)
+    if cw.shape != (n_crit,) or np.any(cw < 0) or not np.all(np.isfinite(cw)) or cw.sum() <= 0:
+        raise ValueError(f"criterion_weights must be {n_crit} finite non-negative numbers with a positive sum")
+    ids = tuple(f"criteria[{c}]" for c in range(n_crit)) if criterion_ids is None else tuple(criterion_ids)
+    if len(ids) != n_crit:
+        raise ValueError(f"criterion_ids must name the {n_crit} criteria, got {len(ids)}")
+    z = z_value(confidence_level)
+
+    size = n_groups + 1  # the last row collects the respondents in no group and is dropped
+
+    def group_sum(x: npt.NDArray[Any]) -> FloatArray:
+        return np.bincount(g, weights=x, minlength=size).astype(np.float64, copy=False)
+
+    share_weights = cw / cw.sum()
+    w2 = w * w
+    count = np.empty((size, n_crit))
+    weight_answered = np.empty((size, n_crit))  # N_c^w
+    weight_satisfied = np.empty((size, n_crit))
+    square_answered = np.empty((size, n_crit))
+    for c in range(n_crit):
+        answered_c = a[:, c]
+        count[:, c] = group_sum(answered_c)
+        weight_answered[:, c] = group_sum(np.where(answered_c, w, 0.0))
+        weight_satisfied[:, c] = group_sum(np.where(s[:, c], w, 0.0))
+        square_answered[:, c] = group_sum(np.where(answered_c, w2, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = weight_satisfied / weight_answered
+        value = 100.0 * (share @ share_weights)
+        criterion_effective_n = np.where(square_answered > 0, weight_answered**2 / square_answered, 0.0)
+        scale = np.where(weight_answered > 0, share_weights / weight_answered, 0.0)  # w'_c / N_c^w per group
+        offset = np.where(weight_answered > 0, share * scale, 0.0)  # w'_c p_c^w / N_c^w per group
+        influence = np.zeros(n_resp)
+        answered_any = np.zeros(n_resp, dtype=bool)
+        for c in range(n_crit):
+            influence += s[:, c] * scale[g, c] - a[:, c] * offset[g, c]
+            answered_any |= a[:, c]
+        influence *= w
+        m = group_sum(answered_any)
+        se = 100.0 * np.sqrt(group_sum(influence * influence) * m / (m - 1.0))
+        weight_any = group_sum(np.where(answered_any, w, 0.0))
+        square_any = group_sum(np.where(answered_any, w2, 0.0))
+        effective_n = np.where(square_any > 0, weight_any**2 / square_any, 0.0)
+        design_effect = np.where((m > 0) & (weight_any > 0), m * square_any / weight_any**2, np.nan)
+    keep = slice(0, n_groups)
+    criterion_suppressed = criterion_effective_n[keep] < rule.min_n
+    suppressed = criterion_suppressed.any(axis=1) | ~np.isfinite(value[keep])
+    value, se = np.where(suppressed, np.nan, value[keep]), np.where(suppressed, np.nan, se[keep])
+    return WeightedIndexGroups(
+        value=value,
+        se=se,
+        low=np.clip(value - z * se, 0.0, 100.0),
+        high=np.clip(value + z * se, 0.0, 100.0),
+        n=m[keep].astype(np.intp),
+        effective_n=effective_n[keep],
+        design_effect=design_effect[keep],
+        suppressed=suppressed,
+        share=np.where(criterion_suppressed, np.nan, share[keep]),
+        criterion_n=count[keep].astype(np.intp),
+        criterion_effective_n=criterion_effective_n[keep],
+        criterion_ids=ids,
+        rule=rule,
+        confidence_level=confidence_level,
     )

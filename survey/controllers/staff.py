@@ -160,6 +160,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "target": {"vi": "Mục tiêu", "en": "Target"},
     "met": {"vi": "Đạt", "en": "Met"},
     "not_met": {"vi": "Chưa đạt", "en": "Not met"},
+    "weighted": {"vi": "Gia quyền theo lượng tiếp nhận", "en": "Weighted to contact volumes"},
+    "design_effect": {"vi": "hệ số thiết kế", "en": "design effect"},
     "chart": {"vi": "Biểu đồ", "en": "Chart"},
     "trend": {"vi": "Xu hướng 12 tháng", "en": "12-month trend"},
     "trend_up": {"vi": "tăng", "en": "rising"},

@@ -48,7 +48,7 @@ from scoring import (
     funnel_limits,
     post_stratify,
     respondent_means,
-    weighted_satisfied_share,
+    weighted_index_groups,
     wilson_interval,
 )
 from scoring.grouped import (
@@ -186,6 +186,18 @@ def month_label(code: int) -> str:
 # --- the JSON contract -------------------------------------------------------------------------------------------
 
 
+class WeightedIndexResult(msgspec.Struct):
+    """The composite index of the post-stratified shares, its linearised interval and what the weights cost."""
+
+    value: float | None
+    ci: list[float] | None
+    met: bool | None
+    design_effect: float | None
+    effective_n: float | None
+    suppressed: bool
+    suppression_reason: str | None = None
+
+
 class IndexResult(msgspec.Struct):
     """The composite index (0–100) with its 95% interval ``ci`` [low, high] and its target."""
 
@@ -197,6 +209,7 @@ class IndexResult(msgspec.Struct):
     formula: str
     suppressed: bool
     suppression_reason: str | None = None
+    weighted: WeightedIndexResult | None = None
 
 
 class WeightedResult(msgspec.Struct):
@@ -301,12 +314,14 @@ class TestResult(msgspec.Struct):
 
 
 class WeightingResult(msgspec.Struct):
-    """Post-stratification of a group to contact volumes by channel × service."""
+    """Post-stratification of a group to contact volumes by ``by`` (channel × service unless the questionnaire
+    says otherwise): Kish's design effect and effective n, the share of contacts covered, the cells answered."""
 
     design_effect: float | None
     effective_n: float | None
     coverage: float | None
     cells: int
+    by: list[str] = msgspec.field(default_factory=lambda: ["channel", "service"])
 
 
 class ScoreGroup(msgspec.Struct):
@@ -450,6 +465,7 @@ class Context:
     invitations: npt.NDArray[np.int64] | None = None
     # contact volumes for weighting: rows of (channel, service, count); None = unweighted
     contacts: npt.NDArray[np.int64] | None = None
+    weighting_by: tuple[str, ...] = ("channel", "service")  # the post-stratification cells
 
 
 def _ci(interval: ConfidenceInterval | None) -> list[float] | None:
@@ -641,6 +657,7 @@ class ScoreAssessment:
     report_tests: list[TestResult]
     funnel: list[FunnelUnit]
     weighted: dict[str, list[WeightedResult | None]] | None = None
+    weighted_index: list[WeightedIndexResult] | None = None
     weighting: list[WeightingResult | None] | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -711,7 +728,8 @@ class ScoreAssessment:
                 month=month_label(key["month"]) if "month" in key else None,
                 subunit=context.units.code.get(key["subunit"]) if "subunit" in key else None,
                 n=counts[k], response_rate=rate, invitations_delivered=0 if delivered is None else delivered[k],
-                index=None if index_columns is None else index_columns[k], criteria=criterion_results,
+                index=None if index_columns is None else self._with_weighted(index_columns[k], k),
+                criteria=criterion_results,
                 questions=question_results, nps=nps, ces=ces, tests=per_group[k],
                 weighting=None if self.weighting is None else self.weighting[k]))
         start_text, end_text = context.period.start.isoformat(), (context.period.end - timedelta(days=1)).isoformat()
@@ -748,6 +766,11 @@ class ScoreAssessment:
                     suppression_reason=reason))
             columns.append(column)
         return [list(row) for row in zip(*columns, strict=True)]
+
+    def _with_weighted(self, index: IndexResult, k: int) -> IndexResult:
+        if self.weighted_index is not None:
+            index.weighted = self.weighted_index[k]
+        return index
 
     def _index_columns(self) -> list[IndexResult] | None:
         a = self.assessment
@@ -886,31 +909,57 @@ def _reliability(criterion: Criterion, alphas: CronbachAlphaGroups, level: float
 
 def _weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], selected: npt.NDArray[np.bool_],
            g_all: npt.NDArray[np.intp], result: ScoreAssessment) -> None:
-    """Post-stratify the whole scope sample to contact volumes by channel × service, per group and criterion."""
+    """Post-stratify the scope's sample to the contact volumes by the weighting cells, then every group's weighted
+    criterion shares and weighted index at once (the groups use their own respondents' weights)."""
     assert context.contacts is not None
     current = frame.take(selected)
-    weights = _post_stratify(current, context.contacts)
+    weights = _post_stratify(current, context.contacts, context.weighting_by)
     if weights is None:
         return
-    rule, n_groups = context.rule, result.grouping.n_groups
+    rule, n_groups, level = context.rule, result.grouping.n_groups, context.confidence_level
     g = g_all[selected]
-    order, starts = _slices(g, n_groups)
     scores = _criterion_scores(current, criteria, context.questionnaire)["scores"]
+    answered = np.column_stack([~np.isnan(scores[c.id]) for c in criteria])
+    with np.errstate(invalid="ignore"):
+        satisfied = np.column_stack([scores[c.id] >= c.satisfied_threshold for c in criteria]) & answered
+    index = context.questionnaire.index
+    formula_weights = [c.weight if index is not None and index.formula == "weighted_satisfied_share" else 1.0
+                       for c in criteria]
+    groups = weighted_index_groups(satisfied, answered, weights.weights, g, n_groups, formula_weights, rule, level,
+                                   [c.id for c in criteria])
+    k_eff = groups.share * groups.criterion_effective_n
+    low, high = wilson_interval(np.nan_to_num(k_eff), groups.criterion_effective_n, level)
+    deff = groups.criterion_design_effect
     result.weighted = {}
-    for c in criteria:
+    for j, c in enumerate(criteria):
+        shares, effective = _nums(groups.share[:, j]), _nums(groups.criterion_effective_n[:, j])
+        lows, highs, deffs = _nums(low[:, j]), _nums(high[:, j]), _nums(deff[:, j])
         column: list[WeightedResult | None] = []
         for k in range(n_groups):
-            rows = order[starts[k]:starts[k + 1]]
-            w = weighted_satisfied_share(scores[c.id][rows], weights.weights[rows], c.satisfied_threshold, rule)
-            column.append(WeightedResult(w.statistic, _ci(w.ci(context.confidence_level)), _num(w.design_effect),
-                                         _num(w.effective_n), w.suppressed, w.suppression_reason))
+            reason = rule.reason(effective[k] or 0.0, label="effective n")
+            ci = None if reason or lows[k] is None or highs[k] is None else [lows[k], highs[k]]
+            column.append(WeightedResult(None if reason else shares[k], ci, deffs[k], effective[k], reason is not None,
+                                         reason))
         result.weighted[c.id] = column
+    if index is not None:
+        result.weighted_index = []
+        for k in range(n_groups):
+            w = groups.result(k)
+            value = None if w.value is None else float(w.value)
+            result.weighted_index.append(WeightedIndexResult(
+                _num(value), _ci(w.ci), None if value is None or index.target is None else value >= index.target,
+                _num(w.design_effect), _num(w.effective_n), w.suppressed, w.suppression_reason))
     result.weighting = []
-    for k in range(n_groups):
-        w = weights.weights[order[starts[k]:starts[k + 1]]]
-        deff = float(w.size * np.sum(w * w) / w.sum() ** 2) if w.size and w.sum() > 0 else math.nan
-        result.weighting.append(WeightingResult(_num(deff), _num(w.size / deff) if deff == deff else None,
-                                                _num(weights.coverage), int(np.count_nonzero(weights.sample_counts))))
+    everyone = np.bincount(g, minlength=n_groups + 1)[:n_groups]
+    sum_w = np.bincount(g, weights=weights.weights, minlength=n_groups + 1)[:n_groups]
+    sum_w2 = np.bincount(g, weights=weights.weights ** 2, minlength=n_groups + 1)[:n_groups]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        group_deff = everyone * sum_w2 / (sum_w * sum_w)
+    cells = int(np.count_nonzero(weights.sample_counts))
+    for n_k, d_k in zip(everyone.tolist(), group_deff.tolist(), strict=True):
+        finite = n_k > 0 and math.isfinite(d_k) and d_k > 0
+        result.weighting.append(WeightingResult(d_k if finite else None, n_k / d_k if finite else None,
+                                                _num(weights.coverage), cells, list(context.weighting_by)))
 
 
 def _delivered(context: Context, grouping: _Grouping, by: tuple[str, ...],
@@ -931,12 +980,17 @@ def _delivered(context: Context, grouping: _Grouping, by: tuple[str, ...],
     return np.bincount(located[hit], weights=rows[hit, 4], minlength=grouping.n_groups).astype(np.int64)
 
 
-def _post_stratify(current: ResponseFrame, contacts: npt.NDArray[np.int64]) -> Any:
+def _post_stratify(current: ResponseFrame, contacts: npt.NDArray[np.int64], by: tuple[str, ...]) -> Any:
+    """Weights making the sample's mix of cells (``by``: channel and/or service) that of the contacts."""
     n_services = int(max(current.service_id.max(initial=0), contacts[:, 1].max(initial=0))) + 1
-    sizes = (len(CHANNELS), n_services)
-    cells = combine_codes(np.maximum(current.channel, 0), current.service_id, sizes=sizes)
+    sizes = (len(CHANNELS) if "channel" in by else 1, n_services if "service" in by else 1)
+    sample_channel = np.maximum(current.channel, 0) if "channel" in by else np.zeros_like(current.channel)
+    sample_service = current.service_id if "service" in by else np.zeros_like(current.service_id)
+    cells = combine_codes(sample_channel, sample_service, sizes=sizes)
     population = np.zeros(sizes[0] * sizes[1])
-    np.add.at(population, combine_codes(contacts[:, 0], contacts[:, 1], sizes=sizes), contacts[:, 2])
+    contact_channel = contacts[:, 0] if "channel" in by else np.zeros_like(contacts[:, 0])
+    contact_service = contacts[:, 1] if "service" in by else np.zeros_like(contacts[:, 1])
+    np.add.at(population, combine_codes(contact_channel, contact_service, sizes=sizes), contacts[:, 2])
     if population[np.unique(cells)].sum() <= 0:
         return None
     return post_stratify(cells, population)
@@ -1142,12 +1196,14 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
     invitations = await _delivered_invitations(questionnaire.id, p_start, p_end, scope_path, service_id,
                                                request.channel, settings.timezone)
     contacts = None
-    if request.weighted:
+    declared = questionnaire.weighting
+    weighted = declared is not None if request.weighted is None else request.weighted
+    if weighted:
         contacts = await _contact_volumes(p_start, p_end, scope_path, service_id, request.channel)
     context = Context(questionnaire=questionnaire, period=period, timezone=settings.timezone, units=units,
                       service_codes=service_codes, scope_unit=scope_unit, by=tuple(request.by),
                       rule=SmallSampleRule(request.min_n, request.min_n_comments), invitations=invitations,
-                      contacts=contacts)
+                      contacts=contacts, weighting_by=tuple(declared.by) if declared else ("channel", "service"))
     report = assess_frame(frame, context)
     report.service, report.channel = request.service, request.channel
     text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
@@ -1352,6 +1408,7 @@ def _describe(q: Questionnaire) -> dict[str, Any]:
                       "weight": c.weight, "target": c.target, "questions": [x.id for x in q.questions_of(c.id)]}
                      for c in q.criteria],
         "index": index,
+        "weighting": None if q.weighting is None else q.weighting.to_dict(),
     }
 
 
@@ -1394,10 +1451,21 @@ def report_csv(report: ScoreReport) -> str:
             i = group.index
             writer.writerow([*keys, "index", group.n, rate, _fmt(i.value), *(_fmt(x) for x in (i.ci or [None, None])),
                              _fmt(i.target), _fmt(i.met), i.suppressed, i.suppression_reason or ""])
+            w = i.weighted
+            if w is not None:
+                writer.writerow([*keys, "index_weighted", group.n, rate, _fmt(w.value),
+                                 *(_fmt(x) for x in (w.ci or [None, None])), _fmt(i.target), _fmt(w.met), w.suppressed,
+                                 w.suppression_reason or ""])
         for c in group.criteria:
             writer.writerow([*keys, c.id, c.n, rate, _fmt(c.satisfied_share),
                              *(_fmt(x) for x in (c.ci or [None, None])), _fmt(c.target), _fmt(c.met), c.suppressed,
                              c.suppression_reason or ""])
+            cw = c.weighted
+            if cw is not None:
+                met = None if cw.satisfied_share is None or c.target is None else cw.satisfied_share >= c.target
+                writer.writerow([*keys, f"{c.id}_weighted", c.n, rate, _fmt(cw.satisfied_share),
+                                 *(_fmt(x) for x in (cw.ci or [None, None])), _fmt(c.target), _fmt(met),
+                                 cw.suppressed, cw.suppression_reason or ""])
     return out.getvalue()
 
 
@@ -1422,6 +1490,8 @@ def report_table(report: ScoreReport) -> None:
     table.add_column("n", justify="right")
     table.add_column("resp. rate", justify="right")
     table.add_column("index [95% CI]", justify="right")
+    if report.weighted:
+        table.add_column("weighted index [95% CI] (deff)", justify="right")
     for c in criteria:
         table.add_column(f"{c} %", justify="right")
     for group in report.groups:
@@ -1437,7 +1507,17 @@ def report_table(report: ScoreReport) -> None:
         for c in group.criteria:
             cells.append("—" if c.satisfied_share is None else f"{100 * c.satisfied_share:.1f}")
         rate = "-" if group.response_rate is None else f"{100 * group.response_rate:.1f}%"
-        table.add_row(*_keys(group, report.by), str(group.n), rate, index_text, *cells)
+        extra = []
+        if report.weighted:
+            w = None if index is None else index.weighted
+            if w is None:
+                extra.append("-")
+            elif w.suppressed:
+                extra.append(f"suppressed ({w.suppression_reason})")
+            else:
+                low, high = w.ci or [math.nan, math.nan]
+                extra.append(f"{w.value:.1f} [{low:.1f}, {high:.1f}] ({w.design_effect or math.nan:.2f})")
+        table.add_row(*_keys(group, report.by), str(group.n), rate, index_text, *extra, *cells)
     console = Console()
     console.print(table)
     outside = [f for f in report.funnel if f.position not in ("within", "suppressed")]

@@ -111,10 +111,47 @@ async def test_hand_computed_weights_shares_and_kish_design_effect(seeded):
         assert w.ci == [pytest.approx(low), pytest.approx(high)]
         plain_low, plain_high = wilson_interval(WEIGHTED_SHARE * N, N)
         assert high - low > plain_high - plain_low
-    # the index stays the unweighted one (see scoring/README.md, Weighting)
+    # the index keeps its unweighted value, and gets the weighted one beside it
     assert group.index is not None and unweighted.index is not None
     assert group.index.value == pytest.approx(unweighted.index.value) == pytest.approx(77.0)
     assert group.index.ci == pytest.approx(unweighted.index.ci)
+    assert unweighted.index.weighted is None
+    weighted_index = group.index.weighted
+    assert weighted_index is not None and not weighted_index.suppressed
+    assert weighted_index.value == pytest.approx(100 * WEIGHTED_SHARE)  # every criterion moved to 0.61
+    assert weighted_index.met is False  # the target is 80
+    # everyone answered every criterion alike, so the index is a weighted mean of z_i (1 satisfied, 0 not):
+    # var = m/(m−1) · Σ (w_i (z_i − z̄_w))² / (Σ w_i)², by hand over the four cells
+    cells = [(n, k, (contacts / 1000) / (n / N)) for n, k, contacts in CELLS.values() if n]
+    total_w = sum(n * w for n, _, w in cells)
+    squares = sum(w * w * (k * (1 - WEIGHTED_SHARE) ** 2 + (n - k) * WEIGHTED_SHARE**2) for n, k, w in cells)
+    se = 100 * (N / (N - 1) * squares / total_w**2) ** 0.5
+    assert weighted_index.ci == [pytest.approx(100 * WEIGHTED_SHARE - 1.959964 * se, abs=1e-4),
+                                 pytest.approx(100 * WEIGHTED_SHARE + 1.959964 * se, abs=1e-4)]
+    assert weighted_index.design_effect == pytest.approx(DEFF)
+
+
+async def test_a_questionnaire_that_declares_weighting_is_weighted_by_its_cells(seeded):
+    from dataclasses import replace
+
+    from questionnaires import load_bundled
+    from questionnaires.model import Weighting
+    from survey.services.questionnaires import publish
+
+    # version 2 of post-call declares weighting by channel only
+    await publish(replace(load_bundled()["post-call"], version=2, weighting=Weighting(("channel",))))
+    report = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-BD"))
+    assert report.weighted and report.version == 2
+    (group,) = report.groups
+    # channel cells: counter 80 answers (70 satisfied) for 500 contacts, call 20 (7) for 500, online 0 for 250
+    assert group.weighting.by == ["channel"] and group.weighting.cells == 2
+    assert group.weighting.coverage == pytest.approx(1000 / 1250)
+    share = 0.5 * 70 / 80 + 0.5 * 7 / 20  # 0.6125
+    assert group.criteria[0].weighted.satisfied_share == pytest.approx(share)
+    assert group.index.weighted.value == pytest.approx(100 * share)
+    # the command can still ask for the plain numbers
+    plain = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-BD", weighted=False))
+    assert not plain.weighted and plain.groups[0].index.weighted is None
 
 
 async def test_groups_reuse_the_scope_weights(seeded):

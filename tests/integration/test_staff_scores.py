@@ -212,3 +212,34 @@ async def test_the_home_page_has_a_summary_linking_to_the_scores(client, seeded)
     assert f"{format_number(index['value'], 'vi')} (KTC 95%:" in text
     assert f"n = {expected['groups'][0]['n']}" in text
     assert 'href="/staff/scores"' in summary.group(1)
+
+
+async def test_a_questionnaire_weighted_by_design_shows_the_weighted_index(client, seeded):
+    from dataclasses import replace
+
+    from questionnaires import load_bundled
+    from questionnaires.model import Weighting
+    from survey.services.questionnaires import publish
+    from survey.tables import Contact, Service, Unit
+
+    await publish(replace(load_bundled()["counter"], version=2, weighting=Weighting(("service",))))
+    unit = await Unit.select(Unit.id).where(Unit.code == "HN-BD").first()
+    services = {r["code"]: r["id"] for r in await Service.select(Service.id, Service.code)}
+    now = datetime.now(UTC)
+    # as many HIC contacts as SIB ones, but 12 HIC answers (Cầu Giấy) to 40 SIB ones (Ba Đình): w = 2.17 and 0.65
+    await Contact.insert(*[Contact(source="test", external_id=f"w{i}", source_key=f"test:w{i}", channel="counter",
+                                   unit=unit["id"], service=services["SIB" if i < 200 else "HIC"],
+                                   occurred_at=now - timedelta(minutes=i)) for i in range(400)])
+    await sign_in_as(client, "leader", "HN")
+    page = await client.get("/staff/scores", params={"questionnaire": "counter", "period": "last_12_months"})
+    assert page.status_code == 200, page.text
+    expected = (await cli_scores("--questionnaire", "counter", "--period", this_period("last_12_months"),
+                                 "--unit", "HN"))["groups"][0]["index"]
+    weighted = expected["weighted"]
+    assert weighted is not None and weighted["value"] is not None
+    assert weighted["value"] != pytest.approx(expected["value"])
+    assert weighted["design_effect"] == pytest.approx(52 * (40 * (0.5 / (40 / 52)) ** 2 + 12 * (0.5 / (12 / 52)) ** 2)
+                                                      / 52**2)
+    text = cell(row_of(page.text, "HN"), "index")
+    assert f"Gia quyền theo lượng tiếp nhận: {format_number(weighted['value'], 'vi')} KTC 95%" in text
+    assert "hệ số thiết kế" in text

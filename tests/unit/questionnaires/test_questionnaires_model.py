@@ -1,10 +1,14 @@
-"""Conditions and follow-up rules as the quality team sees them."""
+"""Conditions and follow-up rules as the quality team sees them; the weighting a questionnaire declares."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
-from questionnaires import AnswerValue, Condition, FollowUpRule, Scale
+from questionnaires import AnswerValue, Condition, FollowUpRule, Questionnaire, Scale, load_bundled
+from questionnaires.model import Weighting
 
 ANSWERS: dict[str, AnswerValue] = {"overall": 2, "resolved": "no", "channels": ("hotline", "vssid"), "comment": "Chậm"}
 
@@ -66,3 +70,36 @@ def test_scale_points() -> None:
     assert 3 in Scale(1, 5)
     assert 6 not in Scale(1, 5)
     assert True not in Scale(0, 1)
+
+
+def test_weighting_defaults_to_channel_by_service_and_round_trips() -> None:
+    assert Weighting().by == ("channel", "service")
+    assert Weighting.from_dict({}) == Weighting()
+    for weighting in (Weighting(), Weighting(("service",)), Weighting(("service", "channel"))):
+        assert Weighting.from_dict(json.loads(json.dumps(weighting.to_dict()))) == weighting
+
+
+@pytest.mark.parametrize("by", [(), ("channel", "channel"), ("unit",)])
+def test_weighting_refuses_cells_that_cannot_be_weighted(by: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="Weighting.by must name one or both of channel, service, each once"):
+        Weighting(by)  # type: ignore[arg-type]
+
+
+def test_a_questionnaire_stored_before_weighting_existed_still_loads_with_its_checksum() -> None:
+    q = load_bundled()["counter"]
+    assert q.weighting is None
+    stored = q.to_dict()
+    del stored["weighting"]  # JSON stored before the key existed
+    old = Questionnaire.from_dict(stored)
+    assert old == q
+    # The checksum of a published version must not change under it, or publishing it again would conflict.
+    del stored["source"]
+    canonical = json.dumps(stored, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert old.checksum == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_a_declared_weighting_is_part_of_the_stored_definition() -> None:
+    q = Questionnaire.from_dict(load_bundled()["counter"].to_dict() | {"weighting": {"by": ["channel"]}})
+    assert q.weighting == Weighting(("channel",))
+    assert q.to_dict()["weighting"] == {"by": ["channel"]}
+    assert q.checksum != load_bundled()["counter"].checksum

@@ -3,11 +3,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from questionnaires import Problem, QuestionnaireError, load_file, load_text, validate_file, validate_text
+from questionnaires import (
+    Problem,
+    Questionnaire,
+    QuestionnaireError,
+    load_file,
+    load_text,
+    validate_file,
+    validate_text,
+)
+from questionnaires.model import Weighting
 
 # A small valid questionnaire; the cases below edit it. Line numbers are those of this text.
 BASE = """\
@@ -68,12 +78,12 @@ CASES = [
     (
         "unknown key with a guess",
         edit(("version: 1", "versoin: 1")),
-        "demo.yaml:2: versoin: unknown key; did you mean 'version'? allowed keys: id, version, languages, title, intro, questions, channels, criteria, index, follow_up",
+        "demo.yaml:2: versoin: unknown key; did you mean 'version'? allowed keys: id, version, languages, title, intro, questions, channels, criteria, index, weighting, follow_up",
     ),
     (
         "unknown key",
         edit(append="colour: red\n"),
-        "demo.yaml:22: colour: unknown key; allowed keys: id, version, languages, title, intro, questions, channels, criteria, index, follow_up",
+        "demo.yaml:22: colour: unknown key; allowed keys: id, version, languages, title, intro, questions, channels, criteria, index, weighting, follow_up",
     ),
     (
         "missing key",
@@ -239,6 +249,42 @@ CASES = [
             append="index: {formula: mean_satisfied_share}\n",
         ),
         "demo.yaml:17: index: needs at least one criterion to combine; add criteria",
+    ),
+    # -- weighting --
+    (
+        "weighting not a mapping",
+        edit(append="weighting: true\n"),
+        "demo.yaml:22: weighting: expected a mapping like {by: [channel, service]} ({} for the default cells), got true/false (true)",
+    ),
+    (
+        "weighting unknown key",
+        edit(append="weighting: {cells: [channel]}\n"),
+        "demo.yaml:22: weighting.cells: unknown key; allowed keys: by",
+    ),
+    (
+        "weighting by not a list",
+        edit(append="weighting: {by: channel}\n"),
+        "demo.yaml:22: weighting.by: expected a list, got text ('channel')",
+    ),
+    (
+        "weighting by empty",
+        edit(append="weighting: {by: []}\n"),
+        "demo.yaml:22: weighting.by: must list at least one of: channel, service; leave by out for both",
+    ),
+    (
+        "weighting unknown dimension",
+        edit(append="weighting:\n  by: [channel, unit]\n"),
+        "demo.yaml:23: weighting.by[1]: unknown dimension 'unit'; allowed: channel, service",
+    ),
+    (
+        "weighting duplicate dimension",
+        edit(append="weighting:\n  by:\n    - service\n    - service\n"),
+        "demo.yaml:25: weighting.by[1]: duplicate dimension 'service'; list each of channel, service at most once",
+    ),
+    (
+        "weighting dimension not text",
+        edit(append="weighting: {by: [1]}\n"),
+        'demo.yaml:22: weighting.by[0]: expected text, got a whole number (1); put it in quotes: "1"',
     ),
     # -- questions --
     (
@@ -603,4 +649,32 @@ def test_defaults_are_filled_in() -> None:
     assert questionnaire.criterion("overall").weight == 1.0
     assert questionnaire.channels == ()
     assert questionnaire.index is None
+    assert questionnaire.weighting is None
     assert questionnaire.follow_up is None
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("weighting: {}\n", Weighting(("channel", "service"))),
+        ("weighting:\n  by: [channel, service]\n", Weighting(("channel", "service"))),
+        ("weighting:\n  by: [service]\n", Weighting(("service",))),
+        ("weighting: {by: [service, channel]}\n", Weighting(("service", "channel"))),
+        ("weighting:\n", None),  # an empty value is left out, like every optional key
+    ],
+)
+def test_weighting_is_loaded_and_survives_a_round_trip_through_json(section: str, expected: Weighting | None) -> None:
+    questionnaire = load_text(edit(append=section), "demo.yaml")
+    assert questionnaire.weighting == expected
+    stored = json.loads(json.dumps(questionnaire.to_dict()))
+    assert stored["weighting"] == (None if expected is None else {"by": list(expected.by)})
+    rebuilt = Questionnaire.from_dict(stored)
+    assert rebuilt == questionnaire
+    assert rebuilt.checksum == questionnaire.checksum
+
+
+def test_declaring_weighting_changes_the_checksum() -> None:
+    plain = load_text(BASE, "demo.yaml")
+    weighted = load_text(edit(append="weighting: {}\n"), "demo.yaml")
+    by_service = load_text(edit(append="weighting: {by: [service]}\n"), "demo.yaml")
+    assert len({plain.checksum, weighted.checksum, by_service.checksum}) == 3

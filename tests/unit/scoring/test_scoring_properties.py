@@ -27,6 +27,7 @@ from scoring import (
     score_criteria,
     summarize_question,
     two_proportion_test,
+    weighted_index_groups,
     weighted_satisfied_share,
     wilson_interval,
 )
@@ -129,6 +130,43 @@ def test_group_assessment_is_invariant_to_row_order(data: tuple[dict[str, np.nda
     np.testing.assert_allclose(a.mean, b.mean, equal_nan=True)
     np.testing.assert_allclose(a.index, b.index, equal_nan=True)
     np.testing.assert_allclose(a.index_se, b.index_se, equal_nan=True, atol=1e-12)
+
+
+@st.composite
+def weighted_survey(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Satisfied and answered (respondents × 2 criteria), weights, and groups 0..2 (3 = in no group)."""
+    n = draw(st.integers(0, 150))
+    answered = draw(arrays(np.bool_, (n, 2)))
+    satisfied = answered & draw(arrays(np.bool_, (n, 2)))
+    # Binary fractions: sums are exact in any order, so an effective n never straddles min_n by rounding.
+    weights = draw(arrays(np.float64, (n,), elements=st.sampled_from([0.25, 0.5, 1.0, 1.5, 4.0])))
+    groups = draw(arrays(np.intp, (n,), elements=st.integers(0, 3)))
+    return satisfied, answered, weights, groups
+
+
+@settings(max_examples=60)
+@given(data=weighted_survey(), seed=st.integers(0, 2**32 - 1), min_n=st.integers(1, 20))
+def test_weighted_index_is_bounded_and_invariant_to_row_order(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], seed: int, min_n: int
+) -> None:
+    satisfied, answered, weights, groups = data
+    order = np.random.default_rng(seed).permutation(groups.size)
+    rule = SmallSampleRule(min_n=min_n)
+    a = weighted_index_groups(satisfied, answered, weights, groups, 3, [2, 1], rule)
+    b = weighted_index_groups(satisfied[order], answered[order], weights[order], groups[order], 3, [2, 1], rule)
+    for name in ("value", "se", "low", "high", "effective_n", "design_effect", "share", "criterion_effective_n"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-9, equal_nan=True)
+    for name in ("n", "criterion_n", "suppressed"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    for k in range(3):
+        result = a.result(k)
+        assert result.suppressed == bool(np.any(a.criterion_effective_n[k] < min_n))
+        if result.suppressed:
+            assert result.value is None and result.ci is None and result.suppression_reason is not None
+        else:
+            assert result.value is not None and 0.0 <= result.value <= 100.0
+            assert result.ci is None or (0.0 <= result.ci.low <= result.value <= result.ci.high <= 100.0)
+        json.dumps(result.to_dict())
 
 
 @settings(max_examples=40)

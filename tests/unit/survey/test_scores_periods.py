@@ -32,7 +32,7 @@ def test_bad_periods_name_the_forms_allowed(text):
 
 
 def test_bad_grouping_and_channel_are_refused_before_any_query():
-    with pytest.raises(ScoreParameterError, match="allowed: unit, service, channel, month"):
+    with pytest.raises(ScoreParameterError, match="allowed: unit, subunit, service, channel, month"):
         ScoreRequest("post-call", "2026-05", by=("province",))
     with pytest.raises(ScoreParameterError, match="allowed: call, counter, online, email, fanpage"):
         ScoreRequest("post-call", "2026-05", channel="sms")
