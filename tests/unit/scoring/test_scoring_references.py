@@ -157,6 +157,22 @@ def test_nps_interval_matches_engelhardt_2016_rule_of_thumb() -> None:
     assert 100 * (high - low) == pytest.approx(10.0, abs=0.05)
 
 
+# whuber, answer to "How can I calculate margin of error in a NPS (Net Promoter Score) result?", Cross
+# Validated, https://stats.stackexchange.com/a/18609: promoters 1/2, passives 1/3, detractors 1/6; printed:
+# NPS = 1/3, Var(NPS) = 5/9, standard deviation about 0.75, and in a sample of n = 324 "an NPS of around
+# 1/3 = 33% with a standard error of about 0.75/√324 ≈ 4.1%".
+def test_nps_standard_error_matches_whubers_worked_example() -> None:
+    score = nps_score(np.r_[np.full(162, 9), np.full(108, 7), np.full(54, 0)])
+    assert score.value == pytest.approx(100 / 3)
+    low, high = nps_interval(162, 54, 324, 0.95, method="wald")
+    se = (high - low) / 2 / 1.959963984540054
+    assert se**2 * 324 == pytest.approx(5 / 9) and round(np.sqrt(5 / 9), 2) == 0.75
+    assert round(100 * se, 1) == 4.1
+    # the adjusted Wald (the default) moves the estimate and its error only slightly at this n
+    adjusted_low, adjusted_high = nps_interval(162, 54, 324)
+    assert round(100 * (adjusted_high - adjusted_low) / 2 / 1.959963984540054, 1) == 4.1
+
+
 # "Net Promoter Score - Calculating Confidence Intervals and Margin of Error", talkstats.com thread 58500
 # (http://www.talkstats.com/threads/net-promoter-score-calculating-confidence-intervals-and-margin-of-error.58500/):
 # a sample of 1162 with 291 promoters, 476 passives and 395 detractors; printed: "an NPS of -9" and a 95%
