@@ -1040,25 +1040,14 @@ def _peer_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Crite
             theirs = rows.patterns[c.id].count(others, n_groups)
             group_tests.extend(_compare("vs_peers", c, counted[c.id], theirs, has_peers, rule))
         # across the siblings: each universe row belongs to the child of the parent whose subtree holds it
-        child_of = _child_of(context.units, parent)
-        child = np.array([child_of.get(int(u), -1) for u in range(int(frame.unit_id.max(initial=0)) + 1)])
+        child = context.units.subunit_array(parent, int(frame.unit_id.max(initial=0)) + 1)
+        child[child == parent] = -1  # the parent's own answers belong to none of the siblings
         row_child = np.where(in_period, child[frame.unit_id], -1)
         present = np.unique(row_child[row_child >= 0])
         code = np.searchsorted(present, row_child)
         code[row_child < 0] = present.size
         by_child = {c.id: rows.patterns[c.id].count(code.astype(np.intp), present.size) for c in criteria}
         _across(context, criteria, by_child, present, report_tests, funnel, parent)
-
-
-def _child_of(units: UnitTree, parent: int) -> dict[int, int]:
-    """For every unit under ``parent``, the child of ``parent`` whose subtree holds it."""
-    children = {u: units.path[u] for u, p in units.parent.items() if p == parent}
-    out = {}
-    for unit, path in units.path.items():
-        for child, child_path in children.items():
-            if path.startswith(child_path):
-                out[unit] = child
-    return out
 
 
 def _across(context: Context, criteria: Sequence[Criterion], by_unit: dict[str, PatternCounts],
@@ -1257,27 +1246,24 @@ async def _add_comments(report: ScoreReport, scope: ResponseScope, question_ids:
             picked = newest.setdefault(key, [])
             if len(picked) < LATEST_COMMENTS:
                 picked.append(comment.response_id)
-    shown: set[tuple[Any, ...]] = set()
+    quoted: list[tuple[CommentsResult, list[int]]] = []  # the groups big enough to quote, with their newest
     for group in report.groups:
         key = tuple(getattr(group, d) for d in by)
         reason = rule.comments_reason(group.n)
         group.comments = CommentsResult(len(respondents.get(key, ())), reason is not None, reason)
         if reason is None and key in newest:
-            shown.add(key)
-    wanted = sorted({rid for key in shown for rid in newest[key]})
+            quoted.append((group.comments, newest[key]))
+    wanted = sorted({rid for _, ids in quoted for rid in ids})
     if not wanted:
         return
     texts = await extract_comments(scope, question_ids, limit=None, response_ids=wanted)
     by_response: dict[int, list[Any]] = {}
     for comment in texts:
         by_response.setdefault(comment.response_id, []).append(comment)
-    for group in report.groups:
-        key = tuple(getattr(group, d) for d in by)
-        if key not in shown or group.comments is None:
-            continue
-        for rid in newest[key]:
+    for result, ids in quoted:
+        for rid in ids:
             for comment in by_response.get(rid, []):
-                group.comments.latest.append(CommentExcerpt(
+                result.latest.append(CommentExcerpt(
                     comment.question_id, mask_contact_details(comment.text or ""),
                     comment.submitted_at.astimezone(ZoneInfo(context.timezone)).isoformat(timespec="minutes"),
                     units.code.get(comment.unit_id)))
