@@ -40,8 +40,8 @@ def _prepare_environment(args: argparse.Namespace, work: Path) -> None:
 
 
 async def _plan(count: int, start: int, now: datetime) -> None:
+    from survey.db import run_sql as execute
     from survey.services.contacts import ContactEvent, accept_contacts
-    from survey.services.outbox import execute
 
     for first in range(start, start + count, 1000):
         events = [ContactEvent(source="bench", external_id=f"b-{i}", channel="call", unit="HN-BD", service="HOTLINE",

@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
@@ -25,10 +26,18 @@ __all__ = [
     "PooledSQLiteEngine",
     "TransactionType",
     "all_tables",
+    "aware",
     "bind",
+    "compile_sql",
     "create_engine",
     "engine",
+    "history_append_sql",
+    "is_sqlite",
+    "is_unique_violation",
+    "marks",
     "migrate",
+    "run_sql",
+    "sql_param",
     "write_transaction",
 ]
 
@@ -127,6 +136,13 @@ class PooledSQLiteEngine(SQLiteEngine):
             await connection.commit()
             return rows
 
+    async def fetch(self, query: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+        """Run ``query`` (``?`` placeholders) on a pooled autocommit connection and return its rows."""
+        async with self._pooled() as connection, connection.execute(query, list(args)) as cursor:
+            rows = await cursor.fetchall()
+            await connection.commit()
+            return [dict(row) for row in rows]
+
     async def close_pool(self) -> None:
         idle, self._idle = self._idle, []
         for connection in idle:
@@ -213,3 +229,98 @@ async def migrate() -> None:
     result = await run_forwards("survey")
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}")
+
+
+# --- the one raw-SQL helper --------------------------------------------------------------------------------------
+# The query builder costs more than the database work on the hot paths (group commits, extracts of a million
+# rows), so those run SQL directly. Statements are written once with ``{}`` placeholders; ``sql()`` compiles them
+# per database, runs them in the open transaction when there is one, and returns plain dicts.
+
+
+def is_sqlite() -> bool:
+    """Whether the tables are bound to SQLite (else PostgreSQL)."""
+    return isinstance(engine(), SQLiteEngine)
+
+
+def marks(count: int) -> str:
+    """``count`` placeholders for an ``IN (...)`` list or a VALUES row: ``{}, {}, {}``."""
+    return ", ".join(["{}"] * count)
+
+
+def compile_sql(query: str, count: int, *, sqlite: bool | None = None) -> str:
+    """``query`` with its ``{}`` placeholders as the database writes them (``?`` or ``$1, $2, ...``).
+
+    >>> compile_sql("SELECT {} + {}", 2, sqlite=False)
+    'SELECT $1 + $2'
+    >>> compile_sql("SELECT {} + {}", 2, sqlite=True)
+    'SELECT ? + ?'
+    """
+    if is_sqlite() if sqlite is None else sqlite:
+        return query.format(*["?"] * count)
+    return query.format(*[f"${i}" for i in range(1, count + 1)])
+
+
+def sql_param(value: Any, *, sqlite: bool | None = None) -> Any:
+    """A parameter as the database stores it: aware datetimes as UTC text on SQLite (Piccolo's format)."""
+    if isinstance(value, datetime) and (is_sqlite() if sqlite is None else sqlite):
+        return str(value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC))
+    return value
+
+
+def aware(value: datetime | str | None) -> datetime | None:
+    """A timestamp read back from either database as an aware datetime (SQLite may give text, or naive UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def is_unique_violation(error: BaseException) -> bool:
+    """Whether ``error`` is a unique-constraint violation, on SQLite or PostgreSQL."""
+    if isinstance(error, sqlite3.IntegrityError):
+        return "UNIQUE" in str(error)
+    try:
+        from asyncpg.exceptions import UniqueViolationError
+    except ImportError:  # pragma: no cover - asyncpg is installed with Piccolo's postgres extra
+        return False
+    return isinstance(error, UniqueViolationError)
+
+
+def history_append_sql() -> str:
+    """SQL appending one JSON entry (the ``{}`` parameter) to ``invitation.status_history``, per dialect."""
+    if is_sqlite():
+        return "json_insert(COALESCE(status_history, '[]'), '$[#]', json({}))"
+    return "(COALESCE(status_history::jsonb, '[]'::jsonb) || jsonb_build_array({}::jsonb))::json"
+
+
+async def run_sql(query: str, *args: Any) -> list[dict[str, Any]]:
+    """Run ``query`` (``{}`` placeholders) and return its rows as dicts.
+
+    Inside a transaction (``write_transaction()``, Piccolo's ``transaction()``) it runs on that
+    transaction's connection; outside one, on a pooled autocommit connection. Aware datetimes are
+    passed as the database stores them.
+    """
+    db = engine()
+    sqlite = isinstance(db, SQLiteEngine)
+    compiled = compile_sql(query, len(args), sqlite=sqlite)
+    params = [sql_param(value, sqlite=sqlite) for value in args]
+    transaction = db.current_transaction.get()
+    if transaction is not None:
+        connection = transaction.connection
+        if sqlite:
+            async with connection.execute(compiled, params) as cursor:
+                return [dict(row) for row in await cursor.fetchall()]
+        return [dict(row) for row in await connection.fetch(compiled, *params)]
+    if isinstance(db, PooledSQLiteEngine):
+        return await db.fetch(compiled, params)
+    if not isinstance(db, PostgresEngine):
+        raise TypeError(f"the tables are bound to {type(db).__name__}; use create_engine()")
+    if db.pool is not None:
+        async with db.pool.acquire() as connection:
+            return [dict(row) for row in await connection.fetch(compiled, *params)]
+    connection = await db.get_new_connection()
+    try:
+        return [dict(row) for row in await connection.fetch(compiled, *params)]
+    finally:
+        await connection.close()

@@ -33,7 +33,6 @@ import csv
 import io
 import json
 import re
-import sqlite3
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from piccolo.query.functions.aggregate import Count
 from delivery.phones import EmailError, Phone, PhoneError, normalise_email, normalise_phone
 from delivery.rules import CONTACT_CHANNELS, SKIP_REASONS, ContactFacts, DeliveryPolicy, PersonHistory, decide
 from survey.crypto import cipher
-from survey.db import engine, write_transaction
+from survey.db import aware, engine, is_unique_violation, write_transaction
 from survey.services.questionnaires import latest_version
 from survey.settings import get_settings
 from survey.tables import (
@@ -338,14 +337,6 @@ def _sampling_rate(rules: Sequence[_Rule], checked: _Checked) -> float | None:
     return next((rule.rate for rule in rules if rule.matches(checked)), None)
 
 
-def _aware(moment: datetime | str | None) -> datetime | None:
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _local_midnight(now: datetime) -> datetime:
     zone = ZoneInfo(get_settings().timezone)
     return datetime.combine(now.astimezone(zone).date(), datetime.min.time(), tzinfo=zone).astimezone(UTC)
@@ -373,7 +364,7 @@ def _decision_json(value: Any) -> dict[str, Any]:
 def _outcome(external_id: str, contact_id: int, decision: Mapping[str, Any], duplicate: bool) -> ContactOutcome:
     return ContactOutcome(
         external_id=external_id, contact_id=contact_id, outcome=decision["outcome"], channel=decision.get("channel"),
-        send_at=_aware(decision.get("send_at")), reason=decision.get("reason"), duplicate=duplicate,
+        send_at=aware(decision.get("send_at")), reason=decision.get("reason"), duplicate=duplicate,
     )
 
 
@@ -403,7 +394,7 @@ async def _accept_with_retry(checked: Sequence[_Checked], now: datetime) -> list
             async with write_transaction():
                 return await _accept_checked(checked, now)
         except Exception as error:  # a concurrent request stored the same event or person first: decide again
-            if attempt == 2 or not _is_unique_violation(error):
+            if attempt == 2 or not is_unique_violation(error):
                 raise
     raise AssertionError("unreachable")
 
@@ -465,12 +456,6 @@ async def _checked_or_raise(events: Sequence[ContactEvent], now: datetime) -> li
     if errors:
         raise InvalidEvents(errors)
     return checked
-
-
-def _is_unique_violation(error: BaseException) -> bool:
-    if isinstance(error, sqlite3.IntegrityError):
-        return "UNIQUE" in str(error)
-    return type(error).__name__ == "UniqueViolationError"
 
 
 async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[ContactOutcome]:
@@ -576,7 +561,7 @@ async def _stored_people(phone_keys: list[str], email_keys: list[str]) -> tuple[
     by_email: dict[str, _Person] = {}
     for row in rows.values():
         person = _Person(row["id"], row["phone_hmac"], row["email_hmac"], row["opted_out_at"] is not None,
-                         _aware(row["last_surveyed_at"]))
+                         aware(row["last_surveyed_at"]))
         if person.phone_hmac:
             by_phone[person.phone_hmac] = person
         if person.email_hmac:
@@ -655,7 +640,7 @@ async def _plan_invitations(decided: Sequence[tuple[_Checked, _Person | None, di
     for (item, _, decision), contact in zip(decided, contacts, strict=True):
         if decision["outcome"] != "planned":
             continue
-        send_at = _aware(decision["send_at"])
+        send_at = aware(decision["send_at"])
         assert send_at is not None
         history = [{"status": "planned", "at": now.isoformat(),
                     "detail": f"{decision['channel']} at {send_at.isoformat()}"}]

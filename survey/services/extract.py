@@ -32,7 +32,7 @@ import numpy.typing as npt
 from piccolo.engine.sqlite import SQLiteEngine
 
 from questionnaires.model import CHANNELS
-from survey.db import engine
+from survey.db import compile_sql, engine, marks, run_sql, sql_param
 
 __all__ = ["Comment", "ResponseFrame", "ResponseScope", "extract_comments", "extract_responses", "month_codes"]
 
@@ -147,11 +147,6 @@ def month_codes(epoch: npt.NDArray[np.int64], timezone: str) -> npt.NDArray[np.i
     return months[local_day - low]
 
 
-def _utc_text(moment: datetime) -> str:
-    """A bound as Piccolo stores a Timestamptz in SQLite (``str`` of the UTC datetime), so text order is time order."""
-    return str(moment.astimezone(UTC))
-
-
 def _select_sql(question_ids: Sequence[str], scope: ResponseScope, postgres: bool) -> tuple[str, list[Any]]:
     """The pivot query with ``{}`` placeholders and its parameters (user input only ever travels as parameters)."""
     args: list[Any] = []
@@ -178,8 +173,8 @@ def _select_sql(question_ids: Sequence[str], scope: ResponseScope, postgres: boo
     where = [
         f"qv.key = {param(scope.questionnaire)}",
         "r.status = 'complete'",
-        f"r.submitted_at >= {param(scope.start if postgres else _utc_text(scope.start))}",
-        f"r.submitted_at < {param(scope.end if postgres else _utc_text(scope.end))}",
+        f"r.submitted_at >= {param(sql_param(scope.start, sqlite=not postgres))}",
+        f"r.submitted_at < {param(sql_param(scope.end, sqlite=not postgres))}",
         f"u.path LIKE {param(scope.unit_path_pattern)} ESCAPE '\\'",
     ]
     if scope.service_id is not None:
@@ -200,7 +195,7 @@ def _read_sqlite(path: str, sql: str, args: list[Any], width: int) -> npt.NDArra
     blocks: list[npt.NDArray[np.float64]] = []
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)) as db:
         db.execute("PRAGMA query_only = 1")
-        cursor = db.execute(sql.format(*["?"] * len(args)), args)
+        cursor = db.execute(compile_sql(sql, len(args), sqlite=True), args)
         while rows := cursor.fetchmany(SQLITE_BLOCK_ROWS):
             blocks.append(np.array(rows, dtype=np.float64))
     if not blocks:
@@ -231,7 +226,7 @@ async def _read_postgres(db: Any, sql: str, args: list[Any], width: int) -> npt.
     connection = await db.get_new_connection()
     try:
         await connection.copy_from_query(
-            sql.format(*[f"${i}" for i in range(1, len(args) + 1)]), *args, output=sink, format="binary"
+            compile_sql(sql, len(args), sqlite=False), *args, output=sink, format="binary"
         )
     finally:
         await connection.close()
@@ -279,11 +274,7 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
     """
     if not question_ids or (response_ids is not None and not response_ids):
         return []
-    db = engine()
-    postgres = not isinstance(db, SQLiteEngine)
-    args: list[Any] = [scope.questionnaire, scope.start if postgres else _utc_text(scope.start),
-                       scope.end if postgres else _utc_text(scope.end), scope.unit_path_pattern, *question_ids]
-    marks = ", ".join("{}" for _ in question_ids)
+    args: list[Any] = [scope.questionnaire, scope.start, scope.end, scope.unit_path_pattern, *question_ids]
     where = ""
     if scope.service_id is not None:
         args.append(scope.service_id)
@@ -293,7 +284,7 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
         where += " AND r.channel = {}"
     if response_ids is not None:
         args.extend(int(i) for i in response_ids)
-        where += f" AND r.id IN ({', '.join('{}' for _ in response_ids)})"
+        where += f" AND r.id IN ({marks(len(response_ids))})"
     tail = ""
     if limit is not None:
         args.append(limit)
@@ -305,18 +296,10 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
         "FROM response r JOIN questionnaire_version qv ON qv.id = r.questionnaire JOIN unit u ON u.id = r.unit "
         "JOIN answer a ON a.response = r.id "
         "WHERE qv.key = {} AND r.status = 'complete' AND r.submitted_at >= {} AND r.submitted_at < {} "
-        f"AND u.path LIKE {{}} ESCAPE '\\' AND a.question_id IN ({marks}) AND a.value_text IS NOT NULL "
-        f"AND a.value_text <> ''{where} ORDER BY r.submitted_at DESC, r.id DESC{tail}"
+        f"AND u.path LIKE {{}} ESCAPE '\\' AND a.question_id IN ({marks(len(question_ids))}) "
+        f"AND a.value_text IS NOT NULL AND a.value_text <> ''{where} ORDER BY r.submitted_at DESC, r.id DESC{tail}"
     )
-    if postgres:
-        connection = await db.get_new_connection()
-        try:
-            records = await connection.fetch(sql.format(*[f"${i}" for i in range(1, len(args) + 1)]), *args)
-        finally:
-            await connection.close()
-        rows = [dict(r) for r in records]
-    else:
-        rows = await db._run_in_new_connection(sql.format(*["?"] * len(args)), args)
+    rows = await run_sql(sql, *args)
     comments = []
     for row in rows:
         submitted = row["submitted_at"]

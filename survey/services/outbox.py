@@ -28,9 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from piccolo.engine.sqlite import SQLiteEngine
-
-from survey.db import engine, write_transaction
+from survey.db import aware, is_sqlite, run_sql, write_transaction
 from survey.settings import get_settings
 from survey.tables import Job, JobStatus
 
@@ -44,9 +42,7 @@ __all__ = [
     "counts_by_status",
     "dead_jobs",
     "enqueue",
-    "execute",
     "finish",
-    "history_append_sql",
     "retry_dead",
     "update_payloads",
 ]
@@ -60,13 +56,6 @@ Effect = Callable[[], Awaitable[None]]
 
 Prepare = Callable[[list["ClaimedJob"]], Awaitable[list["ClaimedJob"]]]
 """Run inside the claim's transaction on the claimed batch; returns the jobs as prepared (new payloads)."""
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -94,7 +83,7 @@ class ClaimedJob:
     def from_row(cls, row: Mapping[str, Any]) -> ClaimedJob:
         return cls(id=int(row["id"]), kind=str(row["kind"]), payload=_json(row["payload"]),
                    attempts=int(row["attempts"]), max_attempts=int(row["max_attempts"]),
-                   due_at=_aware(row["due_at"]) or datetime.now(UTC))
+                   due_at=aware(row["due_at"]) or datetime.now(UTC))
 
 
 @dataclass
@@ -156,33 +145,6 @@ def backoff_delay(attempt: int, *, base: timedelta = BACKOFF_BASE, cap: timedelt
     return timedelta(seconds=ceiling * draw)
 
 
-def _is_sqlite() -> bool:
-    return isinstance(engine(), SQLiteEngine)
-
-
-async def execute(sql: str, *args: Any) -> list[dict[str, Any]]:
-    """Run ``sql`` (``{}`` placeholders) on the current transaction's connection and return its rows."""
-    db = engine()
-    transaction = db.current_transaction.get()
-    if transaction is None:
-        async with write_transaction():
-            return await execute(sql, *args)
-    if isinstance(db, SQLiteEngine):
-        cursor = await transaction.connection.execute(sql.format(*["?"] * len(args)), list(args))
-        rows = await cursor.fetchall()
-        await cursor.close()
-        return [dict(row) for row in rows]
-    rows = await transaction.connection.fetch(sql.format(*[f"${i}" for i in range(1, len(args) + 1)]), *args)
-    return [dict(row) for row in rows]
-
-
-def history_append_sql() -> str:
-    """SQL appending one JSON entry (the ``{}`` parameter) to ``invitation.status_history``, per dialect."""
-    if _is_sqlite():
-        return "json_insert(COALESCE(status_history, '[]'), '$[#]', json({}))"
-    return "(COALESCE(status_history::jsonb, '[]'::jsonb) || jsonb_build_array({}::jsonb))::json"
-
-
 def _json_param(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(value), ensure_ascii=False)
 
@@ -205,7 +167,7 @@ async def enqueue_many(jobs: Sequence[tuple[str, Mapping[str, Any], datetime]], 
         args: list[Any] = []
         for kind, payload, due_at in chunk:
             args += [kind, _json_param(payload), str(JobStatus.queued), due_at, 0, attempts, now, now]
-        await execute(_INSERT + ", ".join(["(" + _ids(8) + ")"] * len(chunk)), *args)
+        await run_sql(_INSERT + ", ".join(["(" + _ids(8) + ")"] * len(chunk)), *args)
 
 
 _CLAIM = (
@@ -224,9 +186,9 @@ async def claim(worker_id: str, *, limit: int, lease_seconds: float, now: dateti
     """
     now = now or datetime.now(UTC)
     lease_end = now + timedelta(seconds=lease_seconds)
-    sql = _CLAIM.format(lock="" if _is_sqlite() else " FOR UPDATE SKIP LOCKED")
+    sql = _CLAIM.format(lock="" if is_sqlite() else " FOR UPDATE SKIP LOCKED")
     async with write_transaction():
-        rows = await execute(sql, worker_id, lease_end, now, now, now, limit)
+        rows = await run_sql(sql, worker_id, lease_end, now, now, now, limit)
         jobs = [ClaimedJob.from_row(row) for row in rows]
         if prepare is not None and jobs:
             jobs = await prepare(jobs)
@@ -236,13 +198,13 @@ async def claim(worker_id: str, *, limit: int, lease_seconds: float, now: dateti
 
 async def update_payloads(payloads: Mapping[int, Mapping[str, Any]]) -> None:
     """Replace the payloads of several jobs, one statement per 200 (inside the caller's transaction if any)."""
-    cast = "" if _is_sqlite() else "::json"
+    cast = "" if is_sqlite() else "::json"
     items = list(payloads.items())
     for start in range(0, len(items), 200):
         chunk = items[start : start + 200]
         cases = " ".join([f"WHEN {{}} THEN {{}}{cast}"] * len(chunk))
         args = [value for job_id, payload in chunk for value in (job_id, _json_param(payload))]
-        await execute(f"UPDATE job SET payload = CASE id {cases} END WHERE id IN ({_ids(len(chunk))})",  # noqa: S608
+        await run_sql(f"UPDATE job SET payload = CASE id {cases} END WHERE id IN ({_ids(len(chunk))})",  # noqa: S608
                       *args, *[job_id for job_id, _ in chunk])
 
 
@@ -268,18 +230,18 @@ async def finish(results: Sequence[JobResult], *, now: datetime | None = None) -
         done = [r for r in results if r.state == "done" and r.error is None]
         if done:
             sql = _DONE + f"({_ids(len(done))})"
-            await execute(sql, now, *[r.job.id for r in done])
+            await run_sql(sql, now, *[r.job.id for r in done])
             await update_payloads({r.job.id: r.payload for r in done if r.payload is not None})
         for result in results:
             if result.state == "done" and result.error is not None:
                 payload = _json_param(result.payload if result.payload is not None else result.job.payload)
-                await execute(
+                await run_sql(
                     "UPDATE job SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = {}, "
                     "payload = {}, updated_at = {} WHERE id = {}",
                     result.error, payload, now, result.job.id,
                 )
             elif result.state == "reschedule":
-                await execute(
+                await run_sql(
                     "UPDATE job SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
                     "attempts = attempts - 1, due_at = {}, last_error = {}, updated_at = {} WHERE id = {}",
                     result.due_at or now, result.error, now, result.job.id,
@@ -290,7 +252,7 @@ async def finish(results: Sequence[JobResult], *, now: datetime | None = None) -
                     status, due_at = JobStatus.dead, job.due_at
                 else:
                     status, due_at = JobStatus.queued, now + backoff_delay(job.attempts)
-                await execute(
+                await run_sql(
                     "UPDATE job SET status = {}, lease_owner = NULL, lease_expires_at = NULL, due_at = {}, "
                     "last_error = {}, updated_at = {} WHERE id = {}",
                     str(status), due_at, (result.error or "failed")[:2000], now, job.id,
@@ -299,7 +261,7 @@ async def finish(results: Sequence[JobResult], *, now: datetime | None = None) -
 
 async def counts_by_status() -> dict[str, int]:
     """How many jobs are queued, running, done and dead."""
-    rows = await Job.raw("SELECT status, COUNT(*) AS n FROM job GROUP BY status")
+    rows = await run_sql("SELECT status, COUNT(*) AS n FROM job GROUP BY status")
     counts = {str(status): 0 for status in JobStatus}
     counts.update({row["status"]: int(row["n"]) for row in rows})
     return counts
@@ -314,15 +276,15 @@ async def dead_jobs(limit: int = 200) -> list[DeadJob]:
         .limit(limit)
     )
     return [DeadJob(id=row["id"], kind=row["kind"], payload=_json(row["payload"]), attempts=row["attempts"],
-                    last_error=row["last_error"], updated_at=_aware(row["updated_at"]),
-                    created_at=_aware(row["created_at"])) for row in rows]
+                    last_error=row["last_error"], updated_at=aware(row["updated_at"]),
+                    created_at=aware(row["created_at"])) for row in rows]
 
 
 async def retry_dead(job_id: int, *, now: datetime | None = None) -> bool:
     """Queue dead job ``job_id`` again with fresh attempts, due now; False when it is not dead."""
     now = now or datetime.now(UTC)
     async with write_transaction():
-        rows = await execute(
+        rows = await run_sql(
             "UPDATE job SET status = 'queued', attempts = 0, due_at = {}, lease_owner = NULL, "
             "lease_expires_at = NULL, updated_at = {} WHERE id = {} AND status = 'dead' RETURNING id",
             now, now, job_id,

@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from piccolo.engine.sqlite import SQLiteEngine
-
 from questionnaires import (
     AnswerValue,
     Questionnaire,
@@ -38,7 +36,7 @@ from questionnaires import (
     visible_pages,
     visible_questions,
 )
-from survey.db import engine, write_transaction
+from survey.db import aware, history_append_sql, marks, run_sql, write_transaction
 from survey.services.followups import add_working_hours
 from survey.services.questionnaires import PublishedQuestionnaire, get_version
 from survey.tables import Answer, FollowUp, Invitation, Response, ResponseStatus
@@ -161,13 +159,7 @@ class LinkState:
 
     def expired(self, now: datetime | None = None) -> bool:
         now = now or datetime.now(UTC)
-        return self.status == "expired" or (self.expires_at is not None and _aware(self.expires_at) <= now)
-
-
-def _aware(moment: datetime | str) -> datetime:
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return self.status == "expired" or (self.expires_at is not None and aware(self.expires_at) <= now)
 
 
 def response_channel(invitation_channel: str, contact_channel: str | None, questionnaire: Questionnaire) -> str:
@@ -230,17 +222,6 @@ async def read_link(token_hash: str) -> LinkState | None:
 # --- the writer -------------------------------------------------------------------------------------------------
 
 
-def _placeholders(count: int) -> str:
-    return ", ".join(["{}"] * count)
-
-
-def _history_append_sql() -> str:
-    """SQL that appends one JSON entry (the parameter) to ``status_history``, per dialect."""
-    if isinstance(engine(), SQLiteEngine):
-        return "json_insert(COALESCE(status_history, '[]'), '$[#]', json({}))"
-    return "(COALESCE(status_history::jsonb, '[]'::jsonb) || jsonb_build_array({}::jsonb))::json"
-
-
 @dataclass
 class _Plan:
     """What the batch will do for one submission."""
@@ -267,14 +248,14 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
             "i.language, i.status, i.expires_at, c.channel AS contact_channel FROM invitation i "
             "LEFT JOIN contact c ON c.id = i.contact WHERE i.token_hash IN ("
         )
-        rows = await _execute(sql + _placeholders(len(hashes)) + ")", hashes)
+        rows = await run_sql(sql + marks(len(hashes)) + ")", *hashes)
         invitations = {row["token_hash"]: row for row in rows}
     responses: dict[tuple[str, object], dict[str, Any]] = {}
     invitation_ids = [row["id"] for row in invitations.values()]
     if invitation_ids:
-        for row in await _execute(
-            f"SELECT id, invitation, status FROM response WHERE invitation IN ({_placeholders(len(invitation_ids))})",  # noqa: S608
-            invitation_ids,
+        for row in await run_sql(
+            f"SELECT id, invitation, status FROM response WHERE invitation IN ({marks(len(invitation_ids))})",  # noqa: S608
+            *invitation_ids,
         ):
             responses[("invitation", row["invitation"])] = row
     draft_ids = [i.response_id for i in items if i.response_id is not None]
@@ -303,7 +284,7 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
                 outcomes[index] = Outcome("used", existing["id"] if existing else None)
                 continue
             expires_at = invitation["expires_at"]
-            if invitation["status"] == "expired" or (expires_at is not None and _aware(expires_at) <= now):
+            if invitation["status"] == "expired" or (expires_at is not None and aware(expires_at) <= now):
                 outcomes[index] = Outcome("expired")
                 continue
             plan.response_id = existing["id"] if existing else None
@@ -339,9 +320,9 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
     if opened:
         # only placeholders are put into the SQL text; values travel as parameters
         status = "CASE WHEN status IN ('planned', 'sent', 'delivered') THEN 'opened' ELSE status END"
-        where = f"opened_at IS NULL AND id IN ({_placeholders(len(opened))})"
-        await Invitation.raw(
-            f"UPDATE invitation SET opened_at = {{}}, status = {status}, status_history = {_history_append_sql()} WHERE {where}",  # noqa: S608, E501
+        where = f"opened_at IS NULL AND id IN ({marks(len(opened))})"
+        await run_sql(
+            f"UPDATE invitation SET opened_at = {{}}, status = {status}, status_history = {history_append_sql()} WHERE {where}",  # noqa: S608, E501
             now, json.dumps({"status": "opened", "at": now.isoformat(), "detail": "link opened"}), *opened,
         )
 
@@ -354,13 +335,13 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
             continue
         language = item.language or "vi"
         if item.complete:
-            done = await Response.raw(
+            done = await run_sql(
                 "UPDATE response SET status = 'complete', submitted_at = {}, page = {}, language = {} "
                 "WHERE id = {} AND status = 'incomplete' RETURNING id",
                 now, item.page, language, plan.response_id,
             )
         else:
-            done = await Response.raw(
+            done = await run_sql(
                 "UPDATE response SET page = {}, language = {} WHERE id = {} AND status = 'incomplete' RETURNING id",
                 item.page, language, plan.response_id,
             )
@@ -375,9 +356,9 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
     by_invitation = [p for p in fresh if p.invitation is not None]
     if by_invitation:
         rows = [_response_values(p, now) for p in by_invitation]
-        inserted = await _execute(
+        inserted = await run_sql(
             _insert_sql("response", RESPONSE_COLUMNS, len(rows)) + " RETURNING id, invitation",
-            [value for row in rows for value in row],
+            *[value for row in rows for value in row],
         )
         ids = {row["invitation"]: row["id"] for row in inserted}
         for plan in by_invitation:
@@ -409,16 +390,16 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
             answer_rows.append((plan.response_id, question_id, number, text))
     for start in range(0, len(answer_rows), ANSWER_ROWS_PER_INSERT):
         chunk = answer_rows[start : start + ANSWER_ROWS_PER_INSERT]
-        await _execute(
+        await run_sql(
             _insert_sql("answer", ("response", "question_id", "value_number", "value_text"), len(chunk)),
-            [value for row in chunk for value in row],
+            *[value for row in chunk for value in row],
         )
 
     completed_links = [p.invitation["id"] for p in plans if p.item.complete and p.invitation is not None]
     if completed_links:
-        history = _history_append_sql()
-        where = f"id IN ({_placeholders(len(completed_links))})"
-        await Invitation.raw(
+        history = history_append_sql()
+        where = f"id IN ({marks(len(completed_links))})"
+        await run_sql(
             f"UPDATE invitation SET status = 'responded', responded_at = {{}}, status_history = {history} WHERE {where}",  # noqa: S608, E501
             now, json.dumps({"status": "responded", "at": now.isoformat(), "detail": "survey answered"}),
             *completed_links,
@@ -439,23 +420,8 @@ RESPONSE_COLUMNS = ("invitation", "questionnaire", "unit", "service", "counter",
 
 def _insert_sql(table: str, columns: tuple[str, ...], rows: int) -> str:
     """A multi-row INSERT with ``{}`` placeholders; names come from this module, values travel as parameters."""
-    values = ", ".join(["(" + _placeholders(len(columns)) + ")"] * rows)
+    values = ", ".join(["(" + marks(len(columns)) + ")"] * rows)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
-
-
-async def _execute(sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    """Run ``sql`` (``{}`` placeholders) on the current transaction's connection, bypassing the query builder.
-
-    Building thousands of rows through Piccolo's ``insert(*rows)`` costs more than the database work.
-    """
-    db = engine()
-    transaction = db.current_transaction.get()
-    assert transaction is not None, "_execute runs inside the writer's transaction"
-    if isinstance(db, SQLiteEngine):
-        cursor = await transaction.connection.execute(sql.format(*["?"] * len(args)), args)
-        return list(await cursor.fetchall())
-    rows = await transaction.connection.fetch(sql.format(*[f"${i}" for i in range(1, len(args) + 1)]), *args)
-    return [dict(row) for row in rows]
 
 
 def _response_values(plan: _Plan, now: datetime) -> tuple[object, ...]:

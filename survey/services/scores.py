@@ -67,6 +67,7 @@ from scoring.grouped import (
     two_proportion_tests,
 )
 from scoring.measures import CESScore, NPSScore
+from survey.db import run_sql
 from survey.services.extract import ResponseFrame, ResponseScope, extract_comments, extract_responses, month_codes
 
 __all__ = [
@@ -1294,30 +1295,6 @@ def _redact(report: ScoreReport, path_of: dict[str, str], visible_path: str) -> 
             details["dunn_holm"] = [pair for pair in named if (pair["unit1"], pair["unit2"]) != (PEER, PEER)]
 
 
-async def _raw(sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    from piccolo.engine.sqlite import SQLiteEngine
-
-    from survey.db import engine
-
-    db = engine()
-    if isinstance(db, SQLiteEngine):
-        return list(await db._run_in_new_connection(sql.format(*["?"] * len(args)), args))  # type: ignore[attr-defined]
-    connection = await db.get_new_connection()  # type: ignore[attr-defined]
-    try:
-        return [dict(r) for r in await connection.fetch(sql.format(*[f"${i}" for i in range(1, len(args) + 1)]),
-                                                        *args)]
-    finally:
-        await connection.close()
-
-
-def _bound(moment: datetime) -> Any:
-    from piccolo.engine.sqlite import SQLiteEngine
-
-    from survey.db import engine
-
-    return str(moment.astimezone(UTC)) if isinstance(engine(), SQLiteEngine) else moment
-
-
 def _like(path: str) -> str:
     return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -1325,7 +1302,7 @@ def _like(path: str) -> str:
 async def _delivered_invitations(key: str, start: datetime, end: datetime, path: str, service_id: int | None,
                                  channel: str | None, timezone: str) -> npt.NDArray[np.int64]:
     """Delivered invitations (delivered, opened, responded) as rows (unit, service, channel, month, count)."""
-    args: list[Any] = [key, *DELIVERED_STATUSES, _bound(start), _bound(end), _like(path)]
+    args: list[Any] = [key, *DELIVERED_STATUSES, start, end, _like(path)]
     where = ""
     if service_id is not None:
         args.append(service_id)
@@ -1338,7 +1315,7 @@ async def _delivered_invitations(key: str, start: datetime, end: datetime, path:
            "LEFT JOIN contact c ON c.id = i.contact "
            "WHERE qv.key = {} AND i.status IN ({}, {}, {}) AND i.created_at >= {} AND i.created_at < {} "
            "AND u.path LIKE {} ESCAPE '\\'" + where)
-    rows = await _raw(sql, args)
+    rows = await run_sql(sql, *args)
     if not rows:
         return np.zeros((0, 5), dtype=np.int64)
     at = [r["at"] if isinstance(r["at"], datetime) else datetime.fromisoformat(r["at"]) for r in rows]
@@ -1356,7 +1333,7 @@ async def _delivered_invitations(key: str, start: datetime, end: datetime, path:
 async def _contact_volumes(start: datetime, end: datetime, path: str, service_id: int | None,
                            channel: str | None) -> npt.NDArray[np.int64]:
     """Contacts in the scope and period as rows (channel, service, count)."""
-    args: list[Any] = [_bound(start), _bound(end), _like(path)]
+    args: list[Any] = [start, end, _like(path)]
     where = ""
     if service_id is not None:
         args.append(service_id)
@@ -1367,7 +1344,7 @@ async def _contact_volumes(start: datetime, end: datetime, path: str, service_id
     sql = ("SELECT c.channel AS channel, COALESCE(c.service, 0) AS service, COUNT(*) AS n FROM contact c "  # noqa: S608
            "JOIN unit u ON u.id = c.unit WHERE c.occurred_at >= {} AND c.occurred_at < {} "
            "AND u.path LIKE {} ESCAPE '\\'" + where + " GROUP BY c.channel, COALESCE(c.service, 0)")
-    rows = await _raw(sql, args)
+    rows = await run_sql(sql, *args)
     channel_code = {name: i for i, name in enumerate(CHANNELS)}
     return np.array([(channel_code[r["channel"]], r["service"], r["n"]) for r in rows if r["channel"] in channel_code],
                     dtype=np.int64).reshape(-1, 3)

@@ -50,9 +50,9 @@ from delivery.throttle import TokenBucket
 from delivery.tokens import new_token, token_hash
 from delivery.twilio_status import callback_outcome, should_apply
 from survey.crypto import InvalidToken, cipher
-from survey.db import write_transaction
+from survey.db import aware, history_append_sql, run_sql, write_transaction
 from survey.services.invitations import survey_url
-from survey.services.outbox import ClaimedJob, JobResult, execute, history_append_sql, update_payloads
+from survey.services.outbox import ClaimedJob, JobResult, update_payloads
 from survey.services.questionnaires import get_version
 from survey.settings import Settings, get_settings
 from survey.tables import Invitation, InvitationStatus, SandboxMessage
@@ -144,7 +144,7 @@ async def find_sandbox_message(message: OutgoingMessage, since: datetime) -> Del
         SandboxMessage.provider_message_id, SandboxMessage.body_text, SandboxMessage.created_at
     ).where((SandboxMessage.invitation == int(message.reference)) & (SandboxMessage.channel == message.channel))
     for row in rows:
-        created = _aware(row["created_at"])
+        created = aware(row["created_at"])
         if (created is None or created >= since) and same_message(row["body_text"], message):
             return DeliveryResult(status="sent", outcome="sent", provider_message_id=row["provider_message_id"])
     return None
@@ -227,13 +227,6 @@ class _Target:
             return None
 
 
-def _aware(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 # one query by hand: building the joined select through the query builder costs more than running it
 _LOAD = (
     "SELECT i.id, i.status, i.channel, i.language, i.questionnaire, i.reminder_state, i.opened_at, i.responded_at, "
@@ -243,16 +236,16 @@ _LOAD = (
 
 
 async def _load(invitation_id: int) -> _Target | None:
-    rows = await Invitation.raw(_LOAD, invitation_id)
+    rows = await run_sql(_LOAD, invitation_id)
     row = rows[0] if rows else None
     if row is None:
         return None
     return _Target(id=row["id"], status=row["status"], channel=row["channel"], language=row["language"] or "vi",
                    questionnaire_id=row["questionnaire"], reminder_state=row["reminder_state"] or "none",
-                   opened_at=_aware(row["opened_at"]), responded_at=_aware(row["responded_at"]),
-                   expires_at=_aware(row["expires_at"]), token_hash=row["token_hash"],
+                   opened_at=aware(row["opened_at"]), responded_at=aware(row["responded_at"]),
+                   expires_at=aware(row["expires_at"]), token_hash=row["token_hash"],
                    phone_encrypted=row["phone_encrypted"],
-                   email_encrypted=row["email_encrypted"], opted_out_at=_aware(row["opted_out_at"]))
+                   email_encrypted=row["email_encrypted"], opted_out_at=aware(row["opted_out_at"]))
 
 
 # --- effects (run inside the completion transaction) ----------------------------------------------------------
@@ -276,7 +269,7 @@ def _mark(invitation_id: int, *, status: str, at: datetime, detail: str, only_if
             sets.append("reminder_state = {}")
             args.append(reminder_state)
         placeholders = ", ".join(["{}"] * len(only_if))
-        await execute(f"UPDATE invitation SET {', '.join(sets)} WHERE id = {{}} AND status IN ({placeholders})",  # noqa: S608
+        await run_sql(f"UPDATE invitation SET {', '.join(sets)} WHERE id = {{}} AND status IN ({placeholders})",  # noqa: S608
                       *args, invitation_id, *only_if)
 
     return effect
@@ -293,7 +286,7 @@ _SENT = (
 def _sent(invitation_id: int, *, at: datetime, provider_message_id: str | None, expires_at: datetime,
           detail: str, remind_at: datetime | None) -> Callable[[], Awaitable[None]]:
     async def effect() -> None:
-        await execute(
+        await run_sql(
             _SENT.replace("{history}", history_append_sql()), at, provider_message_id, expires_at,
             "scheduled" if remind_at else "none", _entry("sent", at, detail), invitation_id,
         )
@@ -303,7 +296,7 @@ def _sent(invitation_id: int, *, at: datetime, provider_message_id: str | None, 
 
 def _reminder_done(invitation_id: int, *, state: str, at: datetime, detail: str) -> Callable[[], Awaitable[None]]:
     async def effect() -> None:
-        await execute(
+        await run_sql(
             f"UPDATE invitation SET reminder_state = {{}}, status_history = {history_append_sql()} WHERE id = {{}}",  # noqa: S608
             state, json.dumps({"status": f"reminder_{state}", "at": at.isoformat(), "detail": detail}), invitation_id,
         )
@@ -357,7 +350,7 @@ async def _send_once(job: ClaimedJob, delivery: Delivery, message: OutgoingMessa
 
     Returns the result and a note for the history ("" for a plain send).
     """
-    since = _aware(job.payload.get(SENDING_SINCE))
+    since = aware(job.payload.get(SENDING_SINCE))
     if job.attempts <= 1 or since is None:
         return await _send(delivery, message), ""
     channel = delivery.channels[message.channel]
@@ -405,7 +398,7 @@ async def prepare_sends(jobs: Sequence[ClaimedJob]) -> list[ClaimedJob]:
     if wanting:
         ids = sorted({int(job.payload["invitation_id"]) for job in wanting})
         marks = ", ".join(["{}"] * len(ids))
-        rows = await execute(
+        rows = await run_sql(
             f"SELECT id FROM invitation WHERE id IN ({marks}) AND status = 'planned' AND token_hash IS NULL", *ids  # noqa: S608
         )
         tokens = {int(row["id"]): new_token(settings.token_length) for row in rows}
@@ -414,7 +407,7 @@ async def prepare_sends(jobs: Sequence[ClaimedJob]) -> list[ClaimedJob]:
             pairs = [value for key, token in tokens.items() for value in (key, token_hash(token, settings.secret_key))]
             # the expiry counts from the claim; the send's commit sets it again from the moment it was sent
             expires_at = datetime.now(UTC) + timedelta(days=settings.token_ttl_days)
-            await execute(
+            await run_sql(
                 f"UPDATE invitation SET token_hash = CASE id {cases} END, expires_at = {{}} "  # noqa: S608
                 f"WHERE id IN ({', '.join(['{}'] * len(tokens))}) AND token_hash IS NULL",
                 *pairs, expires_at, *tokens,
@@ -666,5 +659,5 @@ async def sandbox_messages(unit_path_prefix: str, *, include_unlinked: bool, lim
     return [SandboxEntry(id=row["id"], channel=row["channel"], to_address=row["to_address"], subject=row["subject"],
                          parts=split_links(row["body_text"] or ""), encoding=row["encoding"],
                          segments=row["segments"], invitation_id=row["invitation"],
-                         invitation_status=row["invitation_status"], created_at=_aware(row["created_at"]),
+                         invitation_status=row["invitation_status"], created_at=aware(row["created_at"]),
                          has_html=bool(row["body_html"])) for row in rows]

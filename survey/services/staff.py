@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -25,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from questionnaires.answers import from_storage
 from questionnaires.model import Question, Questionnaire, Text, format_answer
+from survey.db import is_unique_violation
 from survey.i18n import pick
 from survey.services.questionnaires import get_version, latest_version
 from survey.services.scores import (
@@ -177,20 +177,10 @@ async def create_user(*, username: str, password: str, role: str, unit_code: str
     try:
         await user.save()
     except Exception as error:  # a concurrent create of the same name lost the race on the unique index
-        if _is_unique_violation(error):
+        if is_unique_violation(error):
             raise StaffError(f"username {name!r} is taken") from None
         raise
     return user
-
-
-def _is_unique_violation(error: Exception) -> bool:
-    if isinstance(error, sqlite3.IntegrityError):
-        return True
-    try:
-        from asyncpg.exceptions import UniqueViolationError
-    except ImportError:  # pragma: no cover - asyncpg is installed with Piccolo's postgres extra
-        return False
-    return isinstance(error, UniqueViolationError)
 
 
 async def authenticate(username: str, password: str) -> StaffUser | None:

@@ -51,8 +51,8 @@ async def plan(count: int, *, channel: str = "sms", language: str = "vi", start:
 
     Returns the invitation ids in order.
     """
+    from survey.db import run_sql as execute
     from survey.services.contacts import ContactEvent, accept_contacts
-    from survey.services.outbox import execute
     from survey.tables import Invitation
 
     now = now or daytime()
@@ -206,7 +206,7 @@ class FailingChannel:
 
 async def test_failures_back_off_with_jitter_then_go_dead_and_staff_retry_them(client):
     from delivery.rules import next_allowed_time
-    from survey.services.outbox import execute
+    from survey.db import run_sql as execute
 
     [invitation_id] = await plan(1)
     await execute("UPDATE job SET max_attempts = 3")

@@ -173,7 +173,7 @@ async def test_callback_errors_fail_the_invitation_and_21610_opts_the_person_out
 
 async def test_a_callback_that_arrives_before_the_send_is_committed_is_applied_later(app_client, stub,
                                                                                      twilio_delivery):
-    from survey.services.outbox import execute
+    from survey.db import run_sql as execute
 
     [invitation_id] = await plan(1)
     params = {"MessageSid": "SM" + "f" * 32, "MessageStatus": "delivered"}
@@ -238,7 +238,7 @@ async def test_a_send_whose_outcome_was_never_committed_is_found_at_twilio_not_s
 
 async def test_a_timed_out_send_that_reached_twilio_is_not_sent_again_by_the_retry(reference, stub,
                                                                                    twilio_delivery):
-    from survey.services.outbox import execute
+    from survey.db import run_sql as execute
 
     [invitation_id] = await plan(1)
     twilio_delivery.channels["sms"].timeout = 0.2

@@ -38,7 +38,7 @@ async def test_one_reminder_after_48_hours_carries_the_same_link_and_then_no_mor
 
 
 async def test_no_reminder_after_an_answer_an_opening_or_an_opt_out(reference):
-    from survey.services.outbox import execute
+    from survey.db import run_sql as execute
     from survey.services.respondents import opt_out_by_invitation
     from survey.tables import SandboxMessage
 
