@@ -37,9 +37,11 @@ __all__ = [
     "Decision",
     "DeliveryPolicy",
     "PersonHistory",
+    "ReminderHistory",
     "choose_channel",
     "decide",
     "next_allowed_time",
+    "reminder_refusal",
     "sampled",
 ]
 
@@ -289,3 +291,44 @@ def decide(
     delay = policy.delay_after.get(facts.channel, timedelta(0))
     send_at = next_allowed_time(max(now, facts.occurred_at + delay), policy)
     return Decision(outcome="planned", reason=None, channel=channel, send_at=send_at)
+
+
+@dataclass(frozen=True)
+class ReminderHistory:
+    """What happened to an invitation so far, as the reminder rule needs it (aware datetimes)."""
+
+    status: str  # the invitation's status: planned, sent, delivered, opened, responded, failed, expired, skipped
+    reminder_state: str  # none, scheduled, sent, skipped, failed
+    opted_out_at: datetime | None = None
+    opened_at: datetime | None = None
+    responded_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+def reminder_refusal(history: ReminderHistory, now: datetime) -> str | None:
+    """Why the one reminder of an invitation is not sent, or ``None`` when it is due.
+
+    Only an invitation sent or delivered, neither opened nor answered, whose link still works and
+    whose person has not opted out, gets its scheduled reminder.
+
+    >>> sent = ReminderHistory(status="delivered", reminder_state="scheduled")
+    >>> now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    >>> reminder_refusal(sent, now) is None
+    True
+    >>> reminder_refusal(ReminderHistory(status="opened", reminder_state="scheduled"), now)
+    'opened'
+    """
+    _require_aware(now, "now")
+    if history.reminder_state != "scheduled":
+        return f"reminder already {history.reminder_state}"
+    if history.opted_out_at is not None:
+        return "opted out"
+    if history.responded_at is not None or history.status == "responded":
+        return "answered"
+    if history.opened_at is not None or history.status == "opened":
+        return "opened"
+    if history.status not in ("sent", "delivered"):
+        return f"invitation {history.status}"
+    if history.expires_at is not None and history.expires_at <= now:
+        return "link expired"
+    return None

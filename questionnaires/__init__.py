@@ -38,6 +38,7 @@ from questionnaires.model import (
     Text,
     Weighting,
 )
+from questionnaires.navigation import PageStep, as_form, plan_page, resume_page
 
 __all__ = [
     "DEFINITIONS_DIR",
@@ -49,6 +50,7 @@ __all__ = [
     "IndexDefinition",
     "Weighting",
     "Option",
+    "PageStep",
     "Problem",
     "Question",
     "QuestionType",
@@ -56,12 +58,15 @@ __all__ = [
     "QuestionnaireError",
     "Scale",
     "Text",
+    "as_form",
     "bundled_paths",
     "from_storage",
     "load_bundled",
     "load_file",
     "load_text",
     "parse_answers",
+    "plan_page",
+    "resume_page",
     "to_storage",
     "validate_file",
     "validate_text",

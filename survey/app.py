@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
     from survey.controllers import api, contacts, counters, outbox, public, staff
+    from survey.state import app_state
 
     route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES, *api.ROUTES, *contacts.ROUTES, *outbox.ROUTES]
     route_handlers += counters.ROUTES
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=route_handlers,
-        lifespan=[database, *lifespans],
+        lifespan=[database, app_state, *lifespans],
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
                                        engine_callback=template_engine),
         middleware=[

@@ -236,7 +236,7 @@ def users() -> None:
 @click.option("--password", default=None, help="Password (prompted when omitted; at least 10 characters).")
 def users_create(username: str, role: str, unit_code: str, display_name: str | None, password: str | None) -> None:
     """Create a staff user scoped to a unit's subtree."""
-    from survey.services.staff import StaffError, create_user
+    from survey.services.accounts import StaffError, create_user
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)

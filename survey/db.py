@@ -23,6 +23,7 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 from survey.settings import DatabaseSettings, get_settings
 
 __all__ = [
+    "NUL",
     "PooledSQLiteEngine",
     "TransactionType",
     "all_tables",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+# PostgreSQL refuses U+0000 in text and SQLite stores it: the boundary removes or refuses it, on both alike
+NUL = "\x00"
 
 
 class PooledSQLiteEngine(SQLiteEngine):

@@ -224,13 +224,11 @@ def _write_simulation(path: Path, sim: Simulation, stages: _Stages) -> dict[str,
 
 async def _fresh_database(settings: Settings) -> None:
     from survey.db import bind, create_engine, migrate
-    from survey.services import questionnaires
 
     path = settings.database.sqlite_path
     for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         leftover.unlink(missing_ok=True)
     bind(create_engine(settings.database))
-    questionnaires._cache.clear()  # cached by row id, and a fresh database hands the ids out again
     with contextlib.redirect_stdout(io.StringIO()):  # the migration runner prints its own chatter
         await migrate()
 
@@ -239,9 +237,9 @@ async def build_demo(settings: Settings, *, responses: int, seed: int, progress:
                      today: date | None = None) -> DemoResult:
     """Build the demo database at ``settings.database.sqlite_path`` (deleted first) and return what was made."""
     from survey.reference import seed_reference
+    from survey.services.accounts import create_user
     from survey.services.invitations import LinkSpec, create_links, survey_url
     from survey.services.questionnaires import publish_bundled
-    from survey.services.staff import create_user
 
     started = time.perf_counter()
     stages = _Stages(progress)

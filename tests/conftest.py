@@ -96,9 +96,6 @@ async def _reset(kind: str) -> None:
         await db.run_ddl("PRAGMA defer_foreign_keys = ON")
         for name in reversed(names):
             await db.run_ddl(f"DELETE FROM {name}")
-    from survey.services import questionnaires
-
-    questionnaires._cache.clear()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -129,9 +126,7 @@ async def client(reference: str) -> AsyncIterator[object]:
     from litestar.testing import AsyncTestClient
 
     from survey.app import create_app
-    from survey.services import ratelimit
 
-    ratelimit._limiters.clear()
     async with AsyncTestClient(app=create_app(), base_url="http://testserver.local") as test_client:
         yield test_client
 

@@ -84,7 +84,8 @@ def contacts_import(file: Path, source: str | None, skip_invalid: bool, max_prob
     from rich.progress import Progress
 
     from delivery.rules import SKIP_REASONS
-    from survey.services.contacts import check_csv_references, import_contacts, read_contacts_csv
+    from survey.services.contact_csv import check_csv_references, read_contacts_csv
+    from survey.services.contacts import import_contacts
 
     data = file.read_bytes()
     reading = read_contacts_csv(data, source=source)

@@ -24,7 +24,7 @@ class Caller:
 
 
 async def _caller(request: Request[Any, Any, Any]) -> Caller:
-    from survey.services.staff import load_identity
+    from survey.services.accounts import load_identity
     from survey.tables import ApiKey
 
     authorization = request.headers.get("authorization", "")

@@ -8,7 +8,6 @@ page with a button: mail scanners and link previews follow links, and must not o
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -23,15 +22,10 @@ from delivery.tokens import token_hash
 from survey.controllers.public import check_link, link_failure, link_language, page_texts
 from survey.services import respondents
 from survey.services.apikeys import ApiKeyInfo, authenticate
-from survey.services.contacts import (
-    MAX_BATCH,
-    ContactEvent,
-    InvalidEvents,
-    accept_contacts,
-    decision_counts,
-    reason_texts,
-)
+from survey.services.contacts import MAX_BATCH, ContactEvent, InvalidEvents, accept_contacts
+from survey.services.decisions import decision_counts, decision_period, reason_texts
 from survey.settings import get_settings
+from survey.state import state_of
 
 __all__ = ["LIFESPAN", "ROUTES", "TEXTS"]
 
@@ -109,25 +103,14 @@ async def post_contacts(request: Request[Any, Any, Any]) -> Response[Any]:
         index, source = wrong[0]
         return problem_response(403, f"this API key is for source {key.source!r}; event {index} has source {source!r}")
     try:
-        outcomes = await accept_contacts(events)
+        state = state_of(request.app)
+        outcomes = await accept_contacts(events, writer=state.contact_events, reference=state.reference)
     except InvalidEvents as error:
         return problem_response(422, str(error), errors=[{"index": e.index, "field": e.field, "message": e.message}
                                                  for e in error.errors])
     status = 201 if any(not o.duplicate for o in outcomes) else 200
     body: Any = {"results": outcomes} if batch else outcomes[0]
     return _json(body, status)
-
-
-def _moment(value: str, name: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"{name}: {value!r} is not an ISO 8601 date or date and time") from None
-    if moment.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        moment = moment.replace(tzinfo=ZoneInfo(get_settings().timezone))
-    return moment.astimezone(UTC)
 
 
 @get("/api/v1/contacts/decisions", summary="Contacts by decision: planned, and skipped by reason")
@@ -140,7 +123,7 @@ async def get_decisions(
     """How many contacts of the period were planned, and skipped by reason (with the reasons explained)."""
     await require_api_key(request)
     try:
-        start, end = _moment(period_from, "from"), _moment(period_to, "to")
+        start, end = decision_period(period_from, period_to)
     except ValueError as error:
         return problem_response(400, str(error))
     prefix = None

@@ -26,7 +26,8 @@ from survey.controllers.contacts import problem_response, require_api_key
 from survey.controllers.public import over_public_limit, page_texts, question_view
 from survey.controllers.staff import StaffLoginRequired, provide_staff, redirect_to_login, requires_staff
 from survey.controllers.staff import text as staff_text
-from survey.services import audit, responses
+from survey.services import audit
+from survey.services.accounts import StaffIdentity
 from survey.services.counters import (
     CounterCard,
     KioskInfo,
@@ -42,8 +43,8 @@ from survey.services.counters import (
 )
 from survey.services.questionnaires import latest_version
 from survey.services.responses import NewResponse, Submission
-from survey.services.staff import StaffIdentity
 from survey.settings import get_settings
+from survey.state import state_of
 
 __all__ = ["KIOSK_COOKIE", "LIFESPAN", "ROUTES", "TEXTS", "KioskStaffController"]
 
@@ -234,7 +235,7 @@ async def kiosk_start(request: Request[Any, Any, Any], counter_code: FromPath[st
         limited = over_public_limit(request, lang)
         return limited if limited is not None else _refused(request, lang)
     _, card = registered
-    questionnaire = (await latest_version(card.questionnaire_key)).questionnaire
+    questionnaire = (await latest_version(card.questionnaire_key, state_of(request.app).versions)).questionnaire
     return _kiosk_page(request, card, questionnaire, lang, "start")
 
 
@@ -257,7 +258,7 @@ async def kiosk_answer(request: Request[Any, Any, Any], counter_code: FromPath[s
         limited = over_public_limit(request, lang)
         return limited if limited is not None else _refused(request, lang)
     kiosk, card = registered
-    published = await latest_version(card.questionnaire_key)
+    published = await latest_version(card.questionnaire_key, state_of(request.app).versions)
     questionnaire = published.questionnaire
     overall = _overall((raw.get(OVERALL) or [None])[0])
     if overall is None:
@@ -276,7 +277,8 @@ async def kiosk_answer(request: Request[Any, Any, Any], counter_code: FromPath[s
                            service_error=service_error, status_code=422)
     answers: dict[str, AnswerValue] = {k: v for k, v in check.values.items() if k in {*ids, OVERALL}}
     new = NewResponse(published.row_id, card.unit_id, service_id, card.id, channel="counter", trust="kiosk")
-    outcome = await responses.submit(Submission(new_response=new, answers=answers, complete=True, language=lang))
+    outcome = await state_of(request.app).submissions.submit(
+        Submission(new_response=new, answers=answers, complete=True, language=lang))
     if outcome.status != "complete":
         return _kiosk_page(request, card, questionnaire, lang, "start", status_code=500)
     return _kiosk_page(request, card, questionnaire, lang, "thanks")

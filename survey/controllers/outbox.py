@@ -38,8 +38,9 @@ from survey.controllers.staff import (
 )
 from survey.controllers.staff import text as staff_text
 from survey.services import audit, outbox
-from survey.services.sending import STATUS_CALLBACK_ATTEMPTS, apply_twilio_status, sandbox_messages
-from survey.services.staff import StaffIdentity
+from survey.services.accounts import StaffIdentity
+from survey.services.sandbox import sandbox_messages
+from survey.services.sending import STATUS_CALLBACK_ATTEMPTS, apply_twilio_status
 from survey.settings import get_settings
 
 __all__ = ["LIFESPAN", "ROUTES", "DeliveryStaffController", "in_process_worker", "twilio_status_callback"]

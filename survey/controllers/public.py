@@ -22,13 +22,22 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from delivery.tokens import is_well_formed, token_hash
-from questionnaires import AnswerValue, Question, Questionnaire, visible_pages, visible_questions
+from questionnaires import (
+    AnswerValue,
+    Question,
+    Questionnaire,
+    as_form,
+    plan_page,
+    resume_page,
+    visible_pages,
+    visible_questions,
+)
 from survey.i18n import pick
-from survey.services import responses
+from survey.services.links import read_draft, read_link
 from survey.services.questionnaires import latest_version
-from survey.services.ratelimit import limiters
-from survey.services.responses import NewResponse, Submission, as_form, plan_page, resume_page
+from survey.services.responses import NewResponse, Submission
 from survey.settings import get_settings
+from survey.state import state_of
 from survey.tables import Counter, CounterService
 
 __all__ = ["LIFESPAN", "ROUTES", "TEXTS"]
@@ -211,7 +220,7 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
 
 
 def over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[Any] | None:
-    public = limiters("public")
+    public = state_of(request.app).limits.public
     client = _client(request)
     if not public.hit(client):
         return _message(request, "rate-limited", lang, retry_after=public.retry_after(client))
@@ -220,7 +229,7 @@ def over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[An
 
 def link_failure(request: Request[Any, Any, Any], lang: str) -> Response[Any]:
     """An unknown or malformed link: counted against the client, answered with a plain 'not found'."""
-    failures = limiters("token_failures")
+    failures = state_of(request.app).limits.token_failures
     client = _client(request)
     if not failures.hit(client):
         return _message(request, "rate-limited", lang, retry_after=failures.retry_after(client))
@@ -232,7 +241,7 @@ def check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Respon
     limited = over_public_limit(request, lang)
     if limited is not None:
         return limited
-    failures = limiters("token_failures")
+    failures = state_of(request.app).limits.token_failures
     client = _client(request)
     if failures.blocked(client):
         return _message(request, "rate-limited", lang, retry_after=failures.retry_after(client))
@@ -252,7 +261,7 @@ async def open_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Re
     if rejected is not None:
         return rejected
     hashed = token_hash(token, get_settings().secret_key)
-    link = await responses.read_link(hashed)
+    link = await read_link(hashed, state_of(request.app).versions)
     if link is None:
         return link_failure(request, lang)
     lang = link_language(request, link.draft.language if link.draft else None, link.language)
@@ -261,7 +270,7 @@ async def open_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Re
     if link.expired():
         return _message(request, "expired", lang)
     if link.opened_at is None:
-        await responses.submit(Submission(token_hash=hashed, mark_opened=True))
+        await state_of(request.app).submissions.submit(Submission(token_hash=hashed, mark_opened=True))
     answers = link.draft.answers if link.draft else {}
     page = resume_page(link.questionnaire, answers, link.draft.page if link.draft else None)
     return _survey(request, link.questionnaire, page, lang, answers)
@@ -295,7 +304,7 @@ async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> 
         return await _answer_link_json(request, hashed)
     form = await request.form()
     raw = {key: form.getall(key) for key in form}
-    link = await responses.read_link(hashed)
+    link = await read_link(hashed, state_of(request.app).versions)
     if link is None:
         return link_failure(request, lang)
     lang = link_language(request, _first(raw, "lang"), link.draft.language if link.draft else None, link.language)
@@ -307,7 +316,7 @@ async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> 
     step = plan_page(link.questionnaire, stored, raw, _page(raw), lang, _first(raw, "action") or "next")
     if step.errors:
         return _survey(request, link.questionnaire, step.page, lang, step.answers, raw, step.errors)
-    outcome = await responses.submit(Submission(
+    outcome = await state_of(request.app).submissions.submit(Submission(
         token_hash=hashed, answers=step.save, replace=step.replace, page=step.page, complete=step.complete,
         language=lang,
     ))
@@ -327,7 +336,7 @@ async def _answer_link_json(request: Request[Any, Any, Any], hashed: str) -> Res
         return Response({"status": "invalid", "detail": "the body is not JSON"}, status_code=400,
                         media_type=MediaType.JSON)
     language = body.language if body.language in get_settings().languages else None
-    outcome = await responses.submit(
+    outcome = await state_of(request.app).submissions.submit(
         Submission(token_hash=hashed, raw=_json_form(body.answers), complete=True, language=language)
     )
     if outcome.status == "invalid":
@@ -425,9 +434,9 @@ async def open_counter(request: Request[Any, Any, Any], counter_code: FromPath[s
     counter = await _counter(counter_code)
     if counter is None:
         return _message(request, "unknown", lang)
-    published = await latest_version(counter.questionnaire_key)
+    published = await latest_version(counter.questionnaire_key, state_of(request.app).versions)
     draft_id = _draft_id(request, counter.code)
-    draft = await responses.read_draft(draft_id) if draft_id is not None else None
+    draft = await read_draft(draft_id, state_of(request.app).versions) if draft_id is not None else None
     if draft is not None and not draft.complete:
         lang = link_language(request, draft.language)
         page = resume_page(published.questionnaire, draft.answers, draft.page)
@@ -450,10 +459,10 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
     raw = {key: form.getall(key) for key in form}
     lang = link_language(request, _first(raw, "lang"))
     draft_id = _draft_id(request, counter.code)
-    draft = await responses.read_draft(draft_id) if draft_id is not None else None
+    draft = await read_draft(draft_id, state_of(request.app).versions) if draft_id is not None else None
     if draft is not None and draft.complete:
         draft = None  # a finished visit: the next visitor on this kiosk starts afresh
-    published = await latest_version(counter.questionnaire_key)
+    published = await latest_version(counter.questionnaire_key, state_of(request.app).versions)
     questionnaire = published.questionnaire
     step = plan_page(questionnaire, draft.answers if draft else {}, raw, _page(raw), lang,
                      _first(raw, "action") or "next")
@@ -478,7 +487,7 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
         target = Submission(new_response=NewResponse(published.row_id, counter.unit_id, service_id, counter.id))
     else:
         target = Submission(response_id=draft.response_id)
-    outcome = await responses.submit(Submission(
+    outcome = await state_of(request.app).submissions.submit(Submission(
         token_hash=None, response_id=target.response_id, new_response=target.new_response, answers=step.save,
         replace=step.replace, page=step.page, complete=step.complete, language=lang,
     ))
@@ -492,4 +501,4 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
 
 
 ROUTES: list[Any] = [open_link, answer_link, open_counter, answer_counter]
-LIFESPAN: list[Any] = [responses.submission_writer]
+LIFESPAN: list[Any] = []

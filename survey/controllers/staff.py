@@ -23,7 +23,15 @@ from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from survey.services import audit
-from survey.services.ratelimit import limiters
+from survey.services.accounts import (
+    StaffIdentity,
+    authenticate,
+    identity_of,
+    load_identity,
+    normalise_username,
+    sign_out_everywhere,
+)
+from survey.services.browsing import recent_responses, response_detail
 from survey.services.scores import ScoreParameterError
 from survey.services.staff import (
     DEFAULT_PERIOD_CHOICE,
@@ -31,17 +39,10 @@ from survey.services.staff import (
     PERIOD_CHOICES,
     SCORE_BREAKDOWNS,
     SCORE_QUESTIONNAIRES,
-    StaffIdentity,
-    authenticate,
-    identity_of,
-    load_identity,
-    normalise_username,
-    recent_responses,
-    response_detail,
     scope_scores,
-    sign_out_everywhere,
 )
 from survey.settings import get_settings
+from survey.state import state_of
 
 __all__ = [
     "LIFESPAN",
@@ -373,7 +374,7 @@ class StaffController(Controller):
         language = page_language(request)
         address = client_address(request)
         username = normalise_username(data.username)[:64]
-        limiter = limiters("login_failures")
+        limiter = state_of(request.app).limits.login_failures
         # separate keys per address and per username, in their own bucket: the public link limiter is untouched
         keys = [f"staff-login:address:{address}", f"staff-login:user:{username}"]
         if any(limiter.blocked(key) for key in keys):
@@ -425,7 +426,7 @@ class StaffController(Controller):
         """The most recent complete responses in the user's scope, newest first."""
         me = staff
         language = page_language(request)
-        listing = await recent_responses(me, page=page, per_page=PER_PAGE)
+        listing = await recent_responses(me, page=page, per_page=PER_PAGE, versions=state_of(request.app).versions)
         try:
             summary = await scope_scores(me, children=False)
         except ScoreParameterError:  # the questionnaire is not published (yet): the list still shows
@@ -447,7 +448,8 @@ class StaffController(Controller):
         """One response with every answer; 404 when it is not in the user's scope (its existence stays hidden)."""
         me = staff
         language = page_language(request)
-        detail = await response_detail(me, response_id, language=language)
+        detail = await response_detail(me, response_id, language=language,
+                                       versions=state_of(request.app).versions)
         if detail is None:
             return Template(template_name="staff/not_found.html", context=_context(request, language, me=me),
                             status_code=404)

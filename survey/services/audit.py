@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from survey.tables import AuditEvent
 
 if TYPE_CHECKING:
-    from survey.services.staff import StaffIdentity
+    from survey.services.accounts import StaffIdentity
 
 __all__ = ["record"]
 

@@ -28,14 +28,9 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import io
 import json
-import re
-from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -45,9 +40,11 @@ from msgspec import Meta
 from piccolo.query.functions.aggregate import Count
 
 from delivery.phones import EmailError, Phone, PhoneError, normalise_email, normalise_phone
-from delivery.rules import CONTACT_CHANNELS, SKIP_REASONS, ContactFacts, DeliveryPolicy, PersonHistory, decide
+from delivery.rules import CONTACT_CHANNELS, ContactFacts, DeliveryPolicy, PersonHistory, decide
 from survey.crypto import cipher
-from survey.db import aware, engine, is_unique_violation, write_transaction
+from survey.db import NUL, aware, is_unique_violation, write_transaction
+from survey.services.group_commit import GroupWriter
+from survey.services.people import CHUNK, People, Person
 from survey.services.questionnaires import latest_version
 from survey.settings import get_settings
 from survey.tables import (
@@ -64,19 +61,19 @@ from survey.tables import (
 )
 
 __all__ = [
-    "CSV_COLUMNS",
     "MAX_BATCH",
     "ContactEvent",
     "ContactOutcome",
-    "CsvReading",
+    "ContactWriter",
     "EventError",
     "InvalidEvents",
+    "ReferenceCache",
     "accept_contacts",
     "check_events",
-    "decision_counts",
+    "decision_json",
+    "contact_writer",
     "delivery_policy",
     "import_contacts",
-    "read_contacts_csv",
 ]
 
 MAX_BATCH = 1000
@@ -90,7 +87,10 @@ QUESTIONNAIRE_FOR_CHANNEL = {
 }
 SEND_JOB = "send_invitation"
 FUTURE_TOLERANCE = timedelta(days=1)  # clocks of source systems drift; a contact days ahead is a data error
-_IN_CHUNK = 500  # values per IN (...) and rows per multi-row insert: well under both databases' parameter limits
+EARLIEST_CONTACT = datetime(2000, 1, 1)  # local time; before it, a contact time is a typo or a placeholder
+LATEST_CONTACT = datetime(2100, 1, 1)  # local time; the future tolerance refuses most later ones
+TEXT_FIELDS = ("source", "external_id", "channel", "unit", "service", "phone", "email", "language", "agent",
+               "counter")
 
 
 # --- the boundary -----------------------------------------------------------------------------------------------
@@ -156,17 +156,12 @@ class _Reference:
     counters: dict[str, tuple[int, int]]  # code -> (id, unit id)
 
     @classmethod
-    async def load(cls, events: Sequence[ContactEvent] = ()) -> _Reference:
-        """The reference data, read again only when an event names a code not seen before (it can grow)."""
-        cached = _reference.get(id(engine()))
-        if cached is not None and cached.knows(events):
-            return cached
+    async def read(cls) -> _Reference:
         units = {r["code"]: (r["id"], r["path"]) for r in await Unit.select(Unit.id, Unit.code, Unit.path)}
         services = {r["code"]: r["id"] for r in await Service.select(Service.id, Service.code)}
         counters = {r["code"]: (r["id"], r["unit"]) for r in await Counter.select(Counter.id, Counter.code,
                                                                                    Counter.unit)}
-        reference = _reference[id(engine())] = cls(units, services, counters)
-        return reference
+        return cls(units, services, counters)
 
     def knows(self, events: Sequence[ContactEvent]) -> bool:
         return all(
@@ -176,8 +171,24 @@ class _Reference:
         )
 
 
-# per database: codes and ids of units, services and counters never change; new ones are read on first use
-_reference: dict[int, _Reference] = {}
+class ReferenceCache:
+    """The codes and ids of units, services and counters, as the contact checks need them (one per application).
+
+    Codes and ids never change, and new ones are read on first use: the data is read again only
+    when an event names a code not seen before.
+    """
+
+    def __init__(self) -> None:
+        self._known: _Reference | None = None
+
+    async def covering(self, events: Sequence[ContactEvent]) -> _Reference:
+        if self._known is None or not self._known.knows(events):
+            self._known = await _Reference.read()
+        return self._known
+
+
+async def _reference_for(events: Sequence[ContactEvent], cache: ReferenceCache | None) -> _Reference:
+    return await cache.covering(events) if cache is not None else await _Reference.read()
 
 
 @dataclass
@@ -210,6 +221,10 @@ def _check(index: int, event: ContactEvent, ref: _Reference, now: datetime) -> t
     def fail(field_name: str, message: str) -> None:
         errors.append(EventError(index, field_name, message))
 
+    for name in TEXT_FIELDS:
+        value = getattr(event, name)
+        if isinstance(value, str) and NUL in value:
+            fail(name, "contains a NUL character (U+0000), which no contact field may hold")
     if event.channel not in CONTACT_CHANNELS:
         fail("channel", f"{event.channel!r} is not a contact channel; allowed: {', '.join(CONTACT_CHANNELS)}")
     unit = ref.units.get(event.unit)
@@ -236,6 +251,11 @@ def _check(index: int, event: ContactEvent, ref: _Reference, now: datetime) -> t
     occurred_at = event.occurred_at
     if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
         occurred_at = occurred_at.replace(tzinfo=ZoneInfo(settings.timezone))
+    if not EARLIEST_CONTACT <= occurred_at.replace(tzinfo=None) < LATEST_CONTACT:
+        # checked before the conversion to UTC, which overflows at the ends of the calendar
+        fail("occurred_at", f"{event.occurred_at.isoformat()} is not a plausible contact time: it must lie "
+                            f"between {EARLIEST_CONTACT:%Y-%m-%d} and a day from now")
+        occurred_at = now
     occurred_at = occurred_at.astimezone(UTC)
     if occurred_at > now + FUTURE_TOLERANCE:
         fail("occurred_at", f"{event.occurred_at.isoformat()} is more than a day in the future")
@@ -261,10 +281,11 @@ def _check(index: int, event: ContactEvent, ref: _Reference, now: datetime) -> t
     return checked, []
 
 
-async def check_events(events: Sequence[ContactEvent], *, now: datetime | None = None) -> list[EventError]:
+async def check_events(events: Sequence[ContactEvent], *, now: datetime | None = None,
+                       reference: ReferenceCache | None = None) -> list[EventError]:
     """Every problem of ``events`` (unknown unit, service, channel, counter; unreadable phone or email ...)."""
     now = now or datetime.now(UTC)
-    ref = await _Reference.load(events)
+    ref = await _reference_for(events, reference)
     return [error for index, event in enumerate(events) for error in _check(index, event, ref, now)[1]]
 
 
@@ -286,20 +307,6 @@ def delivery_policy() -> DeliveryPolicy:
         quarantine_days=settings.quarantine_days,
         delay_after={channel: value * scale for channel, value in defaults.delay_after.items()},
     )
-
-
-@dataclass
-class _Person:
-    """A respondent as the batch sees it: stored or about to be, with the history the rules need."""
-
-    id: int | None
-    phone_hmac: str | None
-    email_hmac: str | None
-    opted_out: bool = False
-    last_surveyed_at: datetime | None = None
-    row: Respondent | None = None  # a new respondent, inserted before the contacts
-    add_phone: tuple[str, str] | None = None  # (hmac, encrypted) to attach to a stored respondent
-    add_email: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -352,12 +359,13 @@ async def _planned_today(now: datetime) -> dict[str, int]:
     return {row["channel"]: int(row["n"]) for row in rows}
 
 
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def _decision_json(value: Any) -> dict[str, Any]:
+def decision_json(value: Any) -> dict[str, Any]:
+    """A contact's stored decision as a dict (JSON text on SQLite, a value on PostgreSQL)."""
     return json.loads(value) if isinstance(value, str) else dict(value or {})
 
 
@@ -371,21 +379,44 @@ def _outcome(external_id: str, contact_id: int, decision: Mapping[str, Any], dup
 # --- accepting a batch ------------------------------------------------------------------------------------------
 
 
-async def accept_contacts(events: Sequence[ContactEvent], *, now: datetime | None = None) -> list[ContactOutcome]:
+async def accept_contacts(events: Sequence[ContactEvent], *, now: datetime | None = None,
+                          writer: ContactWriter | None = None,
+                          reference: ReferenceCache | None = None) -> list[ContactOutcome]:
     """Decide and store ``events`` in one write transaction; one outcome per event, in order.
 
     Raises :class:`InvalidEvents` (nothing written) when any event fails a check. An event already
     stored (same source and external id, also earlier in the same batch) gets its stored outcome
-    with ``duplicate=True``. Without ``now``, concurrent callers are group-committed: the batches
-    waiting while one transaction runs are written together in the next one (one commit for many
-    single-event requests), each caller still getting only its own outcomes.
+    with ``duplicate=True``. Through the application's ``writer`` (:func:`contact_writer`), without
+    ``now``, concurrent callers are group-committed: the batches waiting while one transaction runs
+    are written together in the next one (one commit for many single-event requests), each caller
+    still getting only its own outcomes.
     """
     if not events:
         return []
-    checked = await _checked_or_raise(events, (now or datetime.now(UTC)).astimezone(UTC))
-    if now is not None:
-        return await _accept_with_retry(checked, now.astimezone(UTC))
-    return await _group_commit(checked)
+    checked = await _checked_or_raise(events, (now or datetime.now(UTC)).astimezone(UTC), reference)
+    if now is not None or writer is None:
+        return await _accept_with_retry(checked, (now or datetime.now(UTC)).astimezone(UTC))
+    return await writer.submit(checked)
+
+
+ContactWriter = GroupWriter[list[_Checked], list[ContactOutcome]]
+
+
+def contact_writer(max_batch: int = MAX_BATCH) -> ContactWriter:
+    """The process's writer of contact events (started and stopped by the application's lifespan).
+
+    An item is one caller's checked events; a batch holds at most ``max_batch`` events in all.
+    """
+
+    async def write(parts: list[list[_Checked]]) -> list[list[ContactOutcome]]:
+        outcomes = await _accept_with_retry([item for part in parts for item in part], datetime.now(UTC))
+        replies, start = [], 0
+        for part in parts:
+            replies.append(outcomes[start : start + len(part)])
+            start += len(part)
+        return replies
+
+    return GroupWriter(write, name="contact events", max_batch=max_batch, size=len)
 
 
 async def _accept_with_retry(checked: Sequence[_Checked], now: datetime) -> list[ContactOutcome]:
@@ -399,53 +430,9 @@ async def _accept_with_retry(checked: Sequence[_Checked], now: datetime) -> list
     raise AssertionError("unreachable")
 
 
-@dataclass
-class _Group:
-    pending: list[tuple[list[_Checked], asyncio.Future[list[ContactOutcome]]]] = field(default_factory=list)
-    busy: bool = False
-
-
-_groups: dict[asyncio.AbstractEventLoop, _Group] = {}
-
-
-async def _group_commit(checked: list[_Checked]) -> list[ContactOutcome]:
-    loop = asyncio.get_running_loop()
-    group = _groups.setdefault(loop, _Group())
-    future: asyncio.Future[list[ContactOutcome]] = loop.create_future()
-    group.pending.append((checked, future))
-    if not group.busy:  # this caller writes for everyone waiting, until nobody is
-        group.busy = True
-        try:
-            while group.pending:
-                taken, size = [], 0
-                while group.pending and (not taken or size + len(group.pending[0][0]) <= MAX_BATCH):
-                    item = group.pending.pop(0)
-                    taken.append(item)
-                    size += len(item[0])
-                await _write_group(taken)
-        finally:
-            group.busy = False
-    return await future
-
-
-async def _write_group(taken: list[tuple[list[_Checked], asyncio.Future[list[ContactOutcome]]]]) -> None:
-    combined = [item for part, _ in taken for item in part]
-    try:
-        outcomes = await _accept_with_retry(combined, datetime.now(UTC))
-    except Exception as error:
-        for _, future in taken:
-            if not future.done():
-                future.set_exception(error)
-        return
-    start = 0
-    for part, future in taken:
-        if not future.done():
-            future.set_result(outcomes[start : start + len(part)])
-        start += len(part)
-
-
-async def _checked_or_raise(events: Sequence[ContactEvent], now: datetime) -> list[_Checked]:
-    ref = await _Reference.load(events)
+async def _checked_or_raise(events: Sequence[ContactEvent], now: datetime,
+                            reference: ReferenceCache | None = None) -> list[_Checked]:
+    ref = await _reference_for(events, reference)
     checked: list[_Checked] = []
     errors: list[EventError] = []
     for index, event in enumerate(events):
@@ -460,7 +447,6 @@ async def _checked_or_raise(events: Sequence[ContactEvent], now: datetime) -> li
 
 async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[ContactOutcome]:
     """The batch inside the caller's write transaction: grouped reads, decisions, grouped writes."""
-    box = cipher()
     # 1. events already stored, and repeats within the batch
     keys = list(dict.fromkeys(c.source_key for c in checked))
     stored: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -468,7 +454,7 @@ async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[Co
         for row in await Contact.select(Contact.id, Contact.source_key, Contact.decision).where(
             Contact.source_key.is_in(list(part))
         ):
-            stored[row["source_key"]] = (row["id"], _decision_json(row["decision"]))
+            stored[row["source_key"]] = (row["id"], decision_json(row["decision"]))
     fresh: list[_Checked] = []
     first_of: dict[str, _Checked] = {}
     for item in checked:
@@ -477,9 +463,8 @@ async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[Co
             fresh.append(item)
 
     # 2. the people, by the keyed hashes of their normalised contact details
-    phone_keys = {c.phone.e164: box.lookup_key(c.phone.e164) for c in fresh if c.phone}
-    email_keys = {c.email: box.lookup_key(c.email) for c in fresh if c.email}
-    by_phone, by_email = await _stored_people(list(phone_keys.values()), list(email_keys.values()))
+    people = await People.load(cipher(), phones=[c.phone.e164 for c in fresh if c.phone],
+                               emails=[c.email for c in fresh if c.email])
 
     # 3. what the rules need besides the person
     policy = delivery_policy()
@@ -488,16 +473,13 @@ async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[Co
     versions: dict[str, int] = {}
 
     # 4. decide, in order, updating the batch's view of each person and of today's counts
-    decided: list[tuple[_Checked, _Person | None, dict[str, Any]]] = []
-    touched: dict[int, _Person] = {}
+    decided: list[tuple[_Checked, Person | None, dict[str, Any]]] = []
     for item in fresh:
-        phone_key = phone_keys.get(item.phone.e164) if item.phone else None
-        email_key = email_keys.get(item.email) if item.email else None
-        person, others = _person_for(phone_key, email_key, item, by_phone, by_email, box)
-        people = [p for p in (person, *others) if p is not None]
+        person, others = people.find_or_add(item.phone.e164 if item.phone else None, item.email)
+        records = [p for p in (person, *others) if p is not None]
         history = PersonHistory(
-            opted_out=any(p.opted_out for p in people),
-            last_surveyed_at=max((p.last_surveyed_at for p in people if p.last_surveyed_at), default=None),
+            opted_out=any(p.opted_out for p in records),
+            last_surveyed_at=max((p.last_surveyed_at for p in records if p.last_surveyed_at), default=None),
         )
         facts = ContactFacts(
             source=item.event.source, external_id=item.event.external_id, channel=item.event.channel,
@@ -512,12 +494,10 @@ async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[Co
             key = QUESTIONNAIRE_FOR_CHANNEL[item.event.channel]
             if key not in versions:
                 versions[key] = (await latest_version(key)).row_id
-        if person is not None and person.id is not None:
-            touched[person.id] = person
         decided.append((item, person, {**decision.to_dict(), "decided_at": now.isoformat()}))
 
-    # 5. write: new people, contacts, invitations with their jobs, then the people's updates
-    await _insert_people([p for _, p, _ in decided if p is not None and p.row is not None])
+    # 5. write: the people (new ones, details learnt), contacts, invitations with their jobs, last surveyed
+    await people.write([p for _, p, _ in decided if p is not None])
     contact_rows = [
         Contact(
             source=item.event.source, external_id=item.event.external_id, source_key=item.source_key,
@@ -534,7 +514,6 @@ async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[Co
                              and d["outcome"] == "planned"})
     for part in _chunks(planned_people):
         await Respondent.update({Respondent.last_surveyed_at: now}).where(Respondent.id.is_in(list(part)))
-    await _attach_details(touched.values())
 
     # 6. the replies, in the order of the events
     for (item, _, decision), row in zip(decided, contact_rows, strict=True):
@@ -550,89 +529,7 @@ async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[Co
     return outcomes
 
 
-async def _stored_people(phone_keys: list[str], email_keys: list[str]) -> tuple[dict[str, _Person], dict[str, _Person]]:
-    columns = (Respondent.id, Respondent.phone_hmac, Respondent.email_hmac, Respondent.opted_out_at,
-               Respondent.last_surveyed_at)
-    rows: dict[int, dict[str, Any]] = {}
-    for column, keys in ((Respondent.phone_hmac, phone_keys), (Respondent.email_hmac, email_keys)):
-        for part in _chunks(keys):
-            rows.update({r["id"]: r for r in await Respondent.select(*columns).where(column.is_in(list(part)))})
-    by_phone: dict[str, _Person] = {}
-    by_email: dict[str, _Person] = {}
-    for row in rows.values():
-        person = _Person(row["id"], row["phone_hmac"], row["email_hmac"], row["opted_out_at"] is not None,
-                         aware(row["last_surveyed_at"]))
-        if person.phone_hmac:
-            by_phone[person.phone_hmac] = person
-        if person.email_hmac:
-            by_email[person.email_hmac] = person
-    return by_phone, by_email
-
-
-def _person_for(phone_key: str | None, email_key: str | None, item: _Checked, by_phone: dict[str, _Person],
-                by_email: dict[str, _Person], box: Any) -> tuple[_Person | None, list[_Person]]:
-    """The respondent of an event (found or new) and any other record of the same person (by the other detail)."""
-    if phone_key is None and email_key is None:
-        return None, []
-    found_phone = by_phone.get(phone_key) if phone_key else None
-    found_email = by_email.get(email_key) if email_key else None
-    if found_phone is None and found_email is None:
-        person = _Person(None, phone_key, email_key)
-        person.row = Respondent(
-            phone_hmac=phone_key, email_hmac=email_key,
-            phone_encrypted=box.encrypt(item.phone.e164) if item.phone else None,
-            email_encrypted=box.encrypt(item.email) if item.email else None,
-        )
-        if phone_key:
-            by_phone[phone_key] = person
-        if email_key:
-            by_email[email_key] = person
-        return person, []
-    person = found_phone or found_email
-    assert person is not None
-    other = found_email if found_phone is not None and found_email is not person else None
-    # a detail not yet known for this person, and no one else's: remember it with them
-    if phone_key and found_phone is None and person.phone_hmac is None and item.phone:
-        person.phone_hmac = phone_key
-        by_phone[phone_key] = person
-        if person.row is not None:
-            person.row.phone_hmac, person.row.phone_encrypted = phone_key, box.encrypt(item.phone.e164)
-        else:
-            person.add_phone = (phone_key, box.encrypt(item.phone.e164))
-    if email_key and found_email is None and person.email_hmac is None and item.email:
-        person.email_hmac = email_key
-        by_email[email_key] = person
-        if person.row is not None:
-            person.row.email_hmac, person.row.email_encrypted = email_key, box.encrypt(item.email)
-        else:
-            person.add_email = (email_key, box.encrypt(item.email))
-    return person, [other] if other is not None else []
-
-
-async def _insert_people(people: Sequence[_Person]) -> None:
-    unique = list({id(p): p for p in people}.values())
-    rows = [p.row for p in unique if p.row is not None]
-    for part in _chunks(rows):
-        await Respondent.insert(*part)
-    for person in unique:
-        assert person.row is not None
-        person.id = person.row.id
-        person.row = None
-
-
-async def _attach_details(people: Iterable[_Person]) -> None:
-    for person in people:
-        values: dict[Any, Any] = {}
-        if person.add_phone:
-            values[Respondent.phone_hmac], values[Respondent.phone_encrypted] = person.add_phone
-        if person.add_email:
-            values[Respondent.email_hmac], values[Respondent.email_encrypted] = person.add_email
-        if values:
-            await Respondent.update(values).where(Respondent.id == person.id)
-            person.add_phone = person.add_email = None
-
-
-async def _plan_invitations(decided: Sequence[tuple[_Checked, _Person | None, dict[str, Any]]],
+async def _plan_invitations(decided: Sequence[tuple[_Checked, Person | None, dict[str, Any]]],
                             contacts: Sequence[Contact], versions: Mapping[str, int], now: datetime) -> None:
     ttl = timedelta(days=get_settings().token_ttl_days)
     invitations: list[Invitation] = []
@@ -662,192 +559,13 @@ async def _plan_invitations(decided: Sequence[tuple[_Checked, _Person | None, di
         await Job.insert(*part)
 
 
-# --- counts by decision -----------------------------------------------------------------------------------------
-
-
-async def decision_counts(period_from: datetime, period_to: datetime,
-                          unit_path_prefix: str | None = None) -> dict[str, int]:
-    """Contacts of ``[period_from, period_to)`` by decision: ``planned`` and one key per skip reason.
-
-    Invitations planned and later cancelled (the person opted out before the send) are counted
-    under ``cancelled:<reason>``.
-    """
-    where = (Contact.occurred_at >= period_from) & (Contact.occurred_at < period_to)
-    if unit_path_prefix:
-        where &= Contact.unit.path.like(unit_path_prefix.replace("%", "").replace("_", "\\_") + "%")
-    counts: Tally[str] = Tally()
-    for row in await Contact.select(Contact.decision).where(where):
-        decision = _decision_json(row["decision"])
-        counts[decision.get("reason") or decision.get("outcome", "unknown")] += 1
-    cancelled_where = (
-        (Invitation.status == InvitationStatus.skipped)
-        & (Invitation.contact.occurred_at >= period_from)
-        & (Invitation.contact.occurred_at < period_to)
-    )
-    if unit_path_prefix:
-        cancelled_where &= Invitation.unit.path.like(unit_path_prefix.replace("%", "").replace("_", "\\_") + "%")
-    for row in await Invitation.select(Invitation.skip_reason).where(cancelled_where):
-        counts[f"cancelled:{row['skip_reason'] or 'unknown'}"] += 1
-    return dict(counts)
-
-
-def reason_texts() -> Mapping[str, Mapping[str, str]]:
-    """Each skip reason explained in Vietnamese and English."""
-    return SKIP_REASONS
-
-
-# --- CSV files --------------------------------------------------------------------------------------------------
-
-CSV_COLUMNS = ("source", "external_id", "channel", "unit", "service", "occurred_at", "phone", "email", "language",
-               "agent", "counter")
-CSV_REQUIRED = ("external_id", "channel", "unit", "occurred_at")
-CSV_MAX_FIELD = 1000  # characters; no field of a contact is longer, a bigger one is a broken or hostile file
-CSV_MAX_ROWS = 200_000  # one transaction per file: larger exports are split by the source system
-DATE_HELP = ("use ISO 8601, e.g. 2026-11-23T14:05:00+07:00; a time without an offset is read as "
-             "{zone} local time")
-
-
-@dataclass
-class CsvReading:
-    """A CSV file read and checked: its events (with their row numbers), errors and warnings."""
-
-    events: list[ContactEvent] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)  # the file's line of each event
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (row, message); row 0: the whole file
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def fatal(self) -> bool:
-        """Errors about the whole file (encoding, header): no row can be imported."""
-        return any(row == 0 for row, _ in self.errors)
-
-
-def _decode(data: bytes) -> tuple[str | None, str | None]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, "the file is UTF-16 encoded; save it as UTF-8 (in Excel: 'CSV UTF-8')"
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        guess = "Windows-1258 or Windows-1252" if any(0x80 <= b <= 0xFF for b in data[error.start : error.start + 1]) \
-            else "not UTF-8"
-        return None, (f"the file is not UTF-8 (byte 0x{data[error.start]:02x} on line {line}; it looks like {guess}); "
-                      "save it as UTF-8 (in Excel: 'CSV UTF-8')")
-
-
-_PATH = re.compile(r"`\$\.?([a-z_]*)`")
-
-
-def _row_event(values: dict[str, Any], row: int) -> tuple[ContactEvent | None, list[str]]:
-    zone = get_settings().timezone
-    raw_date = values.get("occurred_at") or ""
-    try:
-        values["occurred_at"] = datetime.fromisoformat(raw_date.replace("Z", "+00:00"))
-    except ValueError:
-        return None, [f"occurred_at: {raw_date!r} is not a date and time; " + DATE_HELP.format(zone=zone)]
-    try:
-        return msgspec.convert(values, ContactEvent), []
-    except msgspec.ValidationError as error:
-        message = str(error)
-        found = _PATH.search(message)
-        name = found[1] if found and found[1] else "row"
-        return None, [f"{name}: {_PATH.sub('', message).rstrip(' -')}"]
-
-
-def read_contacts_csv(data: bytes, *, source: str | None = None, now: datetime | None = None) -> CsvReading:
-    """Read contact events from CSV bytes (UTF-8, with or without BOM), checking every row's shape.
-
-    References (units, services, counters) are checked by :func:`check_csv_references`.
-    """
-    reading = CsvReading()
-    text, problem = _decode(data)
-    if text is None:
-        reading.errors.append((0, problem or "unreadable file"))
-        return reading
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        reading.errors.append((0, "the file is empty: it needs a header row"))
-        return reading
-    except csv.Error as error:
-        reading.errors.append((0, f"line 1: {error}"))
-        return reading
-    names = [name.strip().lower() for name in header]
-    if len(names) == 1 and ";" in names[0]:
-        reading.errors.append((0, "the columns are separated by ';': use commas"))
-        return reading
-    required = [c for c in CSV_REQUIRED if c not in names] + ([] if source or "source" in names else ["source"])
-    if required:
-        reading.errors.append((0, f"missing required column(s): {', '.join(required)} "
-                                  f"(columns: {', '.join(CSV_COLUMNS)}; source may be given with --source)"))
-        return reading
-    extra = [name for name in names if name not in CSV_COLUMNS]
-    if extra:
-        reading.warnings.append(f"ignored column(s) not used by the import: {', '.join(extra)}")
-    duplicates = [name for name in set(names) if names.count(name) > 1 and name in CSV_COLUMNS]
-    if duplicates:
-        reading.errors.append((0, f"column(s) given twice: {', '.join(sorted(duplicates))}"))
-        return reading
-    first_row: dict[str, int] = {}
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as error:
-            reading.errors.append((reader.line_num, f"{error}; nothing after it can be read"))
-            break
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(reading.events) + len(reading.errors) >= CSV_MAX_ROWS:
-            reading.errors.append((0, f"more than {CSV_MAX_ROWS:,} rows: split the file"))
-            break
-        if len(cells) != len(names):
-            reading.errors.append((line, f"{len(cells)} fields where the header has {len(names)}"))
-            continue
-        long = [n for n, cell in zip(names, cells, strict=True) if len(cell) > CSV_MAX_FIELD]
-        if long:
-            reading.errors.append((line, f"{long[0]}: longer than {CSV_MAX_FIELD} characters"))
-            continue
-        values: dict[str, Any] = {n: cell.strip() for n, cell in zip(names, cells, strict=True)
-                                  if n in CSV_COLUMNS and cell.strip()}
-        if source and not values.get("source"):
-            values["source"] = source
-        elif source and values.get("source") != source:
-            reading.errors.append((line, f"source: {values['source']!r} differs from --source {source!r}"))
-            continue
-        event, problems = _row_event(values, line)
-        if event is None:
-            reading.errors.extend((line, p) for p in problems)
-            continue
-        key = f"{event.source}:{event.external_id}"
-        if key in first_row:
-            reading.errors.append((line, f"external_id: {event.external_id!r} repeats row {first_row[key]}"))
-            continue
-        first_row[key] = line
-        reading.events.append(event)
-        reading.rows.append(line)
-    return reading
-
-
-async def check_csv_references(reading: CsvReading, *, now: datetime | None = None) -> None:
-    """Add to ``reading.errors`` what the database knows is wrong (unknown units ...); drops those rows."""
-    errors = await check_events(reading.events, now=now)
-    if not errors:
-        return
-    bad = {e.index for e in errors}
-    reading.errors.extend((reading.rows[e.index], f"{e.field}: {e.message}") for e in errors)
-    reading.errors.sort()
-    keep = [i for i in range(len(reading.events)) if i not in bad]
-    reading.events = [reading.events[i] for i in keep]
-    reading.rows = [reading.rows[i] for i in keep]
+# --- files -----------------------------------------------------------------------------------------------------
 
 
 async def import_contacts(events: Sequence[ContactEvent], *, now: datetime | None = None,
                           progress: Callable[[int], None] | None = None) -> list[ContactOutcome]:
-    """Accept the events of one file in batches of :data:`MAX_BATCH`, all in ONE transaction (all or nothing)."""
+    """Accept the events of one file (:mod:`survey.services.contact_csv`) in batches of :data:`MAX_BATCH`,
+    all in ONE transaction (all or nothing)."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     checked = await _checked_or_raise(events, now)
     outcomes: list[ContactOutcome] = []

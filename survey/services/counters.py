@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from delivery.tokens import token_hash
+from survey.services.accounts import StaffIdentity, can_see
 from survey.services.invitations import LinkSpec, create_links, survey_url
-from survey.services.staff import StaffIdentity, can_see
 from survey.settings import get_settings
 from survey.tables import Counter, CounterService, Invitation, Kiosk, StaffRole, Unit
 

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from questionnaires import Questionnaire, load_bundled, load_file
+from questionnaires import Questionnaire, load_bundled
 from survey.tables import QuestionnaireVersion
 
-__all__ = ["PublishConflict", "PublishedQuestionnaire", "get_version", "latest_version", "publish", "publish_bundled"]
+__all__ = [
+    "PublishConflict",
+    "PublishedQuestionnaire",
+    "QuestionnaireVersions",
+    "get_version",
+    "latest_version",
+    "publish",
+    "publish_bundled",
+]
 
 
 class PublishConflict(ValueError):
@@ -52,16 +59,26 @@ async def publish_bundled() -> dict[str, PublishedQuestionnaire]:
     return {key: await publish(q) for key, q in load_bundled().items()}
 
 
-async def publish_file(path: Path) -> PublishedQuestionnaire:
-    return await publish(load_file(path))
+class QuestionnaireVersions:
+    """The published versions read so far, by row id: a version never changes once published.
+
+    One per application (held by :class:`survey.state.AppState`), so a fresh app on a fresh
+    database never sees another database's versions.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, PublishedQuestionnaire] = {}
+
+    def get(self, row_id: int) -> PublishedQuestionnaire | None:
+        return self._by_id.get(row_id)
+
+    def keep(self, published: PublishedQuestionnaire) -> None:
+        self._by_id[published.row_id] = published
 
 
-_cache: dict[int, PublishedQuestionnaire] = {}
-
-
-async def get_version(row_id: int) -> PublishedQuestionnaire:
-    """The published version with database id ``row_id`` (cached: versions never change)."""
-    cached = _cache.get(row_id)
+async def get_version(row_id: int, versions: QuestionnaireVersions | None = None) -> PublishedQuestionnaire:
+    """The published version with database id ``row_id``, from ``versions`` when it holds it (then kept there)."""
+    cached = versions.get(row_id) if versions is not None else None
     if cached is not None:
         return cached
     row = await QuestionnaireVersion.select(QuestionnaireVersion.definition).where(QuestionnaireVersion.id == row_id)
@@ -70,11 +87,12 @@ async def get_version(row_id: int) -> PublishedQuestionnaire:
     definition = row[0]["definition"]
     data = json.loads(definition) if isinstance(definition, str) else definition
     published = PublishedQuestionnaire(row_id, Questionnaire.from_dict(data))
-    _cache[row_id] = published
+    if versions is not None:
+        versions.keep(published)
     return published
 
 
-async def latest_version(key: str) -> PublishedQuestionnaire:
+async def latest_version(key: str, versions: QuestionnaireVersions | None = None) -> PublishedQuestionnaire:
     """The highest published version of questionnaire ``key``."""
     rows = (
         await QuestionnaireVersion.select(QuestionnaireVersion.id)
@@ -84,4 +102,4 @@ async def latest_version(key: str) -> PublishedQuestionnaire:
     )
     if not rows:
         raise LookupError(f"questionnaire {key!r} is not published")
-    return await get_version(rows[0]["id"])
+    return await get_version(rows[0]["id"], versions)

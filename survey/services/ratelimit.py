@@ -1,7 +1,8 @@
 """Per-client rate limits with separate counters per purpose (link look-ups, logins, counter pages).
 
-A sliding window of event times per (bucket, key). In memory, per server process: with N processes
-a client gets at most N times the limit, which still makes guessing a 71-bit link hopeless.
+A sliding window of event times per key, one limiter per purpose, held by the application. In
+memory, per server process: with N processes a client gets at most N times the limit, which
+still makes guessing a 71-bit link hopeless.
 
 Example::
 
@@ -17,8 +18,12 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-__all__ = ["RateLimiter", "limiters"]
+if TYPE_CHECKING:
+    from survey.settings import Settings
+
+__all__ = ["RateLimiter", "RateLimits"]
 
 
 @dataclass
@@ -60,24 +65,20 @@ class RateLimiter:
             return 0
         return max(1, int(events[0] + self.window_seconds - now) + 1)
 
-    def reset(self) -> None:
-        self._events.clear()
 
+@dataclass(frozen=True)
+class RateLimits:
+    """The application's limiters, one per purpose (held by :class:`survey.state.AppState`)."""
 
-_limiters: dict[str, RateLimiter] = {}
+    token_failures: RateLimiter  # failed link look-ups per client
+    public: RateLimiter  # public page requests per client
+    login_failures: RateLimiter  # failed sign-ins per client and per username
 
-
-def limiters(bucket: str) -> RateLimiter:
-    """The process-wide limiter of ``bucket``: 'token_failures', 'public', 'login_failures'."""
-    limiter = _limiters.get(bucket)
-    if limiter is None:
-        from survey.settings import get_settings
-
-        settings = get_settings()
-        limit = {
-            "token_failures": settings.token_failures_per_window,
-            "public": settings.public_requests_per_window,
-            "login_failures": settings.login_failures_per_window,
-        }[bucket]
-        limiter = _limiters[bucket] = RateLimiter(limit=limit, window_seconds=settings.rate_window_seconds)
-    return limiter
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RateLimits:
+        window = settings.rate_window_seconds
+        return cls(
+            token_failures=RateLimiter(settings.token_failures_per_window, window),
+            public=RateLimiter(settings.public_requests_per_window, window),
+            login_failures=RateLimiter(settings.login_failures_per_window, window),
+        )

@@ -23,6 +23,7 @@ from typing import Any
 from delivery.phones import normalise_email, normalise_phone
 from survey.crypto import cipher
 from survey.db import write_transaction
+from survey.services.people import People
 from survey.tables import Invitation, InvitationStatus, Job, JobStatus, Respondent
 
 __all__ = ["OPT_OUT_SOURCES", "LinkHolder", "invitation_for_token_hash", "opt_out", "opt_out_by_invitation"]
@@ -53,27 +54,16 @@ async def opt_out(*, respondent_id: int | None = None, phone: str | None = None,
     e164 = normalise_phone(phone).e164 if phone else None
     address = normalise_email(email) if email else None
     async with write_transaction():
-        ids: set[int] = set()
+        people = await People.load(box, phones=[e164] if e164 else [], emails=[address] if address else [])
+        ids = {p.id for p in [*people.by_phone.values(), *people.by_email.values()] if p.id is not None}
         if respondent_id is not None:
             ids.add(respondent_id)
-        keys = {"phone": box.lookup_key(e164) if e164 else None, "email": box.lookup_key(address) if address else None}
-        if keys["phone"]:
-            ids.update(r["id"] for r in await Respondent.select(Respondent.id).where(
-                Respondent.phone_hmac == keys["phone"]))
-        if keys["email"]:
-            ids.update(r["id"] for r in await Respondent.select(Respondent.id).where(
-                Respondent.email_hmac == keys["email"]))
         if not ids:
-            if respondent_id is not None:
-                raise LookupError(f"no respondent with id {respondent_id}")
             # not contacted yet: remember the wish, so their first contact is skipped
-            row = Respondent(
-                phone_hmac=keys["phone"], email_hmac=keys["email"],
-                phone_encrypted=box.encrypt(e164) if e164 else None,
-                email_encrypted=box.encrypt(address) if address else None,
-                opted_out_at=now, opt_out_source=source,
-            )
-            await row.save()
+            person, _ = people.find_or_add(e164, address)
+            assert person is not None and person.row is not None
+            person.row.opted_out_at, person.row.opt_out_source = now, source
+            await people.write([person])
             return True
         return await _opt_out_ids(sorted(ids), source, now)
 

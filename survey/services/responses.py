@@ -1,10 +1,11 @@
-"""Responses: reading a link's state, and storing answers through one group-committing writer.
+"""Responses: every write of the public survey, group-committed.
 
 Every write of the public survey (a page of a draft, a completed response, a link being opened)
-is a :class:`Submission` handed to the process's :class:`SubmissionWriter`. The writer takes all
-that is queued, applies it in ONE write transaction (multi-row inserts, set-based updates),
-commits once and then answers each waiting request. Committing once per batch instead of once
-per request is what lets SQLite keep up with many concurrent respondents.
+is a :class:`Submission` handed to the process's submissions writer (:func:`submission_writer`,
+a :class:`~survey.services.group_commit.GroupWriter` owned by the application's state). The writer
+takes all that is queued, applies it in ONE write transaction (multi-row inserts, set-based
+updates), commits once and then answers each waiting request. Committing once per batch instead
+of once per request is what lets SQLite keep up with many concurrent respondents.
 
 A link is answered once, and the database enforces it: ``Response.invitation`` is unique and a
 draft is completed by a conditional update (``... WHERE status = 'incomplete'``) whose affected
@@ -12,54 +13,34 @@ rows are checked, in the same transaction as the answers.
 
 Example::
 
-    outcome = await submit(Submission(token_hash=h, raw={"overall": ["4"]}, complete=True))
+    writer = submission_writer(QuestionnaireVersions())
+    outcome = await writer.submit(Submission(token_hash=h, raw={"overall": ["4"]}, complete=True))
     outcome.status  # 'complete', 'used', 'expired', 'unknown' or 'invalid' (see outcome.errors)
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from questionnaires import (
-    AnswerValue,
-    Questionnaire,
-    from_storage,
-    parse_answers,
-    to_storage,
-    visible_pages,
-    visible_questions,
-)
-from survey.db import aware, history_append_sql, marks, run_sql, write_transaction
+from questionnaires import AnswerValue, parse_answers, to_storage
+from survey.db import NUL, aware, history_append_sql, marks, run_sql, write_transaction
 from survey.services.followups import add_working_hours
-from survey.services.questionnaires import PublishedQuestionnaire, get_version
-from survey.tables import Answer, FollowUp, Invitation, Response, ResponseStatus
+from survey.services.group_commit import GroupWriter
+from survey.services.links import response_channel
+from survey.services.questionnaires import PublishedQuestionnaire, QuestionnaireVersions, get_version
+from survey.tables import Answer, FollowUp, Response, ResponseStatus
 
 __all__ = [
-    "DraftState",
-    "PageStep",
-    "LinkState",
+    "MAX_BATCH",
     "NewResponse",
     "Outcome",
     "Submission",
-    "SubmissionWriter",
-    "as_form",
-    "plan_page",
-    "read_draft",
-    "read_link",
-    "response_channel",
-    "resume_page",
     "submission_writer",
-    "submit",
 ]
-
-log = logging.getLogger(__name__)
 
 OutcomeStatus = Literal["saved", "complete", "opened", "used", "expired", "unknown", "invalid"]
 MAX_BATCH = 200
@@ -119,106 +100,6 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class DraftState:
-    """A stored response: its status, the page reached, its language and answers."""
-
-    response_id: int
-    status: str
-    page: int
-    language: str
-    answers: dict[str, AnswerValue]
-
-    @property
-    def complete(self) -> bool:
-        return self.status == ResponseStatus.complete
-
-
-@dataclass(frozen=True)
-class LinkState:
-    """What a survey link leads to: its invitation, questionnaire, and the response so far (if any)."""
-
-    invitation_id: int
-    token_hash: str
-    published: PublishedQuestionnaire
-    unit_id: int
-    service_id: int | None
-    language: str
-    status: str
-    expires_at: datetime | None
-    opened_at: datetime | None
-    draft: DraftState | None
-
-    @property
-    def questionnaire(self) -> Questionnaire:
-        return self.published.questionnaire
-
-    @property
-    def answered(self) -> bool:
-        return self.status == "responded" or (self.draft is not None and self.draft.complete)
-
-    def expired(self, now: datetime | None = None) -> bool:
-        now = now or datetime.now(UTC)
-        return self.status == "expired" or (self.expires_at is not None and aware(self.expires_at) <= now)
-
-
-def response_channel(invitation_channel: str, contact_channel: str | None, questionnaire: Questionnaire) -> str:
-    """The contact channel a response is counted under (call, counter, online, email, fanpage)."""
-    if contact_channel:
-        return contact_channel
-    if invitation_channel in {"ticket", "kiosk"}:
-        return "counter"
-    return questionnaire.channels[0] if questionnaire.channels else "online"
-
-
-async def _answers_of(response_id: int, questionnaire: Questionnaire) -> dict[str, AnswerValue]:
-    rows = await Answer.select(Answer.question_id, Answer.value_number, Answer.value_text).where(
-        Answer.response == response_id
-    )
-    answers: dict[str, AnswerValue] = {}
-    for row in rows:
-        try:
-            question = questionnaire.question(row["question_id"])
-        except KeyError:
-            continue
-        answers[row["question_id"]] = from_storage(question, row["value_number"], row["value_text"])
-    return answers
-
-
-async def read_draft(response_id: int, questionnaire: Questionnaire | None = None) -> DraftState | None:
-    """The stored response ``response_id`` with its answers, or ``None``."""
-    rows = await Response.select(
-        Response.id, Response.status, Response.page, Response.language, Response.questionnaire
-    ).where(Response.id == response_id)
-    if not rows:
-        return None
-    row = rows[0]
-    questionnaire = questionnaire or (await get_version(row["questionnaire"])).questionnaire
-    answers = await _answers_of(row["id"], questionnaire)
-    return DraftState(row["id"], row["status"], row["page"], row["language"], answers)
-
-
-async def read_link(token_hash: str) -> LinkState | None:
-    """The state of the link whose token hashes to ``token_hash``, or ``None`` when there is none."""
-    rows = await Invitation.select(
-        Invitation.id, Invitation.questionnaire, Invitation.unit, Invitation.service, Invitation.language,
-        Invitation.status, Invitation.expires_at, Invitation.opened_at,
-    ).where(Invitation.token_hash == token_hash)
-    if not rows:
-        return None
-    row = rows[0]
-    published = await get_version(row["questionnaire"])
-    draft = None
-    found = await Response.select(Response.id).where(Response.invitation == row["id"])
-    if found:
-        draft = await read_draft(found[0]["id"], published.questionnaire)
-    return LinkState(
-        invitation_id=row["id"], token_hash=token_hash, published=published, unit_id=row["unit"],
-        service_id=row["service"], language=row["language"], status=row["status"],
-        expires_at=row["expires_at"], opened_at=row["opened_at"], draft=draft,
-    )
-
-
 # --- the writer -------------------------------------------------------------------------------------------------
 
 
@@ -235,7 +116,7 @@ class _Plan:
     follow_up: tuple[str, ...] = ()
 
 
-async def _apply_batch(items: list[Submission]) -> list[Outcome]:
+async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions) -> list[Outcome]:
     """Apply ``items`` inside the current transaction; each target appears at most once."""
     now = datetime.now(UTC)
     outcomes: list[Outcome | None] = [None] * len(items)
@@ -288,7 +169,7 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
                 outcomes[index] = Outcome("expired")
                 continue
             plan.response_id = existing["id"] if existing else None
-            plan.published = await get_version(invitation["questionnaire"])
+            plan.published = await get_version(invitation["questionnaire"], versions)
         elif item.response_id is not None:
             existing = responses.get(("response", item.response_id))
             if existing is None:
@@ -298,21 +179,21 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
                 outcomes[index] = Outcome("used", existing["id"])
                 continue
             plan.response_id = existing["id"]
-            plan.published = await get_version(existing["questionnaire"])
+            plan.published = await get_version(existing["questionnaire"], versions)
         elif item.new_response is not None:
-            plan.published = await get_version(item.new_response.questionnaire_id)
+            plan.published = await get_version(item.new_response.questionnaire_id, versions)
         else:
             raise ValueError("a submission needs a token_hash, a response_id or a new_response")
         questionnaire = plan.published.questionnaire
         language = item.language or (plan.invitation or {}).get("language") or questionnaire.default_language
         if item.raw is not None:
-            check = parse_answers(questionnaire, item.raw, page=None, language=language)
+            check = parse_answers(questionnaire, _form_without_nul(item.raw), page=None, language=language)
             if not check.ok:
                 outcomes[index] = Outcome("invalid", plan.response_id, check.errors)
                 continue
             plan.answers = check.values
         else:
-            plan.answers = dict(item.answers or {})
+            plan.answers = {key: _without_nul(value) for key, value in (item.answers or {}).items()}
         if item.complete and questionnaire.follow_up is not None:
             plan.follow_up = questionnaire.follow_up.triggered_by(plan.answers)
         plans.append(plan)
@@ -414,6 +295,19 @@ async def _apply_batch(items: list[Submission]) -> list[Outcome]:
     return [o if o is not None else Outcome("unknown") for o in outcomes]
 
 
+def _form_without_nul(form: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    return {key: [value.replace(NUL, "") for value in values] for key, values in form.items()}
+
+
+def _without_nul(value: AnswerValue) -> AnswerValue:
+    """A citizen's answer without NUL characters (PostgreSQL cannot store them): the answer is kept either way."""
+    if isinstance(value, str):
+        return value.replace(NUL, "")
+    if isinstance(value, tuple):
+        return tuple(x.replace(NUL, "") for x in value)
+    return value
+
+
 RESPONSE_COLUMNS = ("invitation", "questionnaire", "unit", "service", "counter", "channel", "language", "trust",
                     "status", "page", "external_id", "started_at", "submitted_at")
 
@@ -485,180 +379,14 @@ def _follow_up_row(plan: _Plan, now: datetime) -> FollowUp:
     )
 
 
-async def _run_batch(items: list[Submission]) -> list[Outcome]:
-    async with write_transaction():
-        return await _apply_batch(items)
+def submission_writer(versions: QuestionnaireVersions, max_batch: int = MAX_BATCH) -> GroupWriter[Submission, Outcome]:
+    """The process's writer of submissions (started and stopped by the application's lifespan).
 
-
-class SubmissionWriter:
-    """Group commit: queued submissions are written together, one transaction per batch.
-
-    One writer per process, started and stopped by :func:`submission_writer` (the app's lifespan).
-    A batch that fails is retried one submission per transaction, so one bad submission fails alone.
+    Two submissions to one target (a link, a draft) never share a batch: the second sees the first's write.
     """
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
-        self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Submission, asyncio.Future[Outcome]] | None] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self.batches = 0
+    async def write(items: list[Submission]) -> list[Outcome]:
+        async with write_transaction():
+            return await _apply_batch(items, versions)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="survey-submission-writer")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._queue.put_nowait(None)
-        await self._task
-        self._task = None
-
-    async def submit(self, item: Submission) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((item, future))
-        return await future
-
-    async def _run(self) -> None:
-        deferred: list[tuple[Submission, asyncio.Future[Outcome]]] = []
-        stopping = False
-        while not stopping or deferred:
-            pending = deferred
-            deferred = []
-            if not pending:
-                entry = await self._queue.get()
-                if entry is None:
-                    stopping = True
-                    continue
-                pending = [entry]
-            while len(pending) < self.max_batch and not self._queue.empty():
-                entry = self._queue.get_nowait()
-                if entry is None:
-                    stopping = True
-                    break
-                pending.append(entry)
-            # a target written twice in one batch waits for the next one, which sees the first write
-            batch: list[tuple[Submission, asyncio.Future[Outcome]]] = []
-            targets: set[tuple[str, object]] = set()
-            for entry in pending:
-                if entry[0].target in targets:
-                    deferred.append(entry)
-                else:
-                    targets.add(entry[0].target)
-                    batch.append(entry)
-            await self._write(batch)
-
-    async def _write(self, batch: list[tuple[Submission, asyncio.Future[Outcome]]]) -> None:
-        self.batches += 1
-        try:
-            outcomes = await _run_batch([item for item, _ in batch])
-        except Exception:
-            log.exception("a batch of %d submissions failed; writing them one by one", len(batch))
-            for item, future in batch:
-                try:
-                    outcome = (await _run_batch([item]))[0]
-                except Exception as error:  # this one submission is at fault
-                    if not future.done():
-                        future.set_exception(error)
-                else:
-                    if not future.done():
-                        future.set_result(outcome)
-            return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(outcome)
-
-
-_writer: SubmissionWriter | None = None
-
-
-async def submit(item: Submission) -> Outcome:
-    """Write ``item`` through the running writer, or in a transaction of its own when none runs (CLI, tests)."""
-    if _writer is not None and _writer._task is not None and not _writer._task.done():
-        return await _writer.submit(item)
-    return (await _run_batch([item]))[0]
-
-
-@contextlib.asynccontextmanager
-async def submission_writer(app: object = None) -> AsyncIterator[SubmissionWriter]:
-    """Lifespan of the process's writer: started with the app, drained and stopped with it."""
-    global _writer
-    writer = SubmissionWriter()
-    writer.start()
-    previous, _writer = _writer, writer
-    try:
-        yield writer
-    finally:
-        await writer.stop()
-        _writer = previous
-
-
-# --- moving through the pages -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PageStep:
-    """What a posted page leads to.
-
-    With ``errors``, ``page`` is shown again (with the answers given). Otherwise ``save`` is stored
-    (replacing the answers of ``replace``; ``None``: all answers) and ``page`` is shown next, or,
-    when ``complete``, the response is finished with ``answers``.
-    """
-
-    page: int
-    answers: dict[str, AnswerValue]
-    save: dict[str, AnswerValue]
-    replace: tuple[str, ...] | None
-    errors: dict[str, str] = field(default_factory=dict)
-    complete: bool = False
-
-
-def as_form(answers: Mapping[str, AnswerValue]) -> dict[str, list[str]]:
-    """Answers back in the form they are posted (``{question_id: [values]}``)."""
-    return {k: [str(x) for x in v] if isinstance(v, tuple) else [str(v)] for k, v in answers.items()}
-
-
-def resume_page(questionnaire: Questionnaire, answers: Mapping[str, AnswerValue], page: int | None) -> int:
-    """The page to show: ``page`` if it is still shown given the answers, else the first shown page."""
-    pages = visible_pages(questionnaire, answers) or questionnaire.pages
-    if page in pages:
-        return page
-    earlier = [p for p in pages if page is not None and p < page]
-    return earlier[-1] if earlier else pages[0]
-
-
-def plan_page(
-    questionnaire: Questionnaire,
-    stored: Mapping[str, AnswerValue],
-    form: Mapping[str, list[str]],
-    page: int,
-    language: str,
-    action: str = "next",
-) -> PageStep:
-    """Read a posted page (skip logic applied on the server) and decide where the person goes.
-
-    ``action`` is ``next``/``submit`` (check the page, move on or finish) or ``back`` (keep the
-    valid answers of the page without requiring anything, and go to the previous shown page).
-    """
-    page = resume_page(questionnaire, stored, page)
-    on_page = tuple(x.id for x in questionnaire.questions_on(page))
-    previous = {k: v for k, v in stored.items() if k not in on_page}
-    check = parse_answers(questionnaire, form, page, language, previous)
-    merged = {**previous, **check.values}
-    shown_pages = visible_pages(questionnaire, merged)
-    if action == "back":
-        earlier = [p for p in shown_pages if p < page]
-        return PageStep(earlier[-1] if earlier else page, merged, check.values, on_page)
-    if not check.ok:
-        return PageStep(page, merged, {}, (), errors=check.errors)
-    later = [p for p in shown_pages if p > page]
-    if later:
-        return PageStep(later[0], merged, check.values, on_page)
-    shown = visible_questions(questionnaire, merged)
-    final = {x.id: merged[x.id] for x in shown if x.id in merged}
-    # an earlier page may lack a required answer (a changed answer can reveal a question): send the person there
-    missing = parse_answers(questionnaire, as_form(final), None, language)
-    if not missing.ok:
-        first = min(questionnaire.question(q).page for q in missing.errors)
-        errors = {q: e for q, e in missing.errors.items() if questionnaire.question(q).page == first}
-        return PageStep(first, merged, check.values, on_page, errors=errors)
-    return PageStep(page, final, final, None, complete=True)
+    return GroupWriter(write, name="submissions", max_batch=max_batch, key=lambda item: item.target)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -45,7 +44,7 @@ from delivery.channels import (
 )
 from delivery.composer import SMS_TEMPLATES, compose_sms, count_segments, render_template
 from delivery.email import build_invitation_email
-from delivery.rules import DeliveryPolicy, next_allowed_time
+from delivery.rules import DeliveryPolicy, ReminderHistory, next_allowed_time, reminder_refusal
 from delivery.throttle import TokenBucket
 from delivery.tokens import new_token, token_hash
 from delivery.twilio_status import callback_outcome, should_apply
@@ -53,7 +52,7 @@ from survey.crypto import InvalidToken, cipher
 from survey.db import aware, history_append_sql, run_sql, write_transaction
 from survey.services.invitations import survey_url
 from survey.services.outbox import ClaimedJob, JobResult, update_payloads
-from survey.services.questionnaires import get_version
+from survey.services.questionnaires import QuestionnaireVersions, get_version
 from survey.settings import Settings, get_settings
 from survey.tables import Invitation, InvitationStatus, SandboxMessage
 
@@ -64,12 +63,9 @@ __all__ = [
     "delivery_from_settings",
     "find_sandbox_message",
     "prepare_sends",
-    "SandboxEntry",
     "optout_url",
-    "sandbox_messages",
     "send_invitation",
     "send_reminder",
-    "split_links",
     "status_callback_url",
     "store_sandbox_message",
 ]
@@ -98,6 +94,7 @@ class Delivery:
     policy: DeliveryPolicy
     clock: Callable[[], datetime] = _utc_now
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    versions: QuestionnaireVersions = field(default_factory=QuestionnaireVersions)  # read once per sender
 
     def channel_label(self, kind: str) -> str:
         return getattr(self.channels[kind], "name", kind) if kind in self.channels else "none"
@@ -317,7 +314,7 @@ async def _compose(target: _Target, token: str, kind: str, delivery: Delivery, a
                                optout_url=optout)
         composed = compose_sms(text, mode=settings.sms_encoding)  # type: ignore[arg-type]
         return OutgoingMessage("sms", address, composed.text, reference=str(target.id))
-    questionnaire = (await get_version(target.questionnaire_id)).questionnaire
+    questionnaire = (await get_version(target.questionnaire_id, delivery.versions)).questionnaire
     rating = next((q for q in questionnaire.questions if q.type == "rating" and q.scale is not None), None)
     first_question = None
     question_text = None
@@ -504,19 +501,10 @@ async def send_reminder(job: ClaimedJob, delivery: Delivery) -> JobResult:
     target = await _load(invitation_id)
     if target is None:
         return JobResult.done(job, note="the invitation no longer exists", payload=scrubbed)
-    reason = None
-    if target.reminder_state != "scheduled":
-        reason = f"reminder already {target.reminder_state}"
-    elif target.opted_out_at is not None:
-        reason = "opted out"
-    elif target.responded_at is not None or target.status == InvitationStatus.responded:
-        reason = "answered"
-    elif target.opened_at is not None or target.status == InvitationStatus.opened:
-        reason = "opened"
-    elif target.status not in (InvitationStatus.sent, InvitationStatus.delivered):
-        reason = f"invitation {target.status}"
-    elif target.expires_at is not None and target.expires_at <= now:
-        reason = "link expired"
+    reason = reminder_refusal(ReminderHistory(
+        status=target.status, reminder_state=target.reminder_state, opted_out_at=target.opted_out_at,
+        opened_at=target.opened_at, responded_at=target.responded_at, expires_at=target.expires_at,
+    ), now)
     if reason is not None:
         effects = [] if target.reminder_state != "scheduled" else [
             _reminder_done(invitation_id, state="skipped", at=now, detail=f"no reminder: {reason}")]
@@ -600,64 +588,3 @@ HANDLERS: Mapping[str, Handler] = {
     "send_reminder": send_reminder,
     "twilio_status": apply_twilio_status_job,
 }
-
-
-# --- what staff see --------------------------------------------------------------------------------------------
-
-_LINK = re.compile(r"https?://[^\s<>\"']+")
-
-
-@dataclass(frozen=True)
-class SandboxEntry:
-    """One message the sandbox kept, with its text split into plain parts and links (to show them clickable)."""
-
-    id: int
-    channel: str
-    to_address: str
-    subject: str | None
-    parts: tuple[tuple[str, bool], ...]
-    encoding: str | None
-    segments: int
-    invitation_id: int | None
-    invitation_status: str | None
-    created_at: datetime | None
-    has_html: bool
-
-
-def split_links(text: str) -> tuple[tuple[str, bool], ...]:
-    """``text`` as (piece, is_link) pairs.
-
-    >>> split_links("Rate us: https://x.vn/s/abc thanks")
-    (('Rate us: ', False), ('https://x.vn/s/abc', True), (' thanks', False))
-    """
-    parts: list[tuple[str, bool]] = []
-    position = 0
-    for match in _LINK.finditer(text):
-        if match.start() > position:
-            parts.append((text[position : match.start()], False))
-        parts.append((match.group(0), True))
-        position = match.end()
-    if position < len(text):
-        parts.append((text[position:], False))
-    return tuple(parts)
-
-
-async def sandbox_messages(unit_path_prefix: str, *, include_unlinked: bool, limit: int = 100,
-                           offset: int = 0) -> list[SandboxEntry]:
-    """The sandbox's messages for invitations of units under ``unit_path_prefix``, newest first."""
-    query = SandboxMessage.select(
-        SandboxMessage.id, SandboxMessage.channel, SandboxMessage.to_address, SandboxMessage.subject,
-        SandboxMessage.body_text, SandboxMessage.body_html, SandboxMessage.encoding, SandboxMessage.segments,
-        SandboxMessage.invitation, SandboxMessage.created_at,
-        SandboxMessage.invitation.status.as_alias("invitation_status"),
-        SandboxMessage.invitation.unit.path.as_alias("unit_path"),
-    )
-    scoped = SandboxMessage.invitation.unit.path.like(unit_path_prefix.replace("%", "") + "%")
-    if include_unlinked:
-        scoped = scoped | SandboxMessage.invitation.is_null()
-    rows = await query.where(scoped).order_by(SandboxMessage.id, ascending=False).limit(limit).offset(offset)
-    return [SandboxEntry(id=row["id"], channel=row["channel"], to_address=row["to_address"], subject=row["subject"],
-                         parts=split_links(row["body_text"] or ""), encoding=row["encoding"],
-                         segments=row["segments"], invitation_id=row["invitation"],
-                         invitation_status=row["invitation_status"], created_at=aware(row["created_at"]),
-                         has_html=bool(row["body_html"])) for row in rows]

@@ -63,7 +63,7 @@ from delivery.tokens import token_hash
 from survey.reference import seed_reference
 from survey.services.invitations import LinkSpec, create_links, survey_url
 from survey.services.questionnaires import latest_version
-from survey.services.staff import create_user
+from survey.services.accounts import create_user
 from survey.settings import get_settings
 from survey.tables import Answer, Invitation, Response, Service, Unit
 

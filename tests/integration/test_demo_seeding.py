@@ -22,7 +22,6 @@ RESPONSES = 3_000
 def demo_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Settings pointing at a temporary SQLite file; the previous engine and settings come back afterwards."""
     from survey.db import bind, engine
-    from survey.services import questionnaires
 
     previous = engine()
     path = tmp_path / "demo.sqlite3"
@@ -30,13 +29,11 @@ def demo_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
         (tmp_path / leftover).write_text("not a database")
     monkeypatch.setenv("SURVEY_DATABASE_URL", f"sqlite:///{path}")
     get_settings.cache_clear()
-    questionnaires._cache.clear()
     try:
         yield path
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
-        questionnaires._cache.clear()
         bind(previous)
 
 
@@ -44,9 +41,9 @@ async def test_seeding_writes_a_year_that_piccolo_and_the_services_read_back(dem
     from questionnaires import from_storage
     from survey.demo import build_demo
     from survey.reference import PROVINCES
+    from survey.services.accounts import authenticate
     from survey.services.invitations import survey_url
     from survey.services.questionnaires import get_version
-    from survey.services.staff import authenticate
     from survey.tables import (
         Answer,
         Contact,

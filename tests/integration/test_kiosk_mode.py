@@ -18,7 +18,7 @@ async def _csrf(client, path: str) -> str:
 
 
 async def _sign_in(client, username: str, role: str = "unit_manager", unit: str = "HN-BD") -> None:
-    from survey.services.staff import create_user
+    from survey.services.accounts import create_user
 
     await create_user(username=username, password=PASSWORD, role=role, unit_code=unit, display_name=username)
     reply = await client.post("/staff/login", data={"username": username, "password": PASSWORD,

@@ -31,10 +31,8 @@ async def client(reference):
     from litestar.testing import AsyncTestClient
 
     from survey.app import create_app
-    from survey.services import ratelimit
     from survey.settings import get_settings
 
-    ratelimit._limiters.clear()
     app = create_app(replace(get_settings(), worker_in_process=False))
     async with AsyncTestClient(app=app, base_url="http://testserver.local") as test_client:
         yield test_client
@@ -110,7 +108,7 @@ async def jobs(kind: str | None = None) -> list[dict]:
 
 
 async def sign_in_admin(client) -> None:
-    from survey.services.staff import create_user
+    from survey.services.accounts import create_user
 
     await create_user(username="quantri", password=PASSWORD, role="admin", unit_code="VN", display_name="Quản trị")
     page = await client.get("/staff/login")
@@ -256,7 +254,7 @@ async def test_failures_back_off_with_jitter_then_go_dead_and_staff_retry_them(c
 
 
 async def test_only_administrators_see_the_outbox(client):
-    from survey.services.staff import create_user
+    from survey.services.accounts import create_user
 
     await create_user(username="chatluong", password=PASSWORD, role="quality", unit_code="HN", display_name="CL")
     page = await client.get("/staff/login")

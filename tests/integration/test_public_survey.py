@@ -206,13 +206,14 @@ async def test_concurrent_submissions_of_one_link_store_exactly_one_response(cli
 async def test_two_writers_racing_on_one_link_store_one_response(reference):
     """As two server processes would: each with its own group-commit writer."""
     from delivery.tokens import token_hash
-    from survey.services.responses import Submission, SubmissionWriter
+    from survey.services.questionnaires import QuestionnaireVersions
+    from survey.services.responses import Submission, submission_writer
     from survey.settings import get_settings
     from survey.tables import Response
 
     token = await _link()
     hashed = token_hash(token, get_settings().secret_key)
-    writers = [SubmissionWriter(), SubmissionWriter()]
+    writers = [submission_writer(QuestionnaireVersions()), submission_writer(QuestionnaireVersions())]
     for writer in writers:
         writer.start()
     try:

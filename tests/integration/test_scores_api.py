@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from survey.services.accounts import create_user
 from survey.services.response_import import import_responses
-from survey.services.staff import create_user
 from survey.tables import ApiKey
 
 PASSWORD = "correct horse battery"
@@ -33,9 +33,7 @@ async def api(seeded):
     from litestar.testing import AsyncTestClient
 
     from survey.app import create_app
-    from survey.services import ratelimit
 
-    ratelimit._limiters.clear()
     async with AsyncTestClient(app=create_app(), base_url="http://testserver.local") as test_client:
         yield test_client
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from survey.services.staff import StaffError, create_user
+from survey.services.accounts import StaffError, create_user
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -151,8 +151,8 @@ async def test_logout_ends_the_session(client, lan):
 
 
 async def test_too_many_failures_are_refused_with_429_and_the_public_limiter_is_untouched(client, lan):
-    from survey.services.ratelimit import limiters
     from survey.settings import get_settings
+    from survey.state import state_of
 
     limit = get_settings().login_failures_per_window
     for attempt in range(limit):
@@ -163,9 +163,10 @@ async def test_too_many_failures_are_refused_with_429_and_the_public_limiter_is_
     assert blocked.status_code == 429
     assert "Đăng nhập sai quá nhiều lần" in blocked.text
     assert int(blocked.headers["retry-after"]) > 0
-    for bucket in ("token_failures", "public"):
-        assert not limiters(bucket).blocked("testclient")
-        assert limiters(bucket).retry_after("testclient") == 0
+    limits = state_of(client.app).limits
+    for limiter in (limits.token_failures, limits.public):
+        assert not limiter.blocked("testclient")
+        assert limiter.retry_after("testclient") == 0
 
 
 async def test_unauthenticated_browsers_are_sent_to_login_and_api_clients_get_401(client):
@@ -178,7 +179,7 @@ async def test_unauthenticated_browsers_are_sent_to_login_and_api_clients_get_40
 
 
 async def test_a_new_session_version_signs_the_user_out_everywhere(client, lan):
-    from survey.services.staff import sign_out_everywhere
+    from survey.services.accounts import sign_out_everywhere
 
     await sign_in(client, "lan.nt")
     assert (await client.get("/staff/", follow_redirects=False)).status_code == 200

@@ -45,9 +45,7 @@ async def app_client(reference, twilio_settings):
     from litestar.testing import AsyncTestClient
 
     from survey.app import create_app
-    from survey.services import ratelimit
 
-    ratelimit._limiters.clear()
     async with AsyncTestClient(app=create_app(twilio_settings), base_url="http://testserver.local") as client:
         yield client
 

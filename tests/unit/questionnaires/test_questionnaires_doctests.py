@@ -9,10 +9,10 @@ from types import ModuleType
 import pytest
 
 import questionnaires
-from questionnaires import Condition, answers, load_text, loader, model
+from questionnaires import Condition, answers, load_text, loader, model, navigation
 
 
-@pytest.mark.parametrize("module", [model, loader, answers], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [model, loader, answers, navigation], ids=lambda m: m.__name__)
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module)
     assert result.attempted > 0

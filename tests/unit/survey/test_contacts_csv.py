@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from survey.services.contacts import CSV_MAX_FIELD, read_contacts_csv
+from survey.services.contact_csv import CSV_MAX_FIELD, read_contacts_csv
 
 HEADER = "source,external_id,channel,unit,occurred_at,phone"
 

@@ -6,9 +6,12 @@ import doctest
 
 import pytest
 
+import survey.services.accounts as accounts
+import survey.services.browsing as browsing
 import survey.services.staff as staff
 from survey.controllers.staff import TEXTS, _safe_next, text
-from survey.services.staff import StaffIdentity, can_see, excerpt
+from survey.services.accounts import StaffIdentity, can_see
+from survey.services.browsing import excerpt
 
 
 def identity(role: str, unit_path: str) -> StaffIdentity:
@@ -59,6 +62,7 @@ def test_every_staff_text_is_in_vietnamese_and_english():
     assert text("page", "en", page=2) == "Page 2"
 
 
-def test_the_examples_in_the_docstrings_hold():
-    result = doctest.testmod(staff)
+@pytest.mark.parametrize("module", [accounts, browsing, staff], ids=lambda module: module.__name__)
+def test_the_examples_in_the_docstrings_hold(module):
+    result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

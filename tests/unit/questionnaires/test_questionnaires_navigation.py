@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from questionnaires import load_bundled
-from survey.services.responses import as_form, plan_page, resume_page
+from questionnaires import as_form, load_bundled, plan_page, resume_page
 
 COUNTER = load_bundled()["counter"]
 
