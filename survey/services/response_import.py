@@ -28,14 +28,14 @@ import io
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from questionnaires.answers import MULTI_SEPARATOR
 from questionnaires.model import CHANNELS, Question, Questionnaire
-from survey.db import engine, is_sqlite, marks, run_sql, write_transaction
+from survey.db import NUL, engine, is_sqlite, marks, run_sql, write_transaction
 
 __all__ = ["FIXED_COLUMNS", "ImportProblem", "ImportResult", "import_responses", "read_rows"]
 
@@ -45,6 +45,7 @@ MAX_ID_LENGTH = 80
 RESPONSE_BATCH = 500
 ANSWER_BATCH = 5_000
 IMPORT_TRUST = "poster"
+EARLIEST_RESPONSE = datetime(2000, 1, 1)  # local time: an earlier submitted_at is a typo or a placeholder
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def read_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]], list
         line = data[: error.start].count(b"\n") + 1
         return [], [], [ImportProblem(line, None, f"the file is not UTF-8 (byte {error.start}: "
                                                   f"{data[error.start:error.start + 1]!r}); save it as CSV UTF-8")]
-    if "\x00" in text:
+    if NUL in text:
         return [], [], [ImportProblem(0, None, "the file contains NUL characters: it is not a CSV text file")]
     csv.field_size_limit(max(MAX_FIELD * 4, csv.field_size_limit()))
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -149,13 +150,16 @@ def _parse_time(raw: str, zone: ZoneInfo, now: datetime) -> tuple[datetime | Non
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None, f"{raw[:40]!r} is not a date and time; allowed: {allowed}"
+    # checked before the conversion to UTC, which overflows at the ends of the calendar
+    if moment.replace(tzinfo=None) < EARLIEST_RESPONSE:
+        return None, f"{raw[:40]!r} is before 2000; allowed: {allowed}"
+    if moment.replace(tzinfo=None) > now.replace(tzinfo=None) + timedelta(days=1):
+        return None, f"{raw[:40]!r} lies in the future; allowed: {allowed}, not after now"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     moment = moment.astimezone(UTC)
     if moment > now:
         return None, f"{raw[:40]!r} lies in the future; allowed: {allowed}, not after now"
-    if moment.year < 2000:
-        return None, f"{raw[:40]!r} is before 2000; allowed: {allowed}"
     return moment, None
 
 

@@ -147,6 +147,38 @@ async def test_a_batch_with_one_invalid_event_writes_nothing_and_names_the_event
     assert await _counts() == {"Contact": 0, "Respondent": 0, "Invitation": 0, "Job": 0}
 
 
+@pytest.mark.parametrize("field", ["external_id", "agent", "phone", "email", "unit", "counter"])
+async def test_a_nul_character_in_any_field_is_refused_naming_the_field_and_writes_nothing(client, field):
+    key = await _key()
+    values = {"external_id": "call-\x00-1", "agent": "Lan\x00", "phone": "0912\x00345678",
+              "email": "an@\x00example.vn", "unit": "HN-BD\x00", "counter": "\x00"}
+    reply = await client.post("/api/v1/contacts", json=_event(**{field: values[field]}), headers=_auth(key))
+    assert reply.status_code == 422
+    assert field in {e["field"] for e in reply.json()["errors"]}
+    assert any("NUL" in e["message"] for e in reply.json()["errors"] if e["field"] == field)
+    assert await _counts() == {"Contact": 0, "Respondent": 0, "Invitation": 0, "Job": 0}
+
+
+@pytest.mark.parametrize("occurred_at", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+01:00",
+                                         "0001-01-01T00:00:00", "1999-12-31T23:00:00+07:00"])
+async def test_a_contact_time_outside_the_plausible_window_is_refused_and_writes_nothing(client, occurred_at):
+    key = await _key()
+    reply = await client.post("/api/v1/contacts", json=_event(occurred_at=occurred_at), headers=_auth(key))
+    assert reply.status_code == 422
+    [error] = reply.json()["errors"]
+    assert error["field"] == "occurred_at" and occurred_at[:10] in error["message"]
+    assert await _counts() == {"Contact": 0, "Respondent": 0, "Invitation": 0, "Job": 0}
+
+
+@pytest.mark.parametrize(("start", "end", "named"), [("0001-01-01", "0001-01-02", "from"),
+                                                     ("2026-01-01", "9999-12-31T23:59:59-12:00", "to")])
+async def test_counts_by_decision_refuse_a_period_outside_the_dates_contacts_can_have(client, start, end, named):
+    key = await _key()
+    reply = await client.get("/api/v1/contacts/decisions", params={"from": start, "to": end}, headers=_auth(key))
+    assert reply.status_code == 400
+    assert reply.json()["detail"].startswith(f"{named}: ")
+
+
 async def test_a_batch_over_the_limit_is_refused_naming_the_limit(client):
     key = await _key()
     reply = await client.post("/api/v1/contacts", json={"events": [_event(f"c{i}") for i in range(1001)]},

@@ -112,6 +112,25 @@ async def test_a_file_with_errors_imports_nothing_and_reports_each_row(reference
     assert await _count("Contact") == 1
 
 
+async def test_nul_characters_and_implausible_times_are_row_errors_and_nothing_is_imported(reference, tmp_path):
+    t = _recent()
+    rows = [
+        f"sw,ok-1,call,HN-BD,HOTLINE,{t},0912345678,,vi,,",
+        f"sw,nul-agent,call,HN-BD,HOTLINE,{t},0912345679,,vi,Lan\x00,",
+        "sw,far-future,call,HN-BD,HOTLINE,9999-12-31T23:59:59-12:00,0912345670,,vi,,",
+        "sw,year-one,call,HN-BD,HOTLINE,0001-01-01T00:00:00+01:00,0912345671,,vi,,",
+    ]
+    path = _write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n")
+    result = await _cli("contacts", "import", str(path))
+    assert result.exit_code == 1
+    out = result.output
+    assert "c.csv:3: agent: contains a NUL character (U+0000)" in out
+    assert "c.csv:4: occurred_at: 9999-12-31T23:59:59-12:00 is not a plausible contact time" in out
+    assert "c.csv:5: occurred_at: 0001-01-01T00:00:00+01:00 is not a plausible contact time" in out
+    assert "Nothing was imported" in out
+    assert await _count("Contact") == 0 and await _count("Respondent") == 0
+
+
 async def test_files_that_cannot_be_read_say_why(reference, tmp_path):
     t = _recent()
     latin = _write(tmp_path, HEADER + f"\nsw,1,call,HN-BD,HOTLINE,{t},0912345678,,vi,Đinh,\n",

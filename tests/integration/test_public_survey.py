@@ -75,6 +75,40 @@ async def test_each_bundled_questionnaire_can_be_answered_to_the_end(client, key
     assert [entry["status"] for entry in _json(invitation["status_history"])] == ["sent", "opened", "responded"]
 
 
+async def test_a_nul_character_in_a_posted_comment_is_removed_and_the_answer_kept(client):
+    from survey.tables import Answer, Response
+
+    token = await _link()
+    page = await client.get(f"/s/{token}")
+    for _ in range(10):
+        shown = _shown(page.text)
+        form = {"page": re.search(r'name="page" value="(\d+)"', page.text)[1], "lang": "vi"}
+        form |= {qid: _pleased("counter", qid) for qid in shown}
+        if "comment" in shown:
+            form["comment"] = ["Cán bộ\x00 nhiệt tình"]
+        last = 'value="submit"' in page.text
+        form["action"] = "submit" if last else "next"
+        page = await client.post(f"/s/{token}", data=form)
+        assert page.status_code == 200
+        if last:
+            break
+    assert 'data-page="thanks"' in page.text
+    [response] = await _rows(Response)
+    [comment] = await _rows(Answer, question_id="comment")
+    assert (response["status"], comment["value_text"]) == ("complete", "Cán bộ nhiệt tình")
+
+
+async def test_a_nul_character_in_a_json_comment_is_removed_and_the_answer_kept(client):
+    from survey.tables import Answer
+
+    token = await _link()
+    body = {"answers": {"overall": 4, "complained": "no", "comment": "\x00Tốt lắm\x00"}}
+    reply = await client.post(f"/s/{token}", json=body, headers=JSON)
+    assert reply.status_code == 200
+    [comment] = await _rows(Answer, question_id="comment")
+    assert comment["value_text"] == "Tốt lắm"
+
+
 def _json(value):
     import json
 

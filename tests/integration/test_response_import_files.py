@@ -46,6 +46,8 @@ async def test_a_good_file_imports_with_or_without_bom_and_again_changes_nothing
     ("r-9,post-call,1,HN-BD,HOTLINE,sms,2026-05-03 10:00,vi,4,4,yes,", "channel", "allowed: call, counter"),
     ("r-9,post-call,1,HN-BD,HOTLINE,call,03/05/2026,vi,4,4,yes,", "submitted_at", "allowed: an ISO 8601"),
     ("r-9,post-call,1,HN-BD,HOTLINE,call,2099-01-01,vi,4,4,yes,", "submitted_at", "future"),
+    ("r-9,post-call,1,HN-BD,HOTLINE,call,9999-12-31T23:59:59-12:00,vi,4,4,yes,", "submitted_at", "future"),
+    ("r-9,post-call,1,HN-BD,HOTLINE,call,0001-01-01T00:00:00+01:00,vi,4,4,yes,", "submitted_at", "before 2000"),
     ("r-9,post-call,9,HN-BD,HOTLINE,call,2026-05-03 10:00,vi,4,4,yes,", "version", "allowed: 1"),
     ("r-9,nope,1,HN-BD,HOTLINE,call,2026-05-03 10:00,vi,4,4,yes,", "questionnaire", "allowed: counter"),
     ("r-9,post-call,1,HN-BD,HOTLINE,call,2026-05-03 10:00,fr,4,4,yes,", "language", "allowed: vi, en"),

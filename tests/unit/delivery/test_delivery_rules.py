@@ -16,9 +16,11 @@ from delivery.rules import (
     Decision,
     DeliveryPolicy,
     PersonHistory,
+    ReminderHistory,
     choose_channel,
     decide,
     next_allowed_time,
+    reminder_refusal,
     sampled,
 )
 
@@ -359,3 +361,37 @@ def test_decisions_serialise_to_json() -> None:
     assert Decision.skipped("duplicate_contact").reason == "duplicate_contact"
     with pytest.raises(ValueError, match="unknown skip reason"):
         Decision.skipped("bored")
+
+
+# --- the reminder ------------------------------------------------------------------------------------------------
+
+SENT = ReminderHistory(status="delivered", reminder_state="scheduled", expires_at=MORNING + timedelta(days=7))
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({}, None),
+        ({"status": "sent"}, None),
+        ({"reminder_state": "sent"}, "reminder already sent"),
+        ({"reminder_state": "skipped"}, "reminder already skipped"),
+        ({"opted_out_at": MORNING - timedelta(hours=1)}, "opted out"),
+        ({"responded_at": MORNING - timedelta(hours=1)}, "answered"),
+        ({"status": "responded"}, "answered"),
+        ({"opened_at": MORNING - timedelta(hours=1)}, "opened"),
+        ({"status": "opened"}, "opened"),
+        ({"status": "failed"}, "invitation failed"),
+        ({"status": "planned"}, "invitation planned"),
+        ({"expires_at": MORNING}, "link expired"),
+        ({"expires_at": None}, None),
+        # the first reason that holds is given: an answered invitation is not reported as opened
+        ({"opened_at": MORNING, "responded_at": MORNING, "opted_out_at": MORNING}, "opted out"),
+    ],
+)
+def test_reminder_table(changes: dict[str, object], refusal: str | None) -> None:
+    assert reminder_refusal(replace(SENT, **changes), MORNING) == refusal  # type: ignore[arg-type]
+
+
+def test_the_reminder_rule_refuses_a_naive_now() -> None:
+    with pytest.raises(ValueError, match="now"):
+        reminder_refusal(SENT, MORNING.replace(tzinfo=None))
