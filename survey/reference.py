@@ -1,16 +1,19 @@
 """Reference data: the organisation tree, the service catalogue and the counters.
 
-Used by the demo and the tests; a real deployment loads its own with the same function.
+Used by the demo and the tests; a real deployment loads its own with the same function. The units
+are data (``survey/data/units.csv``), the services and counters below.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from pathlib import Path
 
 from survey.db import write_transaction
 from survey.tables import Counter, CounterService, Service, Unit
 
-__all__ = ["COUNTERS", "PROVINCES", "SERVICES", "CounterSpec", "UnitSpec", "seed_reference"]
+__all__ = ["COUNTERS", "PROVINCES", "SERVICES", "UNITS_FILE", "CounterSpec", "UnitSpec", "read_units", "seed_reference"]
 
 
 @dataclass(frozen=True)
@@ -23,60 +26,22 @@ class UnitSpec:
 
 CENTRE = UnitSpec("VN", "Trung tâm Chăm sóc khách hàng - BHXH Việt Nam", "VSS Customer Care Centre")
 
-PROVINCES: tuple[UnitSpec, ...] = (
-    UnitSpec("HN", "BHXH TP. Hà Nội", "Hanoi Social Security", (
-        ("HN-BD", "BHXH quận Ba Đình", "Ba Dinh District SS"),
-        ("HN-CG", "BHXH quận Cầu Giấy", "Cau Giay District SS"),
-        ("HN-DD", "BHXH quận Đống Đa", "Dong Da District SS"),
-        ("HN-HD", "BHXH quận Hà Đông", "Ha Dong District SS"),
-    )),
-    UnitSpec("HCM", "BHXH TP. Hồ Chí Minh", "Ho Chi Minh City Social Security", (
-        ("HCM-Q1", "BHXH Quận 1", "District 1 SS"),
-        ("HCM-PN", "BHXH quận Phú Nhuận", "Phu Nhuan District SS"),
-        ("HCM-TD", "BHXH TP. Thủ Đức", "Thu Duc City SS"),
-        ("HCM-BT", "BHXH quận Bình Thạnh", "Binh Thanh District SS"),
-    )),
-    UnitSpec("HP", "BHXH TP. Hải Phòng", "Hai Phong Social Security", (
-        ("HP-LC", "BHXH quận Lê Chân", "Le Chan District SS"),
-        ("HP-NQ", "BHXH quận Ngô Quyền", "Ngo Quyen District SS"),
-    )),
-    UnitSpec("DN", "BHXH TP. Đà Nẵng", "Da Nang Social Security", (
-        ("DN-HC", "BHXH quận Hải Châu", "Hai Chau District SS"),
-        ("DN-TK", "BHXH quận Thanh Khê", "Thanh Khe District SS"),
-    )),
-    UnitSpec("CT", "BHXH TP. Cần Thơ", "Can Tho Social Security", (
-        ("CT-NK", "BHXH quận Ninh Kiều", "Ninh Kieu District SS"),
-        ("CT-BT", "BHXH quận Bình Thủy", "Binh Thuy District SS"),
-    )),
-    UnitSpec("QN", "BHXH tỉnh Quảng Ninh", "Quang Ninh Social Security", (
-        ("QN-HL", "BHXH TP. Hạ Long", "Ha Long City SS"),
-        ("QN-CP", "BHXH TP. Cẩm Phả", "Cam Pha City SS"),
-    )),
-    UnitSpec("NA", "BHXH tỉnh Nghệ An", "Nghe An Social Security", (
-        ("NA-VI", "BHXH TP. Vinh", "Vinh City SS"),
-        ("NA-DC", "BHXH huyện Diễn Châu", "Dien Chau District SS"),
-    )),
-    UnitSpec("TH", "BHXH tỉnh Thanh Hóa", "Thanh Hoa Social Security", (
-        ("TH-TP", "BHXH TP. Thanh Hóa", "Thanh Hoa City SS"),
-        ("TH-SS", "BHXH TP. Sầm Sơn", "Sam Son City SS"),
-    )),
-    UnitSpec("QB", "BHXH tỉnh Quảng Bình", "Quang Binh Social Security", (
-        ("QB-DH", "BHXH TP. Đồng Hới", "Dong Hoi City SS"),
-        ("QB-BT", "BHXH huyện Bố Trạch", "Bo Trach District SS"),
-    )),
-    UnitSpec("BDG", "BHXH tỉnh Bình Dương", "Binh Duong Social Security", (
-        ("BDG-TDM", "BHXH TP. Thủ Dầu Một", "Thu Dau Mot City SS"),
-        ("BDG-DA", "BHXH TP. Dĩ An", "Di An City SS"),
-    )),
-    UnitSpec("DNA", "BHXH tỉnh Đồng Nai", "Dong Nai Social Security", (
-        ("DNA-BH", "BHXH TP. Biên Hòa", "Bien Hoa City SS"),
-        ("DNA-LK", "BHXH TP. Long Khánh", "Long Khanh City SS"),
-    )),
-    UnitSpec("KH", "BHXH tỉnh Khánh Hòa", "Khanh Hoa Social Security", (
-        ("KH-NT", "BHXH TP. Nha Trang", "Nha Trang City SS"),
-        ("KH-CR", "BHXH TP. Cam Ranh", "Cam Ranh City SS"),
-    )),
-)
+UNITS_FILE = Path(__file__).parent / "data" / "units.csv"
+
+
+def read_units(path: Path = UNITS_FILE) -> tuple[UnitSpec, ...]:
+    """The provinces of a units file (``code,province,name_vi,name_en``; a district names its province)."""
+    with path.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    districts: dict[str, list[tuple[str, str, str]]] = {}
+    for row in rows:
+        if row["province"]:
+            districts.setdefault(row["province"], []).append((row["code"], row["name_vi"], row["name_en"]))
+    return tuple(UnitSpec(row["code"], row["name_vi"], row["name_en"], tuple(districts.get(row["code"], ())))
+                 for row in rows if not row["province"])
+
+
+PROVINCES: tuple[UnitSpec, ...] = read_units()
 
 SERVICES: tuple[tuple[str, str, str], ...] = (
     ("HOTLINE", "Tư vấn chính sách qua tổng đài", "Policy advice by hotline"),
@@ -122,26 +87,22 @@ async def seed_reference() -> dict[str, int]:
     added = {"units": 0, "services": 0, "counters": 0}
     async with write_transaction():
         known_units = {row["code"]: row["id"] for row in await Unit.select(Unit.id, Unit.code)}
-        if CENTRE.code not in known_units:
-            centre = Unit(code=CENTRE.code, name_vi=CENTRE.name_vi, name_en=CENTRE.name_en, level="centre",
-                          parent=None, path=f"/{CENTRE.code}/")
-            await centre.save()
-            known_units[CENTRE.code] = centre.id
-            added["units"] += 1
+        # parents before children: the centre, each province, then its districts
+        tree: list[tuple[str, str, str, str, str | None]] = [(CENTRE.code, CENTRE.name_vi, CENTRE.name_en, "centre",
+                                                             None)]
         for province in PROVINCES:
-            if province.code not in known_units:
-                row = Unit(code=province.code, name_vi=province.name_vi, name_en=province.name_en, level="province",
-                           parent=known_units[CENTRE.code], path=f"/{CENTRE.code}/{province.code}/")
-                await row.save()
-                known_units[province.code] = row.id
-                added["units"] += 1
-            for code, name_vi, name_en in province.districts:
-                if code not in known_units:
-                    row = Unit(code=code, name_vi=name_vi, name_en=name_en, level="district",
-                               parent=known_units[province.code], path=f"/{CENTRE.code}/{province.code}/{code}/")
-                    await row.save()
-                    known_units[code] = row.id
-                    added["units"] += 1
+            tree.append((province.code, province.name_vi, province.name_en, "province", CENTRE.code))
+            tree += [(code, vi, en, "district", province.code) for code, vi, en in province.districts]
+        paths: dict[str, str] = {}
+        for code, name_vi, name_en, level, parent in tree:
+            paths[code] = (paths[parent] if parent else "/") + f"{code}/"
+            if code in known_units:
+                continue
+            row = Unit(code=code, name_vi=name_vi, name_en=name_en, level=level,
+                       parent=known_units[parent] if parent else None, path=paths[code])
+            await row.save()
+            known_units[code] = row.id
+            added["units"] += 1
         known_services = {row["code"]: row["id"] for row in await Service.select(Service.id, Service.code)}
         for code, name_vi, name_en in SERVICES:
             if code not in known_services:
