@@ -21,7 +21,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from survey.db import is_unique_violation
+from survey.db import NUL, is_unique_violation
 from survey.tables import StaffRole, StaffUser, Unit
 
 __all__ = [
@@ -148,7 +148,9 @@ async def authenticate(username: str, password: str) -> StaffUser | None:
     An unknown username costs a hash verification too, so timing does not reveal which names exist.
     A hash made with older argon2 parameters is replaced on success; ``last_login_at`` is updated.
     """
-    user = await StaffUser.objects().get(StaffUser.username == normalise_username(username))
+    name = normalise_username(username)
+    # a name with NUL belongs to nobody (create_user refuses it), and PostgreSQL refuses it in a query
+    user = await StaffUser.objects().get(StaffUser.username == name) if NUL not in name else None
     if user is None:
         await _verify(await asyncio.to_thread(_dummy_hash), password)
         return None

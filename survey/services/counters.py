@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from delivery.tokens import token_hash
+from survey.db import NUL
 from survey.services.accounts import StaffIdentity, can_see
 from survey.services.invitations import LinkSpec, create_links, survey_url
 from survey.settings import get_settings
@@ -102,13 +103,15 @@ async def _cards(where: object) -> list[CounterCard]:
 
 async def counter_card(code: str) -> CounterCard | None:
     """The active counter ``code``, or ``None``."""
+    if NUL in code:  # no code holds one, and PostgreSQL refuses it in a query
+        return None
     cards = await _cards(Counter.code == code)
     return cards[0] if cards else None
 
 
 async def unit_counters(unit_code: str) -> list[CounterCard]:
     """The active counters of the unit ``unit_code`` and the units under it; ``LookupError`` for an unknown unit."""
-    units = await Unit.select(Unit.path).where(Unit.code == unit_code)
+    units = await Unit.select(Unit.path).where(Unit.code == unit_code) if NUL not in unit_code else []
     if not units:
         known = [r["code"] for r in await Unit.select(Unit.code).order_by(Unit.code)]
         raise LookupError(f"unknown unit {unit_code!r}; known units: {', '.join(known)}")
@@ -235,7 +238,7 @@ async def register_kiosk(identity: StaffIdentity, counter_code: str, label: str)
     """Register a tablet at ``counter_code``; returns it and the device cookie value (shown to nobody)."""
     if not may_register_kiosks(identity):
         raise PermissionError(f"role {identity.role!r} may not register kiosks")
-    label = " ".join(label.split())[:120]
+    label = " ".join(label.replace(NUL, "").split())[:120]
     if not label:
         raise ValueError("label: give the tablet a name, e.g. 'Máy tính bảng quầy 1'")
     card = await counter_card(counter_code)

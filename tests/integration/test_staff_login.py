@@ -169,6 +169,12 @@ async def test_too_many_failures_are_refused_with_429_and_the_public_limiter_is_
         assert limiter.retry_after("testclient") == 0
 
 
+async def test_a_username_with_a_nul_character_is_a_wrong_username(client, lan):
+    response = await sign_in(client, "lan.nt\x00")
+    assert response.status_code == 401
+    assert "Sai tên đăng nhập hoặc mật khẩu" in response.text
+
+
 async def test_unauthenticated_browsers_are_sent_to_login_and_api_clients_get_401(client):
     browser = await client.get("/staff/?page=2", follow_redirects=False)
     assert browser.status_code == 303

@@ -56,6 +56,8 @@ async def test_png_format_and_a_single_service_counter_needs_no_service(client):
 
 @pytest.mark.parametrize(("body", "field", "allowed"), [
     ({"counter": "NOPE-Q1", "service": "SIB"}, "counter", "HN-BD-Q1"),
+    ({"counter": "HN-BD-Q1\x00", "service": "SIB"}, "counter", "HN-BD-Q1"),
+    ({"counter": "HN-BD-Q2", "service": "HIC\x00"}, "service", ["HIC"]),
     ({"counter": "HN-BD-Q2", "service": "SIB"}, "service", ["HIC"]),
     ({"counter": "HN-BD-Q1"}, "service", ["COLLECT", "HIC", "PENSION", "SIB", "SICK-MAT", "UNEMP"]),
     ({"counter": "HN-BD-Q1", "service": "SIB", "format": "gif"}, "format", ["svg", "png"]),
