@@ -24,13 +24,16 @@ from litestar.response import Redirect, Template
 
 from survey.services import audit
 from survey.services.ratelimit import limiters
-from survey.services.scores import ScoreParameterError
-from survey.services.staff import (
+from survey.services.scores import (
     DEFAULT_PERIOD_CHOICE,
     DEFAULT_SCORE_QUESTIONNAIRE,
     PERIOD_CHOICES,
     SCORE_BREAKDOWNS,
     SCORE_QUESTIONNAIRES,
+    ScoreParameterError,
+    scope_scores,
+)
+from survey.services.staff import (
     StaffIdentity,
     authenticate,
     identity_of,
@@ -38,7 +41,6 @@ from survey.services.staff import (
     normalise_username,
     recent_responses,
     response_detail,
-    scope_scores,
     sign_out_everywhere,
 )
 from survey.settings import get_settings

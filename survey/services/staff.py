@@ -13,57 +13,37 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from questionnaires.answers import from_storage
-from questionnaires.model import Question, Questionnaire, Text, format_answer
+from questionnaires.model import Question, Text, format_answer
 from survey.db import is_unique_violation
 from survey.i18n import pick
-from survey.services.questionnaires import get_version, latest_version
-from survey.services.scores import (
-    CriterionResult,
-    FunnelUnit,
-    ScoreGroup,
-    ScoreParameterError,
-    ScoreReport,
-    ScoreRequest,
-    TestResult,
-    compute_scores,
-)
-from survey.settings import get_settings
+from survey.services.questionnaires import get_version
 from survey.tables import (
     Answer,
     FollowUp,
     FollowUpStatus,
     Response,
     ResponseStatus,
-    Service,
     StaffRole,
     StaffUser,
     Unit,
 )
 
 __all__ = [
-    "DEFAULT_PERIOD_CHOICE",
-    "DEFAULT_SCORE_QUESTIONNAIRE",
     "MIN_PASSWORD_LENGTH",
-    "PERIOD_CHOICES",
     "ROLES",
-    "SCORE_BREAKDOWNS",
-    "SCORE_QUESTIONNAIRES",
     "AnswerLine",
     "RecentResponses",
     "ResponseDetail",
     "ResponseSummary",
-    "ScopeScores",
-    "ScoreRow",
     "StaffError",
     "StaffIdentity",
     "authenticate",
@@ -73,11 +53,9 @@ __all__ = [
     "identity_of",
     "load_identity",
     "normalise_username",
-    "period_for",
     "recent_responses",
     "response_detail",
     "scope_prefix",
-    "scope_scores",
     "sign_out_everywhere",
 ]
 
@@ -465,159 +443,3 @@ async def response_detail(identity: StaffIdentity, response_id: int, *, language
         )
     return ResponseDetail(summary=summaries[0], language=row["language"], started_at=row["started_at"],
                           answers=tuple(lines))
-
-
-# --- the scores of a user's scope --------------------------------------------------------------------------------
-
-SCORE_QUESTIONNAIRES: tuple[str, ...] = ("post-call", "counter", "online-service")
-DEFAULT_SCORE_QUESTIONNAIRE = "counter"
-PERIOD_CHOICES: tuple[str, ...] = (
-    "this_month", "last_month", "this_quarter", "last_quarter", "this_year", "last_12_months",
-)
-DEFAULT_PERIOD_CHOICE = "this_quarter"
-SCORE_BREAKDOWNS: tuple[str, ...] = ("service", "month")
-
-
-def period_for(choice: str, today: date) -> str:
-    """The period of a menu ``choice``, counted from the local day ``today``, as the scores service takes it.
-
-    The last 12 months are the twelve calendar months that end with the current one.
-
-    >>> [period_for(choice, date(2026, 1, 15)) for choice in PERIOD_CHOICES]
-    ['2026-01', '2025-12', '2026-Q1', '2025-Q4', '2026', '2025-02-01..2026-01-31']
-    """
-    month = today.year * 12 + today.month - 1  # months since year 0, January = 0
-    quarter = month // 3
-
-    def first_of(index: int) -> date:
-        return date(index // 12, index % 12 + 1, 1)
-
-    if choice == "this_month":
-        return f"{first_of(month):%Y-%m}"
-    if choice == "last_month":
-        return f"{first_of(month - 1):%Y-%m}"
-    if choice == "this_quarter":
-        return f"{quarter // 4}-Q{quarter % 4 + 1}"
-    if choice == "last_quarter":
-        return f"{(quarter - 1) // 4}-Q{(quarter - 1) % 4 + 1}"
-    if choice == "this_year":
-        return str(today.year)
-    if choice == "last_12_months":
-        return f"{first_of(month - 11).isoformat()}..{(first_of(month + 1) - timedelta(days=1)).isoformat()}"
-    raise ScoreParameterError("period", f"{choice!r} is not allowed; allowed: {', '.join(PERIOD_CHOICES)}")
-
-
-@dataclass(frozen=True)
-class ScoreRow:
-    """One line of the scores table: a unit's subtree (the user's own unit or one of its children), for one
-    service or month when broken down, with the scores service's group and what the page shows beside it."""
-
-    unit_code: str
-    unit_name: Text
-    is_scope: bool  # the user's own unit (all of its subtree), not one of its children
-    group: ScoreGroup | None  # None: nothing to score (no response of a broken-down unit)
-    key: str | None = None  # the service code or month of the breakdown
-    key_name: Text | None = None
-    funnel: dict[str, FunnelUnit] = field(default_factory=dict)  # by criterion: where the unit falls among its peers
-
-    @property
-    def trend(self) -> TestResult | None:
-        """Mann–Kendall over the monthly index of the twelve months ending with the period."""
-        if self.group is None:
-            return None
-        return next((test for test in self.group.tests if test.comparison == "trend"), None)
-
-    def criterion(self, criterion_id: str) -> CriterionResult | None:
-        if self.group is None:
-            return None
-        return next((c for c in self.group.criteria if c.id == criterion_id), None)
-
-
-@dataclass(frozen=True)
-class ScopeScores:
-    """The scores of a user's scope: their unit and each of its children, as the scores service computes them."""
-
-    questionnaire: Questionnaire
-    choice: str
-    period: str
-    start: date
-    end: date  # the last day included
-    by: str | None
-    min_n: int
-    rows: tuple[ScoreRow, ...]
-
-    @property
-    def headline(self) -> str | None:
-        """What the bar shows: ``None`` for the composite index, else the id of the criterion standing in for it
-        (a questionnaire without an index: its overall criterion, or its first)."""
-        if self.questionnaire.index is not None or not self.questionnaire.criteria:
-            return None
-        ids = [criterion.id for criterion in self.questionnaire.criteria]
-        return "overall" if "overall" in ids else ids[0]
-
-    @property
-    def has_nps(self) -> bool:
-        return any(row.group is not None and row.group.nps is not None for row in self.rows)
-
-    @property
-    def has_ces(self) -> bool:
-        return any(row.group is not None and row.group.ces is not None for row in self.rows)
-
-
-async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_SCORE_QUESTIONNAIRE,
-                       period: str = DEFAULT_PERIOD_CHOICE, by: str | None = None, children: bool = True,
-                       today: date | None = None) -> ScopeScores:
-    """The scores of ``identity``'s unit (its whole subtree) and, with ``children``, of each unit under it.
-
-    Two :func:`survey.services.scores.compute_scores` calls, limited to the user's subtree: the user's unit (the
-    numbers of ``survey scores --unit CODE --period P``) and its children compared with each other (those of
-    ``survey scores --unit CODE --by subunit``), whatever the number of children. ``period`` is a
-    menu choice (:data:`PERIOD_CHOICES`), ``by`` an optional breakdown (:data:`SCORE_BREAKDOWNS`).
-    Raises :class:`ScoreParameterError` naming the parameter and the allowed values.
-    """
-    if questionnaire not in SCORE_QUESTIONNAIRES:
-        raise ScoreParameterError("questionnaire", f"{questionnaire!r} is not allowed; allowed: "
-                                  f"{', '.join(SCORE_QUESTIONNAIRES)}")
-    if by is not None and by not in SCORE_BREAKDOWNS:
-        raise ScoreParameterError("by", f"{by!r} is not allowed; allowed: {', '.join(SCORE_BREAKDOWNS)}")
-    if today is None:
-        today = datetime.now(ZoneInfo(get_settings().timezone)).date()
-    period_text = period_for(period, today)
-    own_name: Text = {"vi": identity.unit_name_vi, "en": identity.unit_name_en}
-    units: list[tuple[str, Text, bool]] = [(identity.unit_code, own_name, True)]
-    if children:
-        below = await Unit.select(Unit.code, Unit.name_vi, Unit.name_en).where(
-            Unit.parent == identity.unit_id).order_by(Unit.code)
-        units += [(unit["code"], {"vi": unit["name_vi"], "en": unit["name_en"]}, False) for unit in below]
-    service_names: dict[str, Text] = {}
-    if by == "service":
-        services = await Service.select(Service.code, Service.name_vi, Service.name_en)
-        service_names = {s["code"]: {"vi": s["name_vi"], "en": s["name_en"]} for s in services}
-    rows: list[ScoreRow] = []
-    breakdown: tuple[str, ...] = (by,) if by else ()
-    report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
-                                               unit=identity.unit_code, by=breakdown, comments=False),
-                                  visible_path=identity.unit_path)
-    reports: list[tuple[ScoreReport, list[tuple[str, Text, bool]], str | None]] = [(report, [units[0]], None)]
-    if len(units) > 1:
-        # every child of the user's unit, each with its subtree, in one pass: ``--by subunit``
-        below_report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
-                                                         unit=identity.unit_code, by=("subunit", *breakdown),
-                                                         comments=False),
-                                            visible_path=identity.unit_path)
-        reports.append((below_report, units[1:], "subunit"))
-    for scored, lines, dimension in reports:
-        for code, name, is_scope in lines:
-            groups = [g for g in scored.groups if dimension is None or g.subunit == code]
-            funnel = {point.criterion: point for point in scored.funnel if point.unit == code}
-            if not groups:
-                rows.append(ScoreRow(code, name, is_scope, None, funnel=funnel))
-            for group in groups:
-                key = None if by is None else getattr(group, by)
-                rows.append(ScoreRow(code, name, is_scope, group, key=key,
-                                     key_name=service_names.get(key) if by == "service" and key else None,
-                                     funnel=funnel))
-    published = await latest_version(questionnaire)
-    return ScopeScores(questionnaire=published.questionnaire, choice=period, period=report.period,
-                       start=date.fromisoformat(report.start), end=date.fromisoformat(report.end), by=by,
-                       min_n=report.min_n, rows=tuple(rows))

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from survey.controllers.staff import format_number
-from survey.services.staff import create_user, period_for
+from survey.services.scores import period_for
+from survey.services.staff import create_user
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
