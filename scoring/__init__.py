@@ -9,28 +9,22 @@ from __future__ import annotations
 
 from scoring._common import ConfidenceInterval
 from scoring.comparisons import (
-    CronbachAlphaResult,
     DunnPair,
-    FunnelPoint,
-    FunnelPosition,
-    FunnelResult,
     KruskalWallisResult,
-    MannKendallResult,
     MannWhitneyResult,
     PeriodComparison,
     TwoProportionResult,
     compare_periods,
-    cronbach_alpha,
     dunn_test,
-    funnel_limits,
     holm_adjust,
     kruskal_wallis,
-    mann_kendall,
     mann_whitney,
     two_proportion_test,
 )
+from scoring.funnel import FunnelPoint, FunnelPosition, FunnelResult, funnel_limits
 from scoring.grouping import GroupStats, combine_codes, group_stats, group_sums
 from scoring.intervals import NPSIntervalMethod, mean_interval, nps_interval, t_interval, wilson_interval
+from scoring.keys import KeyGroups, group_keys
 from scoring.measures import (
     CESScore,
     CriterionScore,
@@ -41,13 +35,16 @@ from scoring.measures import (
     SatisfiedShare,
     assess_groups,
     ces_score,
+    nps_from_counts,
     nps_score,
     respondent_means,
     satisfied_share,
     score_criteria,
     summarize_question,
 )
+from scoring.reliability import CronbachAlphaResult, cronbach_alpha
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
+from scoring.trend import MannKendallResult, mann_kendall
 from scoring.weighting import (
     PostStratification,
     WeightedIndex,
@@ -72,6 +69,7 @@ __all__ = [
     "GroupAssessment",
     "GroupStats",
     "IndexScore",
+    "KeyGroups",
     "KruskalWallisResult",
     "MannKendallResult",
     "MannWhitneyResult",
@@ -93,6 +91,7 @@ __all__ = [
     "cronbach_alpha",
     "dunn_test",
     "funnel_limits",
+    "group_keys",
     "group_stats",
     "group_sums",
     "holm_adjust",
@@ -102,6 +101,7 @@ __all__ = [
     "mann_whitney",
     "mean_interval",
     "nps_interval",
+    "nps_from_counts",
     "nps_score",
     "post_stratify",
     "respondent_means",

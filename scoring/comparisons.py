@@ -1,5 +1,6 @@
-"""Comparisons and trend tests: a unit against its peers, periods against each other, units across a
-peer group, trends over months, scale reliability and funnel-plot control limits.
+"""Comparisons: a unit against its peers, periods against each other, units across a peer group.
+Trends are in :mod:`scoring.trend`, reliability in :mod:`scoring.reliability`, funnel limits in
+:mod:`scoring.funnel`.
 
 Every result is a frozen dataclass carrying its inputs (``n``s, counts) beside ``statistic`` and
 ``pvalue`` and an effect size with its name. A sample below the :class:`SmallSampleRule` minimum is
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,23 +25,15 @@ from scoring._common import ConfidenceInterval, FloatArray, as_float_array, json
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
 
 __all__ = [
-    "CronbachAlphaResult",
     "DunnPair",
-    "FunnelPoint",
-    "FunnelResult",
-    "FunnelPosition",
     "KruskalWallisResult",
-    "MannKendallResult",
     "MannWhitneyResult",
     "PeriodComparison",
     "TwoProportionResult",
     "compare_periods",
-    "cronbach_alpha",
     "dunn_test",
-    "funnel_limits",
     "holm_adjust",
     "kruskal_wallis",
-    "mann_kendall",
     "mann_whitney",
     "two_proportion_test",
 ]
@@ -420,280 +413,3 @@ def kruskal_wallis(
         pairwise=dunn_test(v, g),
         excluded=tuple(excluded),
     )
-
-
-# --- trend -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MannKendallResult:
-    """Mann-Kendall trend test (Mann 1945; Kendall 1975; Gilbert 1987 §16.4) with Sen's slope.
-
-    ``s`` = Σ_{i<j} sign(x_j − x_i); ``var_s`` = [n(n−1)(2n+5) − Σ t(t−1)(2t+5)] / 18 (ties corrected);
-    ``statistic`` Z = (S − sign(S)) / √var(S) (continuity corrected); ``pvalue`` two-sided;
-    ``tau`` = S / (n(n−1)/2) (Kendall's tau-a). ``slope`` is Sen's (1968) median pairwise slope per
-    unit of ``times`` (per period when none are given); :meth:`slope_ci` its distribution-free interval.
-    """
-
-    n: int
-    s: int | None
-    var_s: float | None
-    statistic: float | None
-    pvalue: float | None
-    tau: float | None
-    slope: float | None
-    values: tuple[float, ...] = ()
-    times: tuple[float, ...] = ()
-    suppressed: bool = False
-    suppression_reason: str | None = None
-
-    @property
-    def effect_size(self) -> float | None:
-        return self.tau
-
-    effect_size_name = "kendall_tau"
-
-    def slope_ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
-        """Sen's confidence interval for the slope, as computed by ``scipy.stats.theilslopes``."""
-        if self.suppressed:
-            return None
-        result = stats.theilslopes(self.values, self.times, alpha=confidence_level)
-        return ConfidenceInterval(float(result.low_slope), float(result.high_slope), confidence_level)
-
-    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
-        ci = self.slope_ci(confidence_level)
-        return {
-            "n": self.n,
-            "s": self.s,
-            "var_s": json_number(self.var_s),
-            "statistic": json_number(self.statistic),
-            "pvalue": json_number(self.pvalue),
-            "tau": json_number(self.tau),
-            "effect_size_name": self.effect_size_name,
-            "slope": json_number(self.slope),
-            "slope_ci": None if ci is None else ci.to_dict(),
-            "suppressed": self.suppressed,
-            "suppression_reason": self.suppression_reason,
-        }
-
-
-def mann_kendall(
-    values: npt.ArrayLike, times: npt.ArrayLike | None = None, min_periods: int = 4
-) -> MannKendallResult:
-    """Is there a monotonic trend in a series of monthly values (NaN = a suppressed month, skipped)?
-
-    ``times`` (default 0, 1, 2, …) order the values and scale Sen's slope. Fewer than
-    ``min_periods`` values are not tested (each value should itself come from an unsuppressed month).
-
-    >>> result = mann_kendall([0.71, 0.74, 0.73, 0.78, 0.80, 0.79, 0.84])
-    >>> result.s, round(result.tau, 3), round(result.slope, 3)
-    (17, 0.81, 0.02)
-    """
-    v = as_float_array(values).ravel()
-    t = np.arange(v.size, dtype=np.float64) if times is None else as_float_array(times).ravel()
-    if t.shape != v.shape:
-        raise ValueError("times must have one entry per value")
-    keep = ~np.isnan(v)
-    v, t = v[keep], t[keep]
-    order = np.argsort(t, kind="stable")
-    v, t = v[order], t[order]
-    n = int(v.size)
-    if n < min_periods:
-        return MannKendallResult(
-            n=n, s=None, var_s=None, statistic=None, pvalue=None, tau=None, slope=None,
-            suppressed=True, suppression_reason=f"periods={n} < {min_periods}",
-        )
-    i, j = np.triu_indices(n, k=1)
-    s = int(np.sign(v[j] - v[i]).sum())
-    _, ties = np.unique(v, return_counts=True)
-    ties = ties.astype(np.float64)
-    var_s = (n * (n - 1) * (2 * n + 5) - float(np.sum(ties * (ties - 1) * (2 * ties + 5)))) / 18.0
-    z = 0.0 if s == 0 or var_s <= 0 else (s - math.copysign(1.0, s)) / math.sqrt(var_s)
-    p = float(2.0 * stats.norm.sf(abs(z)))
-    slope = float(stats.theilslopes(v, t).slope)
-    return MannKendallResult(
-        n=n, s=s, var_s=var_s, statistic=z, pvalue=p, tau=s / (n * (n - 1) / 2.0), slope=slope,
-        values=tuple(v.tolist()), times=tuple(t.tolist()),
-    )
-
-
-# --- reliability ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CronbachAlphaResult:
-    """Cronbach's (1951) alpha over ``n`` complete respondents and ``n_items`` items, with Feldt's
-    (1965; Feldt, Woodruff & Salih 1987) F-based :meth:`ci`."""
-
-    alpha: float | None
-    n: int
-    n_items: int
-    suppressed: bool = False
-    suppression_reason: str | None = None
-
-    @property
-    def statistic(self) -> float | None:
-        return self.alpha
-
-    def ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
-        """``(1 − α̂)/(1 − α) ~ F(n−1, (n−1)(k−1))``: ``[1 − (1−α̂)F_{1−γ/2}, 1 − (1−α̂)F_{γ/2}]``."""
-        if self.alpha is None or self.suppressed:
-            return None
-        gamma = 1.0 - confidence_level
-        df1, df2 = self.n - 1, (self.n - 1) * (self.n_items - 1)
-        low = 1.0 - (1.0 - self.alpha) * float(stats.f.ppf(1.0 - gamma / 2.0, df1, df2))
-        high = 1.0 - (1.0 - self.alpha) * float(stats.f.ppf(gamma / 2.0, df1, df2))
-        return ConfidenceInterval(low, high, confidence_level)
-
-    def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
-        ci = self.ci(confidence_level)
-        return {
-            "alpha": json_number(self.alpha),
-            "n": self.n,
-            "n_items": self.n_items,
-            "ci": None if ci is None else ci.to_dict(),
-            "suppressed": self.suppressed,
-            "suppression_reason": self.suppression_reason,
-        }
-
-
-def cronbach_alpha(items: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE) -> CronbachAlphaResult:
-    """α = k/(k−1) · (1 − Σ s²_item / s²_total) over the respondents who answered every item.
-
-    >>> items = np.array([[4, 5, 4], [2, 3, 2], [3, 3, 4], [5, 4, 5], [1, 2, 1]] * 6, dtype=float)
-    >>> round(cronbach_alpha(items).alpha, 3)
-    0.936
-    """
-    x = as_float_array(items)
-    if x.ndim != 2 or x.shape[1] < 2:
-        raise ValueError("cronbach_alpha needs a respondents × items matrix with at least 2 items")
-    complete = x[~np.isnan(x).any(axis=1)]
-    n, k = int(complete.shape[0]), int(complete.shape[1])
-    reason = rule.reason(n)
-    if reason or n < 2:
-        return CronbachAlphaResult(None, n, k, suppressed=True, suppression_reason=reason or f"n={n} < 2")
-    item_var = complete.var(axis=0, ddof=1).sum()
-    total_var = complete.sum(axis=1).var(ddof=1)
-    alpha = math.nan if total_var == 0 else k / (k - 1) * (1.0 - item_var / total_var)
-    return CronbachAlphaResult(float(alpha), n, k)
-
-
-# --- funnel plot ---------------------------------------------------------------------------------
-
-FunnelPosition = Literal["above_998", "above_95", "within", "below_95", "below_998", "suppressed"]
-
-
-@dataclass(frozen=True)
-class FunnelPoint:
-    """One unit on the funnel plot: its share and n, the control limits for its n around the
-    overall share, and where it falls."""
-
-    unit: int
-    k: int
-    n: int
-    share: float | None
-    lower_95: float | None
-    upper_95: float | None
-    lower_998: float | None
-    upper_998: float | None
-    position: FunnelPosition
-    suppression_reason: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "unit": self.unit,
-            "k": self.k,
-            "n": self.n,
-            "share": json_number(self.share),
-            "lower_95": json_number(self.lower_95),
-            "upper_95": json_number(self.upper_95),
-            "lower_998": json_number(self.lower_998),
-            "upper_998": json_number(self.upper_998),
-            "position": self.position,
-            "suppression_reason": self.suppression_reason,
-        }
-
-
-@dataclass(frozen=True)
-class FunnelResult:
-    """Funnel-plot limits for every unit around the pooled ``target`` share (Spiegelhalter 2005)."""
-
-    target: float
-    points: tuple[FunnelPoint, ...]
-    method: str = "exact_binomial_interpolated"
-
-    def outside(self) -> tuple[FunnelPoint, ...]:
-        """The units beyond their 95% limits (above or below)."""
-        return tuple(p for p in self.points if p.position not in ("within", "suppressed"))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "method": self.method, "points": [p.to_dict() for p in self.points]}
-
-
-def _binomial_limit(p: float, n: FloatArray, target: float) -> FloatArray:
-    """Spiegelhalter's (2005, appendix A.1.1) interpolated exact binomial limit at probability ``p``:
-    r_p = smallest r with F(r) ≥ p, α = (F(r_p) − p)/(F(r_p) − F(r_p − 1)), limit = (r_p − α)/n."""
-    if target in (0.0, 1.0):  # a degenerate binomial: every unit must sit exactly on the target
-        return np.full(n.shape, target, dtype=np.float64)
-    r = stats.binom.ppf(p, n, target)
-    upper_cdf = stats.binom.cdf(r, n, target)
-    lower_cdf = stats.binom.cdf(r - 1, n, target)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(upper_cdf > lower_cdf, (upper_cdf - p) / (upper_cdf - lower_cdf), 0.0)
-    return np.asarray(np.clip((r - alpha) / n, 0.0, 1.0), dtype=np.float64)
-
-
-def funnel_limits(
-    k: npt.ArrayLike,
-    n: npt.ArrayLike,
-    target: float | None = None,
-    rule: SmallSampleRule = DEFAULT_RULE,
-) -> FunnelResult:
-    """Control limits (95% and 99.8%) for each unit's satisfied share ``k/n`` around ``target``
-    (default: the pooled share of all units), using exact binomial limits with Spiegelhalter's
-    interpolation. Units below the rule's ``min_n`` are marked ``"suppressed"`` and not classified.
-
-    >>> result = funnel_limits([45, 80, 300, 20], [50, 100, 400, 40])
-    >>> [p.position for p in result.points]
-    ['above_95', 'within', 'within', 'below_998']
-    """
-    k_arr = np.asarray(k, dtype=np.float64).ravel()
-    n_arr = np.asarray(n, dtype=np.float64).ravel()
-    if k_arr.shape != n_arr.shape or np.any(k_arr < 0) or np.any(k_arr > n_arr):
-        raise ValueError("funnel_limits needs matching k and n with 0 <= k <= n")
-    if target is None:
-        total = n_arr.sum()
-        if total == 0:
-            raise ValueError("funnel_limits needs at least one answer")
-        target = float(k_arr.sum() / total)
-    if not 0.0 <= target <= 1.0:
-        raise ValueError("the target share must lie in [0, 1]")
-    safe_n = np.maximum(n_arr, 1.0)
-    limits = {
-        name: _binomial_limit(p, safe_n, target)
-        for name, p in (("lower_998", 0.001), ("lower_95", 0.025), ("upper_95", 0.975), ("upper_998", 0.999))
-    }
-    points = []
-    for i in range(k_arr.size):
-        ki, ni = int(k_arr[i]), int(n_arr[i])
-        reason = rule.reason(ni)
-        if reason or ni == 0:
-            points.append(FunnelPoint(i, ki, ni, None, None, None, None, None, "suppressed", reason or "n=0"))
-            continue
-        share = ki / ni
-        lo95, hi95 = float(limits["lower_95"][i]), float(limits["upper_95"][i])
-        lo998, hi998 = float(limits["lower_998"][i]), float(limits["upper_998"][i])
-        position: FunnelPosition
-        if share > hi998:
-            position = "above_998"
-        elif share > hi95:
-            position = "above_95"
-        elif share < lo998:
-            position = "below_998"
-        elif share < lo95:
-            position = "below_95"
-        else:
-            position = "within"
-        points.append(FunnelPoint(i, ki, ni, share, lo95, hi95, lo998, hi998, position))
-    return FunnelResult(target=target, points=tuple(points))
-

@@ -53,6 +53,7 @@ __all__ = [
     "SatisfiedShare",
     "assess_groups",
     "ces_score",
+    "nps_from_counts",
     "nps_score",
     "respondent_means",
     "satisfied_share",
@@ -482,19 +483,20 @@ def nps_score(values: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE) -> NP
     v = v[~np.isnan(v)]
     if v.size and (v.min() < 0 or v.max() > 10):
         raise ValueError("NPS answers must lie on the 0-10 scale")
-    n = int(v.size)
-    promoters = int(np.count_nonzero(v >= 9))
-    detractors = int(np.count_nonzero(v <= 6))
+    promoters, detractors = int(np.count_nonzero(v >= 9)), int(np.count_nonzero(v <= 6))
+    return nps_from_counts(promoters, int(v.size) - promoters - detractors, detractors, rule)
+
+
+def nps_from_counts(promoters: int, passives: int, detractors: int, rule: SmallSampleRule = DEFAULT_RULE) -> NPSScore:
+    """The NPS of counted answers (a group's distribution on the 0-10 scale).
+
+    >>> nps_from_counts(50, 30, 20).value
+    30.0
+    """
+    n = promoters + passives + detractors
     reason = rule.reason(n)
-    return NPSScore(
-        promoters=promoters,
-        passives=n - promoters - detractors,
-        detractors=detractors,
-        n=n,
-        value=None if reason or n == 0 else 100.0 * (promoters - detractors) / n,
-        suppressed=reason is not None,
-        suppression_reason=reason,
-    )
+    value = None if reason or n == 0 else 100.0 * (promoters - detractors) / n
+    return NPSScore(promoters, passives, detractors, n, value, reason is not None, reason)
 
 
 @dataclass(frozen=True)

@@ -177,51 +177,6 @@ def responses_import(file: Path, skip_invalid: bool, max_problems: int) -> None:
         sys.exit(1)
 
 
-@main.command()
-@click.option("--questionnaire", required=True, help="Questionnaire id, e.g. post-call or counter.")
-@click.option("--period", required=True,
-              help="2026-05 (month), 2026-Q2 (quarter), 2026 (year) or 2026-01-01..2026-03-31 (from..to).")
-@click.option("--unit", default=None, help="Unit code; the unit includes its subtree (default: every unit).")
-@click.option("--service", default=None, help="Service code, e.g. HIC (default: every service).")
-@click.option("--channel", default=None, type=click.Choice(["call", "counter", "online", "email", "fanpage"]),
-              help="Contact channel (default: every channel).")
-@click.option("--by", "by", multiple=True, type=click.Choice(["unit", "subunit", "service", "channel", "month"]),
-              help="Group by this dimension; repeat for several (--by unit --by month). unit: each unit's own "
-                   "responses; subunit: each unit directly under --unit (or the centre), with its subtree.")
-@click.option("--weighted/--unweighted", default=None,
-              help="Post-stratify to the contact volumes (by channel x service, or the cells of the questionnaire's "
-                   "weighting section) and report the design effect and effective n. Default: weighted when the "
-                   "questionnaire declares weighting.")
-@click.option("--min-n", default=30, show_default=True, type=int, help="Suppress measures below this many answers.")
-@click.option("--min-n-comments", default=10, show_default=True, type=int,
-              help="Hide comments below this many respondents.")
-@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
-              help="table for people, json (the API's) or csv (one row per group and criterion).")
-def scores(questionnaire: str, period: str, unit: str | None, service: str | None, channel: str | None,
-           by: tuple[str, ...], weighted: bool | None, min_n: int, min_n_comments: int, output: str) -> None:
-    """Satisfaction scores with intervals, comparisons and tests for a scope and period."""
-    import msgspec
-
-    from survey.services.scores import ScoreParameterError, ScoreRequest, compute_scores, report_csv, report_table
-
-    try:
-        request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service, channel=channel,
-                               by=by, weighted=weighted, min_n=min_n, min_n_comments=min_n_comments)
-        from rich.console import Console
-
-        with Console(stderr=True).status("Scoring ..."):
-            report = run(compute_scores(request))
-    except ScoreParameterError as error:
-        hint = f"--{error.parameter.replace('_', '-')}"
-        raise click.BadParameter(str(error).split(": ", 1)[1], param_hint=hint) from None
-    if output == "json":
-        click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2).decode())
-    elif output == "csv":
-        click.echo(report_csv(report), nl=False)
-    else:
-        report_table(report)
-
-
 @main.group()
 def users() -> None:
     """Manage staff accounts."""

@@ -9,7 +9,9 @@ import click
 __all__ = ["register_all"]
 
 # each module defines ``register(main: click.Group) -> None``
-MODULES: tuple[str, ...] = ("survey.commands.intake", "survey.commands.outbox", "survey.commands.qr")
+MODULES: tuple[str, ...] = (
+    "survey.commands.intake", "survey.commands.outbox", "survey.commands.qr", "survey.commands.scores",
+)
 
 
 def register_all(main: click.Group) -> None:

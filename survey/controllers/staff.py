@@ -32,13 +32,13 @@ from survey.services.accounts import (
     sign_out_everywhere,
 )
 from survey.services.browsing import recent_responses, response_detail
-from survey.services.scores import ScoreParameterError
-from survey.services.staff import (
+from survey.services.scores import (
     DEFAULT_PERIOD_CHOICE,
     DEFAULT_SCORE_QUESTIONNAIRE,
     PERIOD_CHOICES,
     SCORE_BREAKDOWNS,
     SCORE_QUESTIONNAIRES,
+    ScoreParameterError,
     scope_scores,
 )
 from survey.settings import get_settings

@@ -32,13 +32,30 @@ import numpy.typing as npt
 from piccolo.engine.sqlite import SQLiteEngine
 
 from questionnaires.model import CHANNELS
-from survey.db import compile_sql, engine, marks, run_sql, sql_param
+from survey.db import aware, compile_sql, engine, marks, run_sql, sql_param
 
-__all__ = ["Comment", "ResponseFrame", "ResponseScope", "extract_comments", "extract_responses", "month_codes"]
+__all__ = [
+    "Comment",
+    "ResponseFrame",
+    "ResponseScope",
+    "extract_comments",
+    "extract_responses",
+    "month_codes",
+    "subtree_pattern",
+]
 
 # how many rows SQLite hands over per block: large enough to amortise, small enough to stay in cache
 SQLITE_BLOCK_ROWS = 65_536
 META_COLUMNS = ("response_id", "unit_id", "service_id", "channel", "submitted_epoch", "invited")
+
+
+def subtree_pattern(unit_path: str) -> str:
+    r"""The LIKE pattern (with ``ESCAPE '\'``) of a unit's subtree, LIKE's wildcards in the path escaped.
+
+    >>> print(subtree_pattern("/VN/HN_1/"))
+    /VN/HN\_1/%
+    """
+    return unit_path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass(frozen=True)
@@ -61,9 +78,8 @@ class ResponseScope:
 
     @property
     def unit_path_pattern(self) -> str:
-        """The LIKE pattern of the subtree, with LIKE's wildcards in the path escaped."""
-        escaped = self.unit_path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return escaped + "%"
+        """The LIKE pattern of the subtree (:func:`subtree_pattern`)."""
+        return subtree_pattern(self.unit_path)
 
 
 @dataclass(frozen=True, eq=False)
@@ -302,9 +318,8 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
     rows = await run_sql(sql, *args)
     comments = []
     for row in rows:
-        submitted = row["submitted_at"]
-        if isinstance(submitted, str):
-            submitted = datetime.fromisoformat(submitted)
+        submitted = aware(row["submitted_at"])
+        assert submitted is not None  # a complete response has its submission time
         comments.append(Comment(int(row["response_id"]), int(row["unit_id"]), row["question_id"], row["value_text"],
                                 submitted, int(row["service_id"]), row["channel"]))
     return comments

@@ -97,6 +97,36 @@ async def test_bad_parameters_are_400_naming_the_parameter(api, params, paramete
     assert parameter in reply.text and allowed in reply.text
 
 
+@pytest.mark.parametrize(("params", "parameter", "allowed"), [
+    ({"period": "0226-01-01..2026-12-31"}, "period", "2000..2100"),  # a typo for 2026
+    ({"period": "9999-12"}, "period", "2000..2100"),
+    ({"period": "2026-01-01..9999-12-31"}, "period", "2000..2100"),
+    ({"period": "0001"}, "period", "2000..2100"),
+    ({"period": "2026-02-30..2026-03-01"}, "period", "2026-Q2"),
+    ({"period": "2026-05", "questionnaire": "nope"}, "questionnaire", "post-call"),
+    ({"period": "2026-05", "questionnaire": "Post Call\u0000"}, "questionnaire", "post-call"),
+    ({"period": "2026-05", "unit": "XX"}, "unit", "HN-BD"),
+    ({"period": "2026-05", "unit": "HN\u0000"}, "unit", "code"),
+    ({"period": "2026-05", "service": "XX"}, "service", "HOTLINE"),
+    ({"period": "2026-05", "by": ["unit", "unit"]}, "by", "at most once"),
+    ({"period": "2026-05", "by": ["unit", "subunit"]}, "by", "unit or subunit"),
+    ({"period": "2026-05", "min_n": "100000000000000000000"}, "min_n", "1 to 1000000"),
+    ({"period": "2026-05", "min_n": "1000001"}, "min_n", "1 to 1000000"),
+])
+async def test_out_of_range_and_unknown_parameters_are_400_never_500(api, params, parameter, allowed):
+    reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", **params},
+                          headers={"Authorization": f"Bearer {KEY}"})
+    assert reply.status_code == 400, reply.text
+    assert parameter in reply.text and allowed in reply.text
+
+
+async def test_min_n_below_one_is_400(api):
+    reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05", "min_n": "0"},
+                          headers={"Authorization": f"Bearer {KEY}"})
+    assert reply.status_code == 400
+    assert "min_n" in reply.text
+
+
 async def test_the_scores_endpoint_is_in_the_openapi_schema(api):
     schema = (await api.get("/schema/openapi.json")).json()
     assert "/api/v1/scores" in schema["paths"]

@@ -166,6 +166,23 @@ async def test_bad_parameters_name_the_parameter_and_the_allowed_values(referenc
     assert raised.value.parameter == parameter and allowed in str(raised.value)
 
 
+@pytest.mark.parametrize(("args", "option", "allowed"), [
+    (["--period", "0226-01-01..2026-12-31"], "--period", "2000..2100"),  # a typo for 2026
+    (["--period", "9999-12"], "--period", "2000..2100"),
+    (["--period", "2026-05", "--questionnaire", "nope"], "--questionnaire", "post-call"),
+    (["--period", "2026-05", "--unit", "XX"], "--unit", "HN-BD"),
+    (["--period", "2026-05", "--service", "XX"], "--service", "HOTLINE"),
+    (["--period", "2026-05", "--by", "unit", "--by", "subunit"], "--by", "unit or subunit"),
+    (["--period", "2026-05", "--min-n", "0"], "--min-n", "1 to 1000000"),
+    (["--period", "2026-05", "--min-n-comments", "99999999999999999999"], "--min-n-comments", "1 to 1000000"),
+])
+async def test_bad_parameters_are_a_cli_error_naming_the_option_not_a_traceback(reference, args, option, allowed):
+    result = await _invoke(["scores", "--questionnaire", "post-call", *args])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {option}" in result.output and allowed in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
 async def test_questionnaires_show_json(reference):
     result = await _invoke(["questionnaires", "show", "counter", "--format", "json"])
     assert result.exit_code == 0, result.output

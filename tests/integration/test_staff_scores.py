@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from survey.controllers.staff import format_number
 from survey.services.accounts import create_user
-from survey.services.staff import period_for
+from survey.services.scores import period_for
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"

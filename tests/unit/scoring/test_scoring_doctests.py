@@ -7,12 +7,27 @@ from types import ModuleType
 
 import pytest
 
-from scoring import _common, comparisons, grouped, grouping, intervals, measures, suppression, weighting
+from scoring import (
+    _common,
+    comparisons,
+    funnel,
+    grouped,
+    grouping,
+    intervals,
+    keys,
+    measures,
+    patterns,
+    reliability,
+    suppression,
+    trend,
+    weighting,
+)
 
 
 @pytest.mark.parametrize(
     "module",
-    [_common, comparisons, grouped, grouping, intervals, measures, suppression, weighting],
+    [_common, comparisons, funnel, grouped, grouping, intervals, keys, measures, patterns, reliability, suppression,
+     trend, weighting],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: ModuleType) -> None:

@@ -20,17 +20,13 @@ from scoring import (
     two_proportion_test,
 )
 from scoring.grouped import (
-    answer_codes,
-    answer_patterns,
-    assess_patterns,
-    block_rest,
     cronbach_alpha_groups,
     kruskal_wallis_counts,
     mann_kendall_groups,
     mann_whitney_counts,
     two_proportion_tests,
-    value_counts,
 )
+from scoring.patterns import answer_codes, answer_patterns, assess_patterns, block_rest, value_counts
 
 RULE = SmallSampleRule(min_n=5)
 

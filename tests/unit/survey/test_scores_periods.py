@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 from datetime import date
 
 import numpy as np
@@ -42,3 +43,42 @@ def test_months_are_local_calendar_months():
     # 2026-04-30 17:30 UTC is already 1 May in Ha Noi (UTC+7)
     epoch = np.array([1777570200, 1777566600], dtype=np.int64)
     assert [divmod(int(m), 12) for m in month_codes(epoch, "Asia/Ho_Chi_Minh")] == [(2026, 4), (2026, 3)]
+
+
+@pytest.mark.parametrize("text", ["0226-01-01..2026-12-31", "9999-12", "1999-Q4", "2101", "2026-01-01..2101-01-01",
+                                  "0000-01"])
+def test_periods_outside_the_years_2000_to_2100_are_refused(text):
+    with pytest.raises(ScoreParameterError, match=r"period: .* lies outside the years 2000\.\.2100; use 2026-05"):
+        parse_period(text)
+
+
+def test_the_edges_of_the_window_are_periods():
+    assert parse_period("2000-01").start == date(2000, 1, 1)
+    assert parse_period("2100").end == date(2101, 1, 1)
+
+
+@pytest.mark.parametrize(("changes", "parameter"), [
+    ({"questionnaire": "Post Call"}, "questionnaire"),
+    ({"questionnaire": ""}, "questionnaire"),
+    ({"period": "2026-13"}, "period"),
+    ({"unit": ""}, "unit"),
+    ({"service": "HOT\x00LINE"}, "service"),
+    ({"by": ("unit", "unit")}, "by"),
+    ({"min_n": 0}, "min_n"),
+    ({"min_n": 10**20}, "min_n"),
+    ({"min_n_comments": 0}, "min_n_comments"),
+    ({"min_n_comments": 1_000_001}, "min_n_comments"),
+])
+def test_every_request_field_is_checked_before_any_query(changes, parameter):
+    with pytest.raises(ScoreParameterError) as raised:
+        ScoreRequest(**{"questionnaire": "post-call", "period": "2026-05", **changes})
+    assert raised.value.parameter == parameter
+
+
+def test_the_examples_in_the_docstrings_run_as_written():
+    from survey.services import extract
+    from survey.services.scores import comments, contract, errors, page, periods
+
+    for module in (extract, comments, contract, errors, page, periods):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

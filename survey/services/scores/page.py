@@ -1,7 +1,7 @@
-"""The scores page of a member of staff: their unit and each unit under it, for a menu period.
+"""The staff scores page: the scores of a user's scope (their unit and each unit under it) for a menu period.
 
->>> period_for("last_month", date(2026, 1, 15))
-'2025-12'
+>>> [period_for(choice, date(2026, 1, 15)) for choice in PERIOD_CHOICES]
+['2026-01', '2025-12', '2026-Q1', '2025-Q4', '2026', '2025-02-01..2026-01-31']
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from zoneinfo import ZoneInfo
 from questionnaires.model import Questionnaire, Text
 from survey.services.accounts import StaffIdentity
 from survey.services.questionnaires import latest_version
-from survey.services.scores import (
+from survey.services.scores.contract import (
     CriterionResult,
     FunnelUnit,
     ScoreGroup,
-    ScoreParameterError,
     ScoreReport,
     ScoreRequest,
     TestResult,
-    compute_scores,
 )
+from survey.services.scores.errors import ScoreParameterError
+from survey.services.scores.service import compute_scores
 from survey.settings import get_settings
 from survey.tables import Service, Unit
 
@@ -37,9 +37,6 @@ __all__ = [
     "period_for",
     "scope_scores",
 ]
-
-
-# --- the scores of a user's scope --------------------------------------------------------------------------------
 
 SCORE_QUESTIONNAIRES: tuple[str, ...] = ("post-call", "counter", "online-service")
 DEFAULT_SCORE_QUESTIONNAIRE = "counter"

@@ -1,0 +1,164 @@
+"""``survey scores``: satisfaction scores for a scope and period, as a table for people, the API's JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from survey.services.scores import ScoreGroup, ScoreReport
+
+__all__ = ["register", "report_csv", "report_table"]
+
+
+def _run(coroutine):  # type: ignore[no-untyped-def]
+    from survey.cli import run
+
+    return run(coroutine)
+
+
+def _keys(group: ScoreGroup, by: Sequence[str]) -> list[str]:
+    return [str(getattr(group, d) or "-") for d in by]
+
+
+def report_csv(report: ScoreReport) -> str:
+    """One row per group and criterion (and one ``index`` row per group)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([*report.by, "measure", "n", "response_rate", "value", "ci_low", "ci_high", "target", "met",
+                     "suppressed", "suppression_reason"])
+    for group in report.groups:
+        keys = _keys(group, report.by)
+        rate = "" if group.response_rate is None else f"{group.response_rate:.4f}"
+        if group.index is not None:
+            i = group.index
+            writer.writerow([*keys, "index", group.n, rate, _fmt(i.value), *(_fmt(x) for x in (i.ci or [None, None])),
+                             _fmt(i.target), _fmt(i.met), i.suppressed, i.suppression_reason or ""])
+            w = i.weighted
+            if w is not None:
+                writer.writerow([*keys, "index_weighted", group.n, rate, _fmt(w.value),
+                                 *(_fmt(x) for x in (w.ci or [None, None])), _fmt(i.target), _fmt(w.met), w.suppressed,
+                                 w.suppression_reason or ""])
+        for c in group.criteria:
+            writer.writerow([*keys, c.id, c.n, rate, _fmt(c.satisfied_share),
+                             *(_fmt(x) for x in (c.ci or [None, None])), _fmt(c.target), _fmt(c.met), c.suppressed,
+                             c.suppression_reason or ""])
+            cw = c.weighted
+            if cw is not None:
+                met = None if cw.satisfied_share is None or c.target is None else cw.satisfied_share >= c.target
+                writer.writerow([*keys, f"{c.id}_weighted", c.n, rate, _fmt(cw.satisfied_share),
+                                 *(_fmt(x) for x in (cw.ci or [None, None])), _fmt(c.target), _fmt(met),
+                                 cw.suppressed, cw.suppression_reason or ""])
+    return out.getvalue()
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def report_table(report: ScoreReport) -> None:
+    """A rich table: per group n, response rate, the index with its interval and each criterion's share."""
+    from rich.console import Console
+    from rich.table import Table
+
+    criteria = [c.id for c in report.groups[0].criteria] if report.groups else []
+    table = Table(title=f"{report.questionnaire} v{report.version}, {report.period}"
+                        f"{'' if report.unit is None else ', ' + report.unit}{', weighted' if report.weighted else ''}")
+    for d in report.by:
+        table.add_column(d)
+    table.add_column("n", justify="right")
+    table.add_column("resp. rate", justify="right")
+    table.add_column("index [95% CI]", justify="right")
+    if report.weighted:
+        table.add_column("weighted index [95% CI] (deff)", justify="right")
+    for c in criteria:
+        table.add_column(f"{c} %", justify="right")
+    for group in report.groups:
+        index = group.index
+        if index is None:
+            index_text = "-"
+        elif index.suppressed:
+            index_text = f"suppressed ({index.suppression_reason})"
+        else:
+            low, high = index.ci or [math.nan, math.nan]
+            index_text = f"{index.value:.1f} [{low:.1f}, {high:.1f}]{' ✓' if index.met else ''}"
+        cells = []
+        for c in group.criteria:
+            cells.append("—" if c.satisfied_share is None else f"{100 * c.satisfied_share:.1f}")
+        rate = "-" if group.response_rate is None else f"{100 * group.response_rate:.1f}%"
+        extra = []
+        if report.weighted:
+            w = None if index is None else index.weighted
+            if w is None:
+                extra.append("-")
+            elif w.suppressed:
+                extra.append(f"suppressed ({w.suppression_reason})")
+            else:
+                low, high = w.ci or [math.nan, math.nan]
+                extra.append(f"{w.value:.1f} [{low:.1f}, {high:.1f}] ({w.design_effect or math.nan:.2f})")
+        table.add_row(*_keys(group, report.by), str(group.n), rate, index_text, *extra, *cells)
+    console = Console()
+    console.print(table)
+    outside = [f for f in report.funnel if f.position not in ("within", "suppressed")]
+    if outside:
+        console.print("Outside the funnel limits: " + ", ".join(f"{f.unit} ({f.criterion}: {f.position})"
+                                                               for f in outside))
+    console.print(f"— below n={report.min_n} a share is suppressed; shares in percent, index 0–100.")
+
+
+@click.command("scores")
+@click.option("--questionnaire", required=True, help="Questionnaire id, e.g. post-call or counter.")
+@click.option("--period", required=True,
+              help="2026-05 (month), 2026-Q2 (quarter), 2026 (year) or 2026-01-01..2026-03-31 (from..to).")
+@click.option("--unit", default=None, help="Unit code; the unit includes its subtree (default: every unit).")
+@click.option("--service", default=None, help="Service code, e.g. HIC (default: every service).")
+@click.option("--channel", default=None, type=click.Choice(["call", "counter", "online", "email", "fanpage"]),
+              help="Contact channel (default: every channel).")
+@click.option("--by", "by", multiple=True, type=click.Choice(["unit", "subunit", "service", "channel", "month"]),
+              help="Group by this dimension; repeat for several (--by unit --by month). unit: each unit's own "
+                   "responses; subunit: each unit directly under --unit (or the centre), with its subtree.")
+@click.option("--weighted/--unweighted", default=None,
+              help="Post-stratify to the contact volumes (by channel x service, or the cells of the questionnaire's "
+                   "weighting section) and report the design effect and effective n. Default: weighted when the "
+                   "questionnaire declares weighting.")
+@click.option("--min-n", default=30, show_default=True, type=int, help="Suppress measures below this many answers.")
+@click.option("--min-n-comments", default=10, show_default=True, type=int,
+              help="Hide comments below this many respondents.")
+@click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+              help="table for people, json (the API's) or csv (one row per group and criterion).")
+def scores(questionnaire: str, period: str, unit: str | None, service: str | None, channel: str | None,
+           by: tuple[str, ...], weighted: bool | None, min_n: int, min_n_comments: int, output: str) -> None:
+    """Satisfaction scores with intervals, comparisons and tests for a scope and period."""
+    import msgspec
+
+    from survey.services.scores import ScoreParameterError, ScoreRequest, compute_scores
+
+    try:
+        request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service, channel=channel,
+                               by=by, weighted=weighted, min_n=min_n, min_n_comments=min_n_comments)
+        from rich.console import Console
+
+        with Console(stderr=True).status("Scoring ..."):
+            report = _run(compute_scores(request))
+    except ScoreParameterError as error:
+        hint = f"--{error.parameter.replace('_', '-')}"
+        raise click.BadParameter(str(error).split(": ", 1)[1], param_hint=hint) from None
+    if output == "json":
+        click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2).decode())
+    elif output == "csv":
+        click.echo(report_csv(report), nl=False)
+    else:
+        report_table(report)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(scores)

@@ -1,0 +1,307 @@
+"""The assessment over arrays: every measure and test of every group at once, then the JSON contract's objects.
+
+Every row of the frame gets a group code once (``n_groups`` = in no group): the groups of the period, and the
+same key lookup (:func:`scoring.group_keys`) places the rows of the previous period, of a year earlier, of
+sibling units and of the trend window. Each criterion's answers become one small pattern code per row (the
+joint answers to its items), so every measure and test comes from per-group pattern counts (one
+``np.bincount`` each), never from per-group slices or copies of the answer matrix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from questionnaires.model import CHANNELS, Criterion, Question, Questionnaire
+from scoring import CESScore, GroupAssessment, GroupStats, KeyGroups, group_keys, nps_from_counts, wilson_interval
+from scoring.patterns import PatternCounts, assess_patterns
+from survey.services.extract import ResponseFrame, month_codes
+from survey.services.scores.context import Context, RowCodes
+from survey.services.scores.contract import (
+    CESResult,
+    CommentsResult,
+    CriterionResult,
+    FunnelUnit,
+    IndexResult,
+    NPSResult,
+    QuestionResult,
+    ScoreGroup,
+    ScoreReport,
+    TestResult,
+    json_interval,
+    json_number,
+    json_numbers,
+)
+from survey.services.scores.group_tests import TestColumn, peer_tests, period_tests, reliability_tests
+from survey.services.scores.periods import month_label
+from survey.services.scores.weighting import GroupWeights, weigh
+
+__all__ = ["ScoreAssessment", "assess", "assess_frame"]
+
+GroupKey = dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class ScoreAssessment:
+    """Every measure and test of :func:`assess`, as arrays over the groups; :meth:`report` builds the JSON objects."""
+
+    context: Context
+    grouping: KeyGroups
+    criteria: list[Criterion]
+    counts: npt.NDArray[np.int64]
+    invited: npt.NDArray[np.int64]
+    delivered: npt.NDArray[np.int64] | None
+    assessment: GroupAssessment | None
+    question_stats: dict[str, GroupStats]
+    group_tests: list[TestColumn]
+    report_tests: list[TestResult]
+    funnel: list[FunnelUnit]
+    weights: GroupWeights | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def group_keys(self) -> list[GroupKey]:
+        """Per group: its code for each dimension of ``by`` (unit, subunit, service, channel, month)."""
+        context, by = self.context, self.context.by
+        label = {"unit": context.units.code.get, "subunit": context.units.code.get,
+                 "service": context.service_codes.get, "channel": CHANNELS.__getitem__, "month": month_label}
+        return [{d: label[d](value) for d, value in zip(by, row, strict=True)} for row in self.grouping.keys.tolist()]
+
+    def report(self, *, service: str | None = None, channel: str | None = None,
+               comments: Sequence[CommentsResult | None] | None = None,
+               timings: dict[str, float] | None = None) -> ScoreReport:
+        """The per-group results as the JSON contract's objects (one :class:`ScoreGroup` per group); ``service``
+        and ``channel`` name the request's scope, ``comments`` each group's comments (``None``: none asked for),
+        ``timings`` go before the assessment's own."""
+        clock = time.perf_counter()
+        context, rule = self.context, self.context.rule
+        q, n_groups = context.questionnaire, self.grouping.n_groups
+        numeric = [x for x in q.questions if x.is_numeric and x.scale is not None]
+        criterion_columns = self._criterion_columns()
+        index_columns = self._index_columns()
+        question_columns = [self._question_column(x) for x in numeric]
+        nps_question = next((x for x in numeric if x.type == "nps"), None)
+        ces_question = next((x for x in numeric if x.type == "ces"), None)
+        per_group: list[list[TestResult]] = [[] for _ in range(n_groups)]
+        for column in self.group_tests:
+            for k in np.flatnonzero(column.has).tolist():
+                per_group[k].append(column.build(k))
+        counts, invited = self.counts.tolist(), self.invited.tolist()
+        delivered = None if self.delivered is None else self.delivered.tolist()
+        groups: list[ScoreGroup] = []
+        for k, key in enumerate(self.group_keys()):
+            rate = None if delivered is None or delivered[k] == 0 else invited[k] / delivered[k]
+            groups.append(ScoreGroup(
+                unit=key.get("unit"), service=key.get("service"), channel=key.get("channel"), month=key.get("month"),
+                subunit=key.get("subunit"), n=counts[k], response_rate=rate,
+                invitations_delivered=0 if delivered is None else delivered[k],
+                index=None if index_columns is None else index_columns[k], criteria=criterion_columns[k],
+                questions=[column[k] for column in question_columns],
+                nps=None if nps_question is None else self._nps(nps_question, k),
+                ces=None if ces_question is None else self._ces(ces_question, k), tests=per_group[k],
+                weighting=None if self.weights is None else self.weights.weighting[k],
+                comments=None if comments is None else comments[k]))
+        start_text, end_text = context.period.start.isoformat(), (context.period.end - timedelta(days=1)).isoformat()
+        return ScoreReport(
+            questionnaire=q.id, version=q.version, period=context.period.label, start=start_text, end=end_text,
+            unit=context.units.code.get(context.scope_unit) if context.scope_unit else None, service=service,
+            channel=channel, by=list(context.by), weighted=context.contacts is not None, min_n=rule.min_n,
+            min_n_comments=rule.min_n_comments, groups=groups, tests=self.report_tests, funnel=self.funnel,
+            timings={**(timings or {}), **self.timings, "report_s": time.perf_counter() - clock})
+
+    def _question_column(self, x: Question) -> list[QuestionResult]:
+        st, rule = self.question_stats[x.id], self.context.rule
+        shown = st.n >= rule.min_n
+        points = [str(st.scale_min + j) for j in range(st.distribution.shape[1])]
+        ns = st.n.tolist()
+        means, sds = json_numbers(np.where(shown, st.mean, np.nan)), json_numbers(np.where(shown, st.sd, np.nan))
+        column = []
+        for k, row in enumerate(st.distribution.tolist()):
+            reason = rule.reason(ns[k])
+            column.append(QuestionResult(x.id, x.type, ns[k], means[k], sds[k], dict(zip(points, row, strict=True)),
+                                         reason is not None, reason))
+        return column
+
+    def _nps(self, question: Question, k: int) -> NPSResult:
+        st = self.question_stats[question.id]
+        d = st.distribution[k]
+        points = st.scale_min + np.arange(d.shape[0])
+        promoters, detractors = int(d[points >= 9].sum()), int(d[points <= 6].sum())
+        score = nps_from_counts(promoters, int(d.sum()) - promoters - detractors, detractors, self.context.rule)
+        return NPSResult(question.id, score.n, json_number(score.value),
+                         json_interval(score.ci(self.context.confidence_level)), score.promoters, score.passives,
+                         score.detractors, score.suppressed, score.suppression_reason)
+
+    def _ces(self, question: Question, k: int) -> CESResult:
+        st = self.question_stats[question.id]
+        n = int(st.n[k])
+        reason = self.context.rule.reason(n)
+        score = CESScore(None if reason else json_number(st.mean[k]), n, None if reason else json_number(st.sd[k]),
+                         reason is not None, reason)
+        return CESResult(question.id, n, score.mean, json_interval(score.ci(self.context.confidence_level)),
+                         score.suppressed, reason)
+
+    def _criterion_columns(self) -> list[list[CriterionResult]]:
+        a, rule, n_groups = self.assessment, self.context.rule, self.grouping.n_groups
+        if a is None:
+            return [[] for _ in range(n_groups)]
+        low, high = wilson_interval(a.satisfied, a.n, self.context.confidence_level)
+        shown = a.n >= rule.min_n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(shown, a.satisfied / a.n, np.nan)
+        columns = []
+        for c, criterion in enumerate(a.criteria):
+            ns, ks = a.n[:, c].tolist(), a.satisfied[:, c].tolist()
+            shares, means = json_numbers(share[:, c]), json_numbers(np.where(shown[:, c], a.mean[:, c], np.nan))
+            lows, highs = low[:, c].tolist(), high[:, c].tolist()
+            weighted = None if self.weights is None else self.weights.criteria[criterion.id]
+            target = criterion.target
+            column = []
+            for k in range(n_groups):
+                reason = rule.reason(ns[k])
+                s = shares[k]
+                column.append(CriterionResult(
+                    id=criterion.id, n=ns[k], satisfied=ks[k], mean=means[k], satisfied_share=s,
+                    ci=None if reason else [lows[k], highs[k]], target=target,
+                    met=None if s is None or target is None else s >= target, suppressed=reason is not None,
+                    suppression_reason=reason, weighted=None if weighted is None else weighted[k]))
+            columns.append(column)
+        return [list(row) for row in zip(*columns, strict=True)]
+
+    def _index_columns(self) -> list[IndexResult] | None:
+        a = self.assessment
+        if a is None or a.index_definition is None:
+            return None
+        weighted = None if self.weights is None else self.weights.index
+        columns = []
+        for k in range(self.grouping.n_groups):
+            score = a.index_score(k)
+            columns.append(IndexResult(json_number(score.value), json_interval(score.ci), score.target, score.met,
+                                       score.n, score.formula, score.suppressed, score.suppression_reason,
+                                       None if weighted is None else weighted[k]))
+        return columns
+
+
+def assess_frame(frame: ResponseFrame, context: Context) -> ScoreReport:
+    """Score ``frame`` (responses of the scope's comparison universe over the window) for ``context``."""
+    return assess(frame, context).report()
+
+
+def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
+    """Every measure and test of ``frame`` for ``context``, as arrays over the groups.
+
+    Rows in the period and in the scope unit's subtree are scored; rows of the previous period and the
+    same period a year earlier feed the period comparisons; rows of sibling subtrees the peer comparisons.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    q, rule, by = context.questionnaire, context.rule, context.by
+    criteria = [c for c in q.criteria if q.questions_of(c.id)]
+    start, end = context.period.bounds(context.timezone)
+    epoch = frame.submitted_epoch
+    in_period = (epoch >= int(start.timestamp())) & (epoch < int(end.timestamp()))
+    months = month_codes(epoch, context.timezone)
+    unit_count = int(frame.unit_id.max()) + 1 if frame.n else 1
+    unit_count = max(unit_count, max(context.units.parent, default=0) + 1)
+    parents = context.units.parent_array(unit_count)
+    scope_path = context.units.path.get(context.scope_unit or -1, "/")
+    in_scope_unit = np.array([context.units.path.get(u, "\x00").startswith(scope_path) for u in range(unit_count)])
+    in_scope = in_scope_unit[frame.unit_id]
+    selected = in_period & in_scope
+    subunits = context.units.subunit_array(context.scope_unit, unit_count) if "subunit" in by else None
+    dims = {"unit": frame.unit_id, "service": frame.service_id, "channel": frame.channel, "month": months}
+    if subunits is not None:
+        dims["subunit"] = subunits[frame.unit_id]
+    grouping = group_keys([dims[d] for d in by], selected)
+    n_groups = grouping.n_groups
+    g = grouping.codes(selected)
+    rows = RowCodes.of(frame, q, criteria)
+    timings["prepare_s"] = time.perf_counter() - clock
+
+    # measures, vectorised over the groups
+    clock = time.perf_counter()
+    counts = np.bincount(g, minlength=n_groups + 1)[:n_groups]
+    invited = np.bincount(np.where(frame.invited, g, n_groups), minlength=n_groups + 1)[:n_groups]
+    assessment, counted = (assess_patterns(criteria, rows.patterns, g, n_groups, q.index, rule,
+                                           context.confidence_level) if criteria else (None, {}))
+    question_stats = _question_stats(q, rows, counted, criteria, g, n_groups)
+    delivered = _delivered(context, grouping, subunits)
+    timings["measures_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    group_tests = reliability_tests(context, criteria, rows, counted)
+    timings["reliability_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    report_tests: list[TestResult] = []
+    funnel: list[FunnelUnit] = []
+    if criteria:
+        peers = peer_tests(frame, context, criteria, rows, counted, in_period, in_scope, grouping, counts, parents)
+        group_tests, report_tests, funnel = [*group_tests, *peers.columns], peers.across, peers.funnel
+    timings["peers_s"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    if criteria and "month" not in by:
+        group_tests = [*group_tests, *period_tests(frame, context, criteria, rows, counted, in_scope, grouping,
+                                                   months)]
+    timings["periods_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    weights = weigh(frame, context, criteria, selected, g, n_groups)
+    timings["weighting_s"] = time.perf_counter() - clock
+    return ScoreAssessment(context, grouping, criteria, counts, invited, delivered, assessment, question_stats,
+                           group_tests, report_tests, funnel, weights, timings)
+
+
+def _question_stats(q: Questionnaire, rows: RowCodes, counted: dict[str, PatternCounts],
+                    criteria: Sequence[Criterion], g: npt.NDArray[np.intp], n_groups: int) -> dict[str, GroupStats]:
+    """Each numeric question's distribution per group: the margins of its criterion's pattern counts where it has
+    one (the same counts, no pass over the rows), else one bincount of its answer codes."""
+    out = {}
+    numeric = [x for x in q.questions if x.is_numeric and x.scale is not None]
+    for x in numeric:
+        scale = x.scale
+        assert scale is not None
+        points = scale.max - scale.min + 1
+        criterion = next((c for c in criteria if any(i.id == x.id for i in q.questions_of(c.id))), None)
+        patterns = None if criterion is None else rows.patterns[criterion.id]
+        items = [] if criterion is None else [i.id for i in q.questions_of(criterion.id)]
+        base = points + 1
+        if patterns is not None and patterns.n_patterns == base ** len(items) and \
+                patterns.values.shape[1] == len(items) and np.nanmin(patterns.values, initial=scale.min) >= scale.min:
+            c = counted[criterion.id].counts.reshape((n_groups, *(base,) * len(items)))  # type: ignore[union-attr]
+            axis = items.index(x.id)
+            margin = c.sum(axis=tuple(a + 1 for a in range(len(items)) if a != axis))
+            distribution = margin[:, 1:]
+        else:
+            flat = g * base
+            flat += rows.questions[x.id]
+            distribution = np.bincount(flat, minlength=(n_groups + 1) * base)[: n_groups * base].reshape(
+                n_groups, base)[:, 1:]
+        values = np.arange(scale.min, scale.max + 1, dtype=np.float64)
+        out[x.id] = GroupStats(n=distribution.sum(axis=1), total=distribution @ values,
+                               total_sq=distribution @ (values * values), distribution=distribution,
+                               scale_min=scale.min)
+    return out
+
+
+def _delivered(context: Context, grouping: KeyGroups,
+               subunits: npt.NDArray[np.int64] | None) -> npt.NDArray[np.int64] | None:
+    """Delivered invitations per group, from the (unit, service, channel, month, count) rows of the context."""
+    if context.invitations is None or context.invitations.size == 0:
+        return None
+    rows = context.invitations
+    columns: dict[str, Any] = {"unit": rows[:, 0], "service": rows[:, 1], "channel": rows[:, 2], "month": rows[:, 3]}
+    if subunits is not None:
+        inside = rows[:, 0] < subunits.shape[0]
+        columns["subunit"] = np.where(inside, subunits[np.where(inside, rows[:, 0], 0)], -1)
+    keys = np.zeros((rows.shape[0], 0), dtype=np.int64)
+    if context.by:
+        keys = np.column_stack([columns[d] for d in context.by])
+    located = grouping.locate(keys)
+    hit = located < grouping.n_groups
+    return np.bincount(located[hit], weights=rows[hit, 4], minlength=grouping.n_groups).astype(np.int64)

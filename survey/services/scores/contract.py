@@ -1,0 +1,317 @@
+"""The JSON contract of ``survey scores`` and ``GET /api/v1/scores`` (the result Structs) and the request.
+
+Shares are fractions 0–1, the index 0–100, NPS −100..100. Below ``min_n`` a measure is suppressed and
+no test runs on it.
+
+>>> ScoreRequest("post-call", "2026-Q2", by=("unit", "month")).by
+('unit', 'month')
+>>> ScoreRequest("post-call", "2026-Q2", min_n=0)
+Traceback (most recent call last):
+...
+survey.services.scores.errors.ScoreParameterError: min_n: must be a whole number from 1 to 1000000, got 0
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from questionnaires.loader import QUESTIONNAIRE_ID
+from questionnaires.model import CHANNELS
+from scoring import ConfidenceInterval
+from survey.services.scores.errors import ScoreParameterError
+from survey.services.scores.periods import Period, parse_period
+
+__all__ = [
+    "DIMENSIONS",
+    "MAX_MIN_N",
+    "CESResult",
+    "CommentExcerpt",
+    "CommentsResult",
+    "CriterionResult",
+    "Dimension",
+    "FunnelUnit",
+    "IndexResult",
+    "NPSResult",
+    "QuestionResult",
+    "ScoreGroup",
+    "ScoreReport",
+    "ScoreRequest",
+    "TestResult",
+    "WeightedIndexResult",
+    "WeightedResult",
+    "WeightingResult",
+    "json_interval",
+    "json_number",
+    "json_numbers",
+]
+
+Dimension = Literal["unit", "subunit", "service", "channel", "month"]
+# ``unit``: each unit's own responses; ``subunit``: each unit directly under the scope unit, with its subtree
+DIMENSIONS: tuple[Dimension, ...] = ("unit", "subunit", "service", "channel", "month")
+MAX_MIN_N = 1_000_000  # a threshold no group reaches: everything suppressed, and still a number numpy compares
+
+
+def json_number(value: Any) -> float | None:
+    """A number as the contract gives it: NaN and infinities become ``None``."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def json_numbers(values: npt.NDArray[Any]) -> list[float | None]:
+    """A float column as JSON numbers: NaN and infinities become ``None``."""
+    out: list[float | None] = np.where(np.isfinite(values), values, np.nan).astype(object).tolist()
+    return [None if v != v else v for v in out]
+
+
+def json_interval(interval: ConfidenceInterval | None) -> list[float] | None:
+    """An interval as the contract's ``[low, high]``."""
+    return None if interval is None else [float(interval.low), float(interval.high)]
+
+
+class WeightedIndexResult(msgspec.Struct):
+    """The composite index of the post-stratified shares, its linearised interval and what the weights cost."""
+
+    value: float | None
+    ci: list[float] | None
+    met: bool | None
+    design_effect: float | None
+    effective_n: float | None
+    suppressed: bool
+    suppression_reason: str | None = None
+
+
+class IndexResult(msgspec.Struct):
+    """The composite index (0–100) with its 95% interval ``ci`` [low, high] and its target."""
+
+    value: float | None
+    ci: list[float] | None
+    target: float | None
+    met: bool | None
+    n: int
+    formula: str
+    suppressed: bool
+    suppression_reason: str | None = None
+    weighted: WeightedIndexResult | None = None
+
+
+class WeightedResult(msgspec.Struct):
+    """A post-stratified share with the design effect and effective n it cost."""
+
+    satisfied_share: float | None
+    ci: list[float] | None
+    design_effect: float | None
+    effective_n: float | None
+    suppressed: bool
+    suppression_reason: str | None = None
+
+
+class CriterionResult(msgspec.Struct):
+    """One criterion: respondents ``n``, ``satisfied_share`` (0–1) with its Wilson ``ci``, the ``mean``."""
+
+    id: str
+    n: int
+    satisfied: int
+    mean: float | None
+    satisfied_share: float | None
+    ci: list[float] | None
+    target: float | None
+    met: bool | None
+    suppressed: bool
+    suppression_reason: str | None = None
+    weighted: WeightedResult | None = None
+
+
+class QuestionResult(msgspec.Struct):
+    """One numeric question: answers ``n``, ``mean``, ``sd`` and the count per scale point."""
+
+    id: str
+    type: str
+    n: int
+    mean: float | None
+    sd: float | None
+    distribution: dict[str, int]
+    suppressed: bool
+    suppression_reason: str | None = None
+
+
+class NPSResult(msgspec.Struct):
+    """Net Promoter Score (−100..100) with its adjusted-Wald interval."""
+
+    question: str
+    n: int
+    value: float | None
+    ci: list[float] | None
+    promoters: int
+    passives: int
+    detractors: int
+    suppressed: bool
+    suppression_reason: str | None = None
+
+
+class CESResult(msgspec.Struct):
+    """Customer Effort Score: the mean on the effort scale with its t interval."""
+
+    question: str
+    n: int
+    mean: float | None
+    ci: list[float] | None
+    suppressed: bool
+    suppression_reason: str | None = None
+
+
+class CommentExcerpt(msgspec.Struct):
+    """One comment as a report shows it: phone numbers and e-mail addresses masked."""
+
+    question: str
+    text: str
+    submitted_at: str
+    unit: str | None
+
+
+class CommentsResult(msgspec.Struct):
+    """A group's free-text comments: ``n`` respondents left one; the ``latest`` few are shown only when the group
+    has at least ``min_n_comments`` respondents (else ``suppressed``, so that nobody can be recognised)."""
+
+    n: int
+    suppressed: bool
+    suppression_reason: str | None = None
+    latest: list[CommentExcerpt] = msgspec.field(default_factory=list)
+
+
+class TestResult(msgspec.Struct):
+    """One test: ``comparison`` (vs_peers, previous_period, same_period_last_year, trend, reliability,
+    across_peers), the ``test`` run, its ``statistic``, ``pvalue`` and ``effect_size`` (with its name), ``n``."""
+
+    comparison: str
+    test: str
+    criterion: str | None
+    statistic: float | None
+    pvalue: float | None
+    effect_size: float | None
+    effect_size_name: str | None
+    n: int
+    suppressed: bool
+    suppression_reason: str | None = None
+    details: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class WeightingResult(msgspec.Struct):
+    """Post-stratification of a group to contact volumes by ``by`` (channel × service unless the questionnaire
+    says otherwise): Kish's design effect and effective n, the share of contacts covered, the cells answered."""
+
+    design_effect: float | None
+    effective_n: float | None
+    coverage: float | None
+    cells: int
+    by: list[str] = msgspec.field(default_factory=lambda: ["channel", "service"])
+
+
+class ScoreGroup(msgspec.Struct):
+    """One group: its keys (``None`` for a dimension it is not grouped by) and its measures and tests."""
+
+    unit: str | None
+    service: str | None
+    channel: str | None
+    month: str | None
+    n: int
+    response_rate: float | None
+    invitations_delivered: int
+    index: IndexResult | None
+    criteria: list[CriterionResult]
+    questions: list[QuestionResult]
+    nps: NPSResult | None
+    ces: CESResult | None
+    tests: list[TestResult]
+    weighting: WeightingResult | None = None
+    subunit: str | None = None  # grouped by subunit: the unit directly under the scope (with its subtree)
+    comments: CommentsResult | None = None  # None: the questionnaire asks for no comment
+
+
+class FunnelUnit(msgspec.Struct):
+    """A unit on the funnel plot of one criterion: its share, the limits for its n and where it falls."""
+
+    criterion: str
+    unit: str
+    k: int
+    n: int
+    share: float | None
+    target: float
+    lower_95: float | None
+    upper_95: float | None
+    lower_998: float | None
+    upper_998: float | None
+    position: str
+
+
+class ScoreReport(msgspec.Struct):
+    """The scores of one questionnaire for one scope and period."""
+
+    questionnaire: str
+    version: int
+    period: str
+    start: str
+    end: str
+    unit: str | None
+    service: str | None
+    channel: str | None
+    by: list[str]
+    weighted: bool
+    min_n: int
+    min_n_comments: int
+    groups: list[ScoreGroup]
+    tests: list[TestResult]
+    funnel: list[FunnelUnit]
+    timings: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """What to score: a questionnaire key, a period, an optional scope and the grouping."""
+
+    questionnaire: str
+    period: str
+    unit: str | None = None
+    service: str | None = None
+    channel: str | None = None
+    by: tuple[str, ...] = ()
+    weighted: bool | None = None  # None: as the questionnaire's ``weighting`` section says
+    min_n: int = 30
+    min_n_comments: int = 10
+    comments: bool = True  # count (and quote) each group's comments
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.questionnaire, str) or not QUESTIONNAIRE_ID.fullmatch(self.questionnaire):
+            raise ScoreParameterError("questionnaire", f"{self.questionnaire!r} is not a questionnaire id (lower-case "
+                                      "letters, digits and '-', e.g. post-call)")
+        parse_period(self.period)
+        for name in ("unit", "service"):
+            value = getattr(self, name)
+            if value is not None and (not value or not value.isprintable() or len(value) > 64):
+                raise ScoreParameterError(name, f"{value!r} is not a {name} code")
+        for dimension in self.by:
+            if dimension not in DIMENSIONS:
+                raise ScoreParameterError("by", f"{dimension!r} is not allowed; allowed: {', '.join(DIMENSIONS)}")
+        if len(set(self.by)) != len(self.by):
+            raise ScoreParameterError("by", "each dimension at most once")
+        if "unit" in self.by and "subunit" in self.by:
+            raise ScoreParameterError("by", "unit or subunit, not both (subunit already groups by unit, each with "
+                                      "its subtree)")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise ScoreParameterError("channel", f"{self.channel!r} is not allowed; allowed: {', '.join(CHANNELS)}")
+        for name in ("min_n", "min_n_comments"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MIN_N:
+                raise ScoreParameterError(name, f"must be a whole number from 1 to {MAX_MIN_N}, got {value!r}")
+
+    @property
+    def period_range(self) -> Period:
+        """The :class:`Period` the ``period`` text names."""
+        return parse_period(self.period)

@@ -1,0 +1,130 @@
+"""The scores of a questionnaire for a scope and period, per group: read, assessed, limited to what the caller
+may see.
+
+The statistics are :mod:`scoring`'s; :func:`compute_scores` reads the data (:mod:`survey.services.extract`,
+:mod:`survey.services.scores.queries`), assesses it (:mod:`survey.services.scores.assessment`), counts and
+quotes the comments, and names no unit outside the caller's subtree.
+"""
+
+from __future__ import annotations
+
+import time
+
+from msgspec.structs import replace
+
+from scoring import SmallSampleRule
+from survey.services.extract import ResponseScope, extract_responses
+from survey.services.questionnaires import latest_version
+from survey.services.scores.assessment import assess
+from survey.services.scores.comments import group_comments
+from survey.services.scores.context import Context
+from survey.services.scores.contract import ScoreReport, ScoreRequest, TestResult
+from survey.services.scores.errors import ScoreParameterError
+from survey.services.scores.periods import Period, add_months
+from survey.services.scores.queries import (
+    contact_volumes,
+    delivered_invitations,
+    published_questionnaires,
+    service_codes,
+    unit_tree,
+)
+from survey.settings import get_settings
+
+__all__ = ["PEER", "compute_scores", "redact"]
+
+PEER = "peer"  # how a unit outside the caller's scope is named in comparisons
+
+
+async def compute_scores(request: ScoreRequest, *, visible_path: str | None = None) -> ScoreReport:
+    """The scores for ``request``; ``visible_path`` limits the scope to a unit subtree (a staff user's).
+
+    Raises :class:`ScoreParameterError` naming the parameter for unknown questionnaires, units,
+    services or periods, and :class:`PermissionError` when the unit lies outside ``visible_path``.
+    """
+    settings = get_settings()
+    period = request.period_range
+    try:
+        questionnaire = (await latest_version(request.questionnaire)).questionnaire
+    except LookupError:
+        keys = await published_questionnaires()
+        raise ScoreParameterError("questionnaire", f"{request.questionnaire!r} is not published; allowed: "
+                                  f"{', '.join(keys) or '(none published)'}") from None
+    units = await unit_tree()
+    by_code = {code: unit for unit, code in units.code.items()}
+    unit_code = request.unit
+    if unit_code is None and visible_path is not None:
+        unit_code = next((units.code[u] for u, p in units.path.items() if p == visible_path), None)
+    scope_unit = None
+    if unit_code is not None:
+        scope_unit = by_code.get(unit_code)
+        if scope_unit is None:
+            raise ScoreParameterError("unit", f"unknown unit {unit_code!r}; allowed: {', '.join(sorted(by_code))}")
+        if visible_path is not None and not units.path[scope_unit].startswith(visible_path):
+            raise PermissionError(f"unit {unit_code!r} is outside the units you may see")
+    services = await service_codes()
+    service_id = None
+    if request.service is not None:
+        service_id = next((i for i, c in services.items() if c == request.service), None)
+        if service_id is None:
+            raise ScoreParameterError("service", f"unknown service {request.service!r}; allowed: "
+                                      f"{', '.join(sorted(services.values()))}")
+    # the universe: the scope's parent subtree when the scope is compared with its siblings
+    scope_path = units.path[scope_unit] if scope_unit else "/"
+    universe_path = scope_path
+    if scope_unit and not {"unit", "subunit"} & set(request.by) and units.parent.get(scope_unit):
+        universe_path = units.path[units.parent[scope_unit]]
+    earliest = min(period.previous().start, period.year_earlier().start, add_months(period.end, -13))
+    start, end = Period("window", earliest, period.end).bounds(settings.timezone)
+    numeric = [x.id for x in questionnaire.questions if x.is_numeric]
+    clock = time.perf_counter()
+    frame = await extract_responses(
+        ResponseScope(questionnaire.id, start, end, universe_path, service_id, request.channel), numeric)
+    extracted = time.perf_counter() - clock
+    p_start, p_end = period.bounds(settings.timezone)
+    invitations = await delivered_invitations(questionnaire.id, p_start, p_end, scope_path, service_id,
+                                              request.channel, settings.timezone)
+    declared = questionnaire.weighting
+    weighted = declared is not None if request.weighted is None else request.weighted
+    contacts = await contact_volumes(p_start, p_end, scope_path, service_id, request.channel) if weighted else None
+    context = Context(questionnaire=questionnaire, period=period, timezone=settings.timezone, units=units,
+                      service_codes=services, scope_unit=scope_unit, by=tuple(request.by),
+                      rule=SmallSampleRule(request.min_n, request.min_n_comments), invitations=invitations,
+                      contacts=contacts, weighting_by=tuple(declared.by) if declared else ("channel", "service"))
+    assessment = assess(frame, context)
+    text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
+    comments = None
+    if request.comments and text_questions and assessment.grouping.n_groups:
+        groups = [tuple(key.get(d) for d in context.by) for key in assessment.group_keys()]
+        comments = await group_comments(
+            list(zip(groups, assessment.counts.tolist(), strict=True)),
+            ResponseScope(questionnaire.id, p_start, p_end, scope_path, service_id, request.channel), text_questions,
+            context)
+    report = assessment.report(service=request.service, channel=request.channel, comments=comments,
+                               timings={"extract_s": extracted})
+    if visible_path is None:
+        return report
+    return redact(report, {units.code[u]: p for u, p in units.path.items()}, visible_path)
+
+
+def redact(report: ScoreReport, path_of: dict[str, str], visible_path: str) -> ScoreReport:
+    """``report`` for a caller who sees only ``visible_path``'s subtree: comparisons with peers stay, but a unit
+    outside it is never named (:data:`PEER`), and its funnel point is not shown."""
+
+    def shown(code: str | None) -> str | None:
+        return code if code is None or path_of.get(code, "").startswith(visible_path) else PEER
+
+    def named(test: TestResult) -> TestResult:
+        details = dict(test.details)
+        if "units" in details:
+            details["units"] = [shown(u) for u in details["units"]]
+        if "excluded" in details:
+            details["excluded"] = [{**e, "unit": shown(e.get("unit"))} for e in details["excluded"]]
+        if "dunn_holm" in details:
+            # a pair of two peers says nothing about the caller's units
+            pairs = [{**pair, "unit1": shown(pair["unit1"]), "unit2": shown(pair["unit2"])}
+                     for pair in details["dunn_holm"]]
+            details["dunn_holm"] = [pair for pair in pairs if (pair["unit1"], pair["unit2"]) != (PEER, PEER)]
+        return replace(test, details=details)
+
+    return replace(report, funnel=[point for point in report.funnel if shown(point.unit) != PEER],
+                   tests=[named(test) for test in report.tests])

@@ -1,0 +1,130 @@
+"""Post-stratification of a scope's sample to its contact volumes, and every group's weighted shares and index.
+
+The weighting cells are channel × service unless the questionnaire's ``weighting`` section names others;
+the groups use their own respondents' weights (:func:`scoring.post_stratify`,
+:func:`scoring.weighted_index_groups`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from questionnaires.model import CHANNELS, Criterion
+from scoring import (
+    PostStratification,
+    WeightedIndexGroups,
+    combine_codes,
+    post_stratify,
+    respondent_means,
+    weighted_index_groups,
+    wilson_interval,
+)
+from survey.services.extract import ResponseFrame
+from survey.services.scores.context import Context
+from survey.services.scores.contract import (
+    WeightedIndexResult,
+    WeightedResult,
+    WeightingResult,
+    json_interval,
+    json_number,
+    json_numbers,
+)
+
+__all__ = ["GroupWeights", "weigh"]
+
+
+@dataclass(frozen=True)
+class GroupWeights:
+    """Per group: each criterion's weighted share (by criterion id), the weighted index and what weighting cost."""
+
+    criteria: dict[str, list[WeightedResult]]
+    index: list[WeightedIndexResult] | None
+    weighting: list[WeightingResult]
+
+
+def _post_stratify(current: ResponseFrame, contacts: npt.NDArray[np.int64],
+                   by: tuple[str, ...]) -> PostStratification | None:
+    """Weights making the sample's mix of cells (``by``: channel and/or service) that of the contacts."""
+    n_services = int(max(current.service_id.max(initial=0), contacts[:, 1].max(initial=0))) + 1
+    sizes = (len(CHANNELS) if "channel" in by else 1, n_services if "service" in by else 1)
+    sample_channel = np.maximum(current.channel, 0) if "channel" in by else np.zeros_like(current.channel)
+    sample_service = current.service_id if "service" in by else np.zeros_like(current.service_id)
+    cells = combine_codes(sample_channel, sample_service, sizes=sizes)
+    population = np.zeros(sizes[0] * sizes[1])
+    contact_channel = contacts[:, 0] if "channel" in by else np.zeros_like(contacts[:, 0])
+    contact_service = contacts[:, 1] if "service" in by else np.zeros_like(contacts[:, 1])
+    np.add.at(population, combine_codes(contact_channel, contact_service, sizes=sizes), contacts[:, 2])
+    if population[np.unique(cells)].sum() <= 0:
+        return None
+    return post_stratify(cells, population)
+
+
+def _weighted_shares(groups: WeightedIndexGroups, criteria: Sequence[Criterion], context: Context,
+                     n_groups: int) -> dict[str, list[WeightedResult]]:
+    rule, level = context.rule, context.confidence_level
+    share, effective_n = groups.share, groups.criterion_effective_n
+    low, high = wilson_interval(np.nan_to_num(share * effective_n), effective_n, level)
+    deff = groups.criterion_design_effect
+    out = {}
+    for j, c in enumerate(criteria):
+        shares, effective = json_numbers(share[:, j]), json_numbers(effective_n[:, j])
+        lows, highs, deffs = json_numbers(low[:, j]), json_numbers(high[:, j]), json_numbers(deff[:, j])
+        column = []
+        for k in range(n_groups):
+            reason = rule.reason(effective[k] or 0.0, label="effective n")
+            ci = None if reason or lows[k] is None or highs[k] is None else [lows[k], highs[k]]
+            column.append(WeightedResult(None if reason else shares[k], ci, deffs[k], effective[k], reason is not None,
+                                         reason))
+        out[c.id] = column
+    return out
+
+
+def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], selected: npt.NDArray[np.bool_],
+          g_all: npt.NDArray[np.intp], n_groups: int) -> GroupWeights | None:
+    """Post-stratify the scope's sample (the ``selected`` rows, in groups ``g_all``) to the contact volumes, then
+    every group's weighted criterion shares and weighted index at once; ``None`` when nothing can be weighted."""
+    if context.contacts is None or not np.any(selected):
+        return None
+    current = frame.take(selected)
+    weights = _post_stratify(current, context.contacts, context.weighting_by)
+    if weights is None:
+        return None
+    q, rule, level = context.questionnaire, context.rule, context.confidence_level
+    g = g_all[selected]
+    columns = {c.id: [current.question_ids.index(x.id) for x in q.questions_of(c.id)] for c in criteria}
+    scores = {c.id: respondent_means(current.answers[:, columns[c.id]]) for c in criteria}
+    answered = np.column_stack([~np.isnan(scores[c.id]) for c in criteria])
+    with np.errstate(invalid="ignore"):
+        satisfied = np.column_stack([scores[c.id] >= c.satisfied_threshold for c in criteria]) & answered
+    index = q.index
+    formula_weights = [c.weight if index is not None and index.formula == "weighted_satisfied_share" else 1.0
+                       for c in criteria]
+    groups = weighted_index_groups(satisfied, answered, weights.weights, g, n_groups, formula_weights, rule, level,
+                                   [c.id for c in criteria])
+    weighted_index = None
+    if index is not None:
+        weighted_index = []
+        for k in range(n_groups):
+            w = groups.result(k)
+            value = None if w.value is None else float(w.value)
+            weighted_index.append(WeightedIndexResult(
+                json_number(value), json_interval(w.ci),
+                None if value is None or index.target is None else value >= index.target,
+                json_number(w.design_effect), json_number(w.effective_n), w.suppressed, w.suppression_reason))
+    everyone = np.bincount(g, minlength=n_groups + 1)[:n_groups]
+    sum_w = np.bincount(g, weights=weights.weights, minlength=n_groups + 1)[:n_groups]
+    sum_w2 = np.bincount(g, weights=weights.weights ** 2, minlength=n_groups + 1)[:n_groups]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        group_deff = everyone * sum_w2 / (sum_w * sum_w)
+    cells = int(np.count_nonzero(weights.sample_counts))
+    weighting = []
+    for n_k, d_k in zip(everyone.tolist(), group_deff.tolist(), strict=True):
+        finite = n_k > 0 and math.isfinite(d_k) and d_k > 0
+        weighting.append(WeightingResult(d_k if finite else None, n_k / d_k if finite else None,
+                                         json_number(weights.coverage), cells, list(context.weighting_by)))
+    return GroupWeights(_weighted_shares(groups, criteria, context, n_groups), weighted_index, weighting)
