@@ -246,7 +246,7 @@ def kruskal_wallis_counts(
 
 @dataclass(frozen=True, eq=False)
 class CronbachAlphaGroups:
-    """:func:`~scoring.comparisons.cronbach_alpha` for many groups: ``alpha`` (NaN where suppressed or the
+    """:func:`~scoring.reliability.cronbach_alpha` for many groups: ``alpha`` (NaN where suppressed or the
     total has no variance), the complete respondents ``n`` and ``n_items``."""
 
     alpha: FloatArray
@@ -337,7 +337,7 @@ def cronbach_alpha_groups(
 
 @dataclass(frozen=True, eq=False)
 class MannKendallGroups:
-    """:func:`~scoring.comparisons.mann_kendall` of every row of a ``[group, period]`` matrix."""
+    """:func:`~scoring.trend.mann_kendall` of every row of a ``[group, period]`` matrix."""
 
     values: FloatArray
     n: npt.NDArray[np.int64]

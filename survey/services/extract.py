@@ -281,9 +281,9 @@ class Comment:
     channel: str | None = None
 
 
-async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], limit: int | None = 500,
-                           *, with_text: bool = True, response_ids: Sequence[int] | None = None) -> list[Comment]:
-    """The newest text answers to ``question_ids`` in ``scope`` (read on demand, never with the numbers).
+async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], *, with_text: bool = True,
+                           response_ids: Sequence[int] | None = None) -> list[Comment]:
+    """The text answers to ``question_ids`` in ``scope``, newest first (read on demand, never with the numbers).
 
     ``with_text=False`` reads only where and when each comment was left (to count them per group);
     ``response_ids`` limits the answers to those responses (to read the texts of a few).
@@ -301,10 +301,6 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
     if response_ids is not None:
         args.extend(int(i) for i in response_ids)
         where += f" AND r.id IN ({marks(len(response_ids))})"
-    tail = ""
-    if limit is not None:
-        args.append(limit)
-        tail = " LIMIT {}"
     text = "a.value_text" if with_text else "NULL"
     sql = (
         f"SELECT r.id AS response_id, r.unit AS unit_id, a.question_id, {text} AS value_text, "  # noqa: S608
@@ -313,7 +309,7 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], li
         "JOIN answer a ON a.response = r.id "
         "WHERE qv.key = {} AND r.status = 'complete' AND r.submitted_at >= {} AND r.submitted_at < {} "
         f"AND u.path LIKE {{}} ESCAPE '\\' AND a.question_id IN ({marks(len(question_ids))}) "
-        f"AND a.value_text IS NOT NULL AND a.value_text <> ''{where} ORDER BY r.submitted_at DESC, r.id DESC{tail}"
+        f"AND a.value_text IS NOT NULL AND a.value_text <> ''{where} ORDER BY r.submitted_at DESC, r.id DESC"
     )
     rows = await run_sql(sql, *args)
     comments = []

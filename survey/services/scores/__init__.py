@@ -23,7 +23,7 @@ no test runs on it. The staff scores page is :mod:`.page`; ``survey questionnair
 
 from __future__ import annotations
 
-from survey.services.scores.assessment import ScoreAssessment, assess, assess_frame
+from survey.services.scores.assessment import ScoreAssessment, assess
 from survey.services.scores.comments import LATEST_COMMENTS, mask_contact_details
 from survey.services.scores.context import Context, UnitTree
 from survey.services.scores.contract import (
@@ -95,7 +95,6 @@ __all__ = [
     "WeightedResult",
     "WeightingResult",
     "assess",
-    "assess_frame",
     "compute_scores",
     "describe_questionnaire",
     "mask_contact_details",

@@ -42,7 +42,7 @@ from survey.services.scores.group_tests import TestColumn, peer_tests, period_te
 from survey.services.scores.periods import month_label
 from survey.services.scores.weighting import GroupWeights, weigh
 
-__all__ = ["ScoreAssessment", "assess", "assess_frame"]
+__all__ = ["ScoreAssessment", "assess"]
 
 GroupKey = dict[str, str | None]
 
@@ -185,11 +185,6 @@ class ScoreAssessment:
                                        score.n, score.formula, score.suppressed, score.suppression_reason,
                                        None if weighted is None else weighted[k]))
         return columns
-
-
-def assess_frame(frame: ResponseFrame, context: Context) -> ScoreReport:
-    """Score ``frame`` (responses of the scope's comparison universe over the window) for ``context``."""
-    return assess(frame, context).report()
 
 
 def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:

@@ -55,7 +55,7 @@ async def group_comments(groups: Sequence[tuple[GroupKey, int]], scope: Response
     """Per group (its key and its number of respondents): how many respondents left a comment, and the newest
     :data:`LATEST_COMMENTS` where the group is big enough to quote."""
     rule, units = context.rule, context.units
-    marks = await extract_comments(scope, question_ids, limit=None, with_text=False)
+    marks = await extract_comments(scope, question_ids, with_text=False)
     respondents: dict[GroupKey, set[int]] = {}
     newest: dict[GroupKey, list[int]] = {}
     for comment, key in zip(marks, _keys_of(marks, context), strict=True):  # newest first
@@ -68,7 +68,7 @@ async def group_comments(groups: Sequence[tuple[GroupKey, int]], scope: Response
     reasons = [rule.comments_reason(n) for _, n in groups]
     wanted = sorted({rid for (key, _), reason in zip(groups, reasons, strict=True) if reason is None
                      for rid in newest.get(key, ())})
-    texts = await extract_comments(scope, question_ids, limit=None, response_ids=wanted) if wanted else []
+    texts = await extract_comments(scope, question_ids, response_ids=wanted) if wanted else []
     by_response: dict[int, list[Comment]] = {}
     for comment in texts:
         by_response.setdefault(comment.response_id, []).append(comment)

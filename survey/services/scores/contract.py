@@ -76,7 +76,7 @@ def json_interval(interval: ConfidenceInterval | None) -> list[float] | None:
     return None if interval is None else [float(interval.low), float(interval.high)]
 
 
-class WeightedIndexResult(msgspec.Struct):
+class WeightedIndexResult(msgspec.Struct, frozen=True):
     """The composite index of the post-stratified shares, its linearised interval and what the weights cost."""
 
     value: float | None
@@ -88,7 +88,7 @@ class WeightedIndexResult(msgspec.Struct):
     suppression_reason: str | None = None
 
 
-class IndexResult(msgspec.Struct):
+class IndexResult(msgspec.Struct, frozen=True):
     """The composite index (0–100) with its 95% interval ``ci`` [low, high] and its target."""
 
     value: float | None
@@ -102,7 +102,7 @@ class IndexResult(msgspec.Struct):
     weighted: WeightedIndexResult | None = None
 
 
-class WeightedResult(msgspec.Struct):
+class WeightedResult(msgspec.Struct, frozen=True):
     """A post-stratified share with the design effect and effective n it cost."""
 
     satisfied_share: float | None
@@ -113,7 +113,7 @@ class WeightedResult(msgspec.Struct):
     suppression_reason: str | None = None
 
 
-class CriterionResult(msgspec.Struct):
+class CriterionResult(msgspec.Struct, frozen=True):
     """One criterion: respondents ``n``, ``satisfied_share`` (0–1) with its Wilson ``ci``, the ``mean``."""
 
     id: str
@@ -129,7 +129,7 @@ class CriterionResult(msgspec.Struct):
     weighted: WeightedResult | None = None
 
 
-class QuestionResult(msgspec.Struct):
+class QuestionResult(msgspec.Struct, frozen=True):
     """One numeric question: answers ``n``, ``mean``, ``sd`` and the count per scale point."""
 
     id: str
@@ -142,7 +142,7 @@ class QuestionResult(msgspec.Struct):
     suppression_reason: str | None = None
 
 
-class NPSResult(msgspec.Struct):
+class NPSResult(msgspec.Struct, frozen=True):
     """Net Promoter Score (−100..100) with its adjusted-Wald interval."""
 
     question: str
@@ -156,7 +156,7 @@ class NPSResult(msgspec.Struct):
     suppression_reason: str | None = None
 
 
-class CESResult(msgspec.Struct):
+class CESResult(msgspec.Struct, frozen=True):
     """Customer Effort Score: the mean on the effort scale with its t interval."""
 
     question: str
@@ -167,7 +167,7 @@ class CESResult(msgspec.Struct):
     suppression_reason: str | None = None
 
 
-class CommentExcerpt(msgspec.Struct):
+class CommentExcerpt(msgspec.Struct, frozen=True):
     """One comment as a report shows it: phone numbers and e-mail addresses masked."""
 
     question: str
@@ -176,7 +176,7 @@ class CommentExcerpt(msgspec.Struct):
     unit: str | None
 
 
-class CommentsResult(msgspec.Struct):
+class CommentsResult(msgspec.Struct, frozen=True):
     """A group's free-text comments: ``n`` respondents left one; the ``latest`` few are shown only when the group
     has at least ``min_n_comments`` respondents (else ``suppressed``, so that nobody can be recognised)."""
 
@@ -186,7 +186,7 @@ class CommentsResult(msgspec.Struct):
     latest: list[CommentExcerpt] = msgspec.field(default_factory=list)
 
 
-class TestResult(msgspec.Struct):
+class TestResult(msgspec.Struct, frozen=True):
     """One test: ``comparison`` (vs_peers, previous_period, same_period_last_year, trend, reliability,
     across_peers), the ``test`` run, its ``statistic``, ``pvalue`` and ``effect_size`` (with its name), ``n``."""
 
@@ -203,7 +203,7 @@ class TestResult(msgspec.Struct):
     details: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class WeightingResult(msgspec.Struct):
+class WeightingResult(msgspec.Struct, frozen=True):
     """Post-stratification of a group to contact volumes by ``by`` (channel × service unless the questionnaire
     says otherwise): Kish's design effect and effective n, the share of contacts covered, the cells answered."""
 
@@ -214,7 +214,7 @@ class WeightingResult(msgspec.Struct):
     by: list[str] = msgspec.field(default_factory=lambda: ["channel", "service"])
 
 
-class ScoreGroup(msgspec.Struct):
+class ScoreGroup(msgspec.Struct, frozen=True):
     """One group: its keys (``None`` for a dimension it is not grouped by) and its measures and tests."""
 
     unit: str | None
@@ -235,7 +235,7 @@ class ScoreGroup(msgspec.Struct):
     comments: CommentsResult | None = None  # None: the questionnaire asks for no comment
 
 
-class FunnelUnit(msgspec.Struct):
+class FunnelUnit(msgspec.Struct, frozen=True):
     """A unit on the funnel plot of one criterion: its share, the limits for its n and where it falls."""
 
     criterion: str
@@ -251,7 +251,7 @@ class FunnelUnit(msgspec.Struct):
     position: str
 
 
-class ScoreReport(msgspec.Struct):
+class ScoreReport(msgspec.Struct, frozen=True):
     """The scores of one questionnaire for one scope and period."""
 
     questionnaire: str

@@ -1,8 +1,5 @@
-"""The staff scores page: the scores of a user's scope (their unit and each unit under it) for a menu period.
-
->>> [period_for(choice, date(2026, 1, 15)) for choice in PERIOD_CHOICES]
-['2026-01', '2025-12', '2026-Q1', '2025-Q4', '2026', '2025-02-01..2026-01-31']
-"""
+"""The staff scores page: the scores of a user's scope (their unit and each unit under it) for a period chosen
+from a menu (:data:`PERIOD_CHOICES`), optionally broken down by service or month (:data:`SCORE_BREAKDOWNS`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Periods of the scores command: the forms users type, the previous period and a year earlier."""
+"""Periods and requests of the scores command: the forms users type, the window of years, every field checked."""
 
 from __future__ import annotations
 
