@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from questionnaires import Questionnaire, load_bundled, load_file
+from questionnaires import Questionnaire, load_bundled
 from survey.tables import QuestionnaireVersion
 
 __all__ = ["PublishConflict", "PublishedQuestionnaire", "get_version", "latest_version", "publish", "publish_bundled"]
@@ -50,10 +49,6 @@ async def publish(questionnaire: Questionnaire) -> PublishedQuestionnaire:
 async def publish_bundled() -> dict[str, PublishedQuestionnaire]:
     """Publish every bundled definition (``questionnaires/definitions``) not yet in the database."""
     return {key: await publish(q) for key, q in load_bundled().items()}
-
-
-async def publish_file(path: Path) -> PublishedQuestionnaire:
-    return await publish(load_file(path))
 
 
 _cache: dict[int, PublishedQuestionnaire] = {}
