@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 import pytest
 
 from survey.services.response_import import import_responses
 from survey.services.staff import create_user
 from survey.tables import ApiKey
+from tests.support.staff import PASSWORD, sign_in
 
-PASSWORD = "correct horse battery"
 KEY = "sk_test_" + "k" * 40
 HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall"
 
@@ -40,14 +39,6 @@ async def api(seeded):
         yield test_client
 
 
-async def sign_in(client, username: str) -> None:
-    page = await client.get("/staff/login")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
-    reply = await client.post("/staff/login", data={"username": username, "password": PASSWORD, "_csrf_token": token},
-                              follow_redirects=False)
-    assert reply.status_code in (302, 303), reply.text
-
-
 async def test_authentication_is_required(api):
     reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
     assert reply.status_code == 401
@@ -67,7 +58,7 @@ async def test_an_api_key_reads_centre_wide(api):
 
 
 async def test_a_unit_manager_sees_their_unit_and_nothing_else(api):
-    await sign_in(api, "bd.manager")
+    assert (await sign_in(api, "bd.manager")).status_code == 303
     mine = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
     assert mine.status_code == 200, mine.text
     assert mine.json()["unit"] == "HN-BD" and mine.json()["groups"][0]["n"] == 50
@@ -77,7 +68,7 @@ async def test_a_unit_manager_sees_their_unit_and_nothing_else(api):
 
 
 async def test_a_unit_manager_never_sees_a_sibling_unit_named_in_comparisons(api):
-    await sign_in(api, "bd.manager")
+    assert (await sign_in(api, "bd.manager")).status_code == 303
     reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
     assert reply.status_code == 200, reply.text
     data = reply.json()
