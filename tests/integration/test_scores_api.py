@@ -7,9 +7,8 @@ import hashlib
 import pytest
 
 from survey.services.response_import import import_responses
-from survey.services.staff import create_user
 from survey.tables import ApiKey
-from tests.support.staff import PASSWORD, sign_in
+from tests.support.staff import add_staff_user, sign_in
 
 KEY = "sk_test_" + "k" * 40
 HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall"
@@ -21,8 +20,7 @@ async def seeded(reference):
                         f"{4 + i % 2},{3 + i % 3}" for i in range(100)]
     assert (await import_responses(("\n".join(lines) + "\n").encode())).imported == 100
     await ApiKey(source="portal", prefix="sk_test", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
-    await create_user(username="bd.manager", password=PASSWORD, role="unit_manager", unit_code="HN-BD",
-                      display_name="Quản lý Ba Đình")
+    await add_staff_user("bd.manager", "unit_manager", "HN-BD", display_name="Quản lý Ba Đình")
     return reference
 
 
