@@ -1,11 +1,15 @@
-# The two commands of the README: `make demo` and `make test`. Both install what they need first.
-.PHONY: setup demo test lint bench clean help
+# The commands of the README: `make demo` and `make test` (both install what they need first), `make lock`.
+.PHONY: setup lock demo test lint bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
 setup:  ## install system packages, the virtualenv and the package (idempotent)
 	@scripts/bootstrap.sh
+
+lock: setup  ## refresh requirements.lock (pinned versions with hashes, dev extra) after editing pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" .venv/bin/pip-compile --quiet --generate-hashes --allow-unsafe --extra dev \
+		--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_FLAGS) --output-file requirements.lock pyproject.toml
 
 demo: setup  ## build a fresh demo database and serve it on http://127.0.0.1:8000
 	.venv/bin/survey demo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the project needs on a fresh Debian machine: system packages (Chromium, fonts
-# with full Vietnamese coverage, PostgreSQL, WeasyPrint's Pango), the virtualenv and the package.
+# with full Vietnamese coverage, PostgreSQL, WeasyPrint's Pango), the virtualenv with the versions pinned in
+# requirements.lock (hashes checked), and the package.
 # Idempotent and quick when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,11 +27,13 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating the virtual environment in .venv"
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# the stamp names the exact inputs: a changed lock or pyproject.toml installs again
+stamp=.venv/.installed-$(cat pyproject.toml requirements.lock | sha256sum | cut -c1-16)
 if [ ! -e "$stamp" ]; then
-  echo "==> installing the package and its dependencies"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  echo "==> installing the locked dependencies (requirements.lock) and the package"
+  .venv/bin/pip install -q --require-hashes -r requirements.lock
+  # the build tools come from the lock too, so nothing unpinned is fetched to build the package
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e .
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import ResponseSpec
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -29,13 +31,17 @@ PUBLIC_PATHS = ["^/s/", "^/o/", "^/q/", "^/kiosk/", "^/api/", "^/webhooks/", "^/
 SESSIONLESS_PATHS = [p if p != "^/api/" else "^/api/(?!v1/scores)" for p in PUBLIC_PATHS]
 
 
-@get("/health")
-async def health() -> dict[str, str]:
-    """Liveness and database reachability."""
+@get("/health", responses={503: ResponseSpec(data_container=dict[str, str], description="The database is unreachable")})
+async def health() -> Response[dict[str, str]]:
+    """Liveness and database reachability: 200 when the database answers, 503 when it does not."""
     from survey.tables import Unit
 
-    await Unit.count()
-    return {"status": "ok", "database": "ok"}
+    try:
+        await Unit.count()
+    except Exception:  # whatever the driver raises, a load balancer needs "unavailable", not a 500
+        logging.getLogger(__name__).warning("health: the database does not answer", exc_info=True)
+        return Response({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return Response({"status": "ok", "database": "ok"})
 
 
 def _session_secret(settings: Settings) -> bytes:

@@ -1,19 +1,16 @@
-"""Command groups kept beside survey/cli.py, one module per area; ``register_all`` adds them to ``survey``."""
+"""The ``survey`` commands, one module per area; ``survey/cli.py`` imports each and calls its ``register(main)``."""
 
 from __future__ import annotations
 
-import importlib
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-import click
+__all__ = ["run"]
 
-__all__ = ["register_all"]
-
-# each module defines ``register(main: click.Group) -> None``
-MODULES: tuple[str, ...] = (
-    "survey.commands.intake", "survey.commands.outbox", "survey.commands.qr", "survey.commands.scores",
-)
+T = TypeVar("T")
 
 
-def register_all(main: click.Group) -> None:
-    for name in MODULES:
-        importlib.import_module(name).register(main)
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion (the CLI is synchronous; the services are async)."""
+    return asyncio.run(coroutine)

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import click
 
+from survey.commands import run
+
 __all__ = ["register"]
-
-
-def _run(coroutine):  # type: ignore[no-untyped-def]
-    from survey.cli import run
-
-    return run(coroutine)
 
 
 @click.group("apikeys")
@@ -29,7 +25,7 @@ def apikeys_create(source: str) -> None:
     from survey.services.apikeys import create_api_key
 
     try:
-        key, info = _run(create_api_key(source))
+        key, info = run(create_api_key(source))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--source") from None
     click.echo(key)
@@ -41,7 +37,7 @@ def apikeys_list() -> None:
     """List the keys: prefix, source, created, revoked (never the keys themselves)."""
     from survey.services.apikeys import list_api_keys
 
-    keys = _run(list_api_keys())
+    keys = run(list_api_keys())
     if not keys:
         click.echo("No API keys yet: survey apikeys create --source NAME")
         return
@@ -57,7 +53,7 @@ def apikeys_revoke(prefix: str) -> None:
     """Revoke the key whose prefix is PREFIX (as `survey apikeys list` shows it)."""
     from survey.services.apikeys import revoke_api_key
 
-    if not _run(revoke_api_key(prefix)):
+    if not run(revoke_api_key(prefix)):
         raise click.ClickException(f"no active API key with prefix {prefix!r}")
     click.echo(f"Revoked key {prefix}: requests with it are refused from now on.")
 
@@ -90,7 +86,7 @@ def contacts_import(file: Path, source: str | None, skip_invalid: bool, max_prob
     data = file.read_bytes()
     reading = read_contacts_csv(data, source=source)
     if not reading.fatal:
-        _run(check_csv_references(reading))
+        run(check_csv_references(reading))
     for warning in reading.warnings:
         click.echo(f"{file.name}: warning: {warning}", err=True)
     for row, message in reading.errors[:max_problems]:
@@ -103,7 +99,7 @@ def contacts_import(file: Path, source: str | None, skip_invalid: bool, max_prob
         sys.exit(1)
     with Progress(transient=True) as bar:
         task = bar.add_task("Importing contacts", total=len(reading.events))
-        outcomes = _run(import_contacts(reading.events, progress=lambda n: bar.update(task, advance=n)))
+        outcomes = run(import_contacts(reading.events, progress=lambda n: bar.update(task, advance=n)))
     fresh = [o for o in outcomes if not o.duplicate]
     tally = Tally(o.reason or o.outcome for o in fresh)
     click.echo(f"{len(outcomes)} contact(s) read: {len(fresh)} new, {len(outcomes) - len(fresh)} already imported, "
@@ -124,7 +120,7 @@ def optout(phone: str | None, email: str | None) -> None:
     if not phone and not email:
         raise click.UsageError("give --phone and/or --email")
     try:
-        newly = _run(opt_out(phone=phone, email=email, source="staff"))
+        newly = run(opt_out(phone=phone, email=email, source="staff"))
     except PhoneError as error:
         raise click.BadParameter(str(error), param_hint="--phone") from None
     except EmailError as error:
@@ -134,6 +130,7 @@ def optout(phone: str | None, email: str | None) -> None:
 
 
 def register(main: click.Group) -> None:
+    """Add ``apikeys``, ``contacts`` and ``optout`` to ``main``."""
     main.add_command(apikeys)
     main.add_command(contacts)
     main.add_command(optout)

@@ -10,6 +10,8 @@ import sys
 
 import click
 
+from survey.commands import run
+
 __all__ = ["register"]
 
 
@@ -37,7 +39,9 @@ def worker(once: bool, concurrency: int, worker_id: str | None, lease_seconds: f
     async def go() -> None:
         from piccolo.engine.postgres import PostgresEngine
 
-        db = _engine()
+        from survey.db import engine
+
+        db = engine()
         pooled = isinstance(db, PostgresEngine)
         if pooled:  # without a pool every transaction opens a connection: a longer window between send and commit
             await db.start_connection_pool(min_size=2, max_size=4)
@@ -66,13 +70,7 @@ def worker(once: bool, concurrency: int, worker_id: str | None, lease_seconds: f
         click.echo(f"worker {runner.worker_id}: {stats.done} done, {stats.retried} retried, "
                    f"{stats.rescheduled} rescheduled, in {stats.commits} commits", err=True)
 
-    asyncio.run(go())
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    from survey.db import engine
-
-    return engine()
+    run(go())
 
 
 @click.group("jobs")
@@ -85,7 +83,7 @@ def jobs_list() -> None:
     """How many jobs are queued, running, done and dead."""
     from survey.services.outbox import counts_by_status
 
-    counts = asyncio.run(counts_by_status())
+    counts = run(counts_by_status())
     for status, count in counts.items():
         click.echo(f"{status:<8} {count:>8}")
 
@@ -97,7 +95,7 @@ def jobs_dead(limit: int, as_json: bool) -> None:
     """The jobs that failed their last attempt, most recent first, with their last error."""
     from survey.services.outbox import dead_jobs
 
-    rows = asyncio.run(dead_jobs(limit))
+    rows = run(dead_jobs(limit))
     if not rows:
         click.echo("no dead jobs")
         return
@@ -120,12 +118,13 @@ def jobs_retry(job_id: int) -> None:
     """Queue dead job JOB_ID again, due now, with fresh attempts."""
     from survey.services.outbox import retry_dead
 
-    if not asyncio.run(retry_dead(job_id)):
+    if not run(retry_dead(job_id)):
         click.echo(f"job {job_id} is not a dead job (unknown, or not dead)", err=True)
         sys.exit(1)
     click.echo(f"job {job_id} queued again")
 
 
 def register(main: click.Group) -> None:
+    """Add ``worker`` and ``jobs`` to ``main``."""
     main.add_command(worker)
     main.add_command(jobs)

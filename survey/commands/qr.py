@@ -6,13 +6,9 @@ from pathlib import Path
 
 import click
 
+from survey.commands import run
+
 __all__ = ["register"]
-
-
-def _run(coroutine):  # type: ignore[no-untyped-def]
-    from survey.cli import run
-
-    return run(coroutine)
 
 
 @click.command("qr")
@@ -48,7 +44,7 @@ def qr(counter_code: str | None, unit_code: str | None, all_counters: bool, outp
 
     if unit_code:
         try:
-            cards = _run(unit_counters(unit_code))
+            cards = run(unit_counters(unit_code))
         except LookupError as error:
             raise click.BadParameter(str(error), param_hint="--unit") from None
         if not cards:
@@ -56,11 +52,11 @@ def qr(counter_code: str | None, unit_code: str | None, all_counters: bool, outp
         name = unit_code
     else:
         assert counter_code is not None
-        card = _run(counter_card(counter_code))
+        card = run(counter_card(counter_code))
         if card is None:
             from survey.tables import Counter
 
-            known = [r["code"] for r in _run(Counter.select(Counter.code).order_by(Counter.code).run())]
+            known = [r["code"] for r in run(Counter.select(Counter.code).order_by(Counter.code).run())]
             shown = ", ".join(known[:12]) + (f", ... ({len(known)} in all)" if len(known) > 12 else "")
             raise click.BadParameter(f"unknown counter {counter_code!r}; known counters: {shown or 'none'}",
                                      param_hint="--counter")
@@ -80,4 +76,5 @@ def qr(counter_code: str | None, unit_code: str | None, all_counters: bool, outp
 
 
 def register(main: click.Group) -> None:
+    """Add ``qr`` to ``main``."""
     main.add_command(qr)

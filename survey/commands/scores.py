@@ -10,16 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from survey.commands import run
+
 if TYPE_CHECKING:
     from survey.services.scores import ScoreGroup, ScoreReport
 
 __all__ = ["register", "report_csv", "report_table"]
-
-
-def _run(coroutine):  # type: ignore[no-untyped-def]
-    from survey.cli import run
-
-    return run(coroutine)
 
 
 def _keys(group: ScoreGroup, by: Sequence[str]) -> list[str]:
@@ -148,7 +144,7 @@ def scores(questionnaire: str, period: str, unit: str | None, service: str | Non
         from rich.console import Console
 
         with Console(stderr=True).status("Scoring ..."):
-            report = _run(compute_scores(request))
+            report = run(compute_scores(request))
     except ScoreParameterError as error:
         hint = f"--{error.parameter.replace('_', '-')}"
         raise click.BadParameter(str(error).split(": ", 1)[1], param_hint=hint) from None

@@ -16,7 +16,8 @@ Example::
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from collections.abc import Collection
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = ["WORKING_DAYS", "WORKING_PERIODS", "WORKING_TIMEZONE", "add_working_hours"]
@@ -26,11 +27,12 @@ WORKING_DAYS = frozenset({0, 1, 2, 3, 4})  # Monday .. Friday
 WORKING_PERIODS: tuple[tuple[time, time], ...] = ((time(7, 30), time(11, 30)), (time(13, 0), time(16, 30)))
 
 
-def add_working_hours(start: datetime, hours: float) -> datetime:
+def add_working_hours(start: datetime, hours: float, holidays: Collection[date] = ()) -> datetime:
     """The moment ``hours`` working hours after ``start``, in ``start``'s time zone.
 
     ``start`` must be time-zone aware. Time outside the working periods (evenings, lunch,
-    weekends) does not count; a deadline that ends exactly at the close of a period stays there.
+    weekends, the local dates in ``holidays``) does not count; a deadline that ends exactly at the
+    close of a period stays there.
     """
     if start.tzinfo is None:
         raise ValueError("add_working_hours: start must be time-zone aware")
@@ -40,7 +42,7 @@ def add_working_hours(start: datetime, hours: float) -> datetime:
     local = start.astimezone(WORKING_TIMEZONE)
     day = local.date()
     while True:
-        if day.weekday() in WORKING_DAYS:
+        if day.weekday() in WORKING_DAYS and day not in holidays:
             for opens, closes in WORKING_PERIODS:
                 period_start = datetime.combine(day, opens, WORKING_TIMEZONE)
                 period_end = datetime.combine(day, closes, WORKING_TIMEZONE)

@@ -1,7 +1,7 @@
 """A live server on loopback with its own SQLite database, and headless Chromium at phone size.
 
 The server runs as ``uvicorn survey.app:create_app --factory`` in a subprocess, against a database that
-``survey migrate`` and a seeding snippet prepared (reference data, staff users, survey links). The
+``survey migrate`` and ``tests/support/browser_seed.py`` prepared (reference data, staff users, survey links). The
 browser is Debian's Chromium (never a downloaded one); if it is missing the tests fail and say so.
 """
 
@@ -55,54 +55,6 @@ USERS: dict[str, tuple[str, str]] = {  # username → (role, unit)
 # Cầu Giấy has enough to show numbers, Đống Đa too few (its cells say why instead).
 SCORED_RESPONSES: dict[str, int] = {"HN-CG": 40, "HN-DD": 12}
 
-SEED = """
-import asyncio, json, sys
-from datetime import UTC, datetime, timedelta
-
-from delivery.tokens import token_hash
-from survey.reference import seed_reference
-from survey.services.invitations import LinkSpec, create_links, survey_url
-from survey.services.questionnaires import latest_version
-from survey.services.accounts import create_user
-from survey.settings import get_settings
-from survey.tables import Answer, Invitation, Response, Service, Unit
-
-RATINGS = ("access_place", "access_facilities", "procedure_public", "procedure_documents", "servant_attitude",
-           "servant_guidance", "result_time", "result_accuracy", "feedback_easy", "feedback_handled", "overall")
-
-async def add_scored_responses(unit_code, count):
-    questionnaire = await latest_version("counter")
-    unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
-    service = await Service.select(Service.id).where(Service.code == "SIB").first()
-    now = datetime.now(UTC)
-    for i in range(count):
-        response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
-                            channel="counter", trust="kiosk", status="complete", page=3,
-                            submitted_at=now - timedelta(minutes=5 * i + 1))
-        await response.save()
-        await Answer.insert(*[Answer(response=response.id, question_id=question, value_number=float(3 + (i + k) % 3))
-                              for k, question in enumerate(RATINGS)])
-
-async def main(spec):
-    await seed_reference()
-    for username, (role, unit) in spec["users"].items():
-        await create_user(username=username, password=spec["password"], role=role, unit_code=unit,
-                          display_name=username)
-    for unit, count in spec["responses"].items():
-        await add_scored_responses(unit, count)
-    names = list(spec["links"])
-    tokens = await create_links([LinkSpec(questionnaire_key=q, unit_code=u, service_code=s, language=lang)
-                                 for q, u, s, lang in spec["links"].values()])
-    links = dict(zip(names, tokens))
-    # a link whose week has passed
-    hashed = token_hash(links["expired"], get_settings().secret_key)
-    await Invitation.update({Invitation.expires_at: datetime.now(UTC) - timedelta(days=1)}).where(
-        Invitation.token_hash == hashed)
-    print(json.dumps({name: {"token": token, "url": survey_url(token)} for name, token in links.items()}))
-
-asyncio.run(main(json.loads(sys.argv[1])))
-"""
-
 
 @dataclass(frozen=True)
 class LiveServer:
@@ -151,7 +103,8 @@ def live_server() -> Iterator[LiveServer]:
     bin_dir = Path(sys.executable).parent
     _run([str(bin_dir / "survey"), "migrate"], env, "survey migrate")
     seed = {"links": LINKS, "users": USERS, "password": STAFF_PASSWORD, "responses": SCORED_RESPONSES}
-    links = json.loads(_run([sys.executable, "-c", SEED, json.dumps(seed)], env, "seeding").strip().splitlines()[-1])
+    seeding = _run([sys.executable, "-m", "tests.support.browser_seed", json.dumps(seed)], env, "seeding")
+    links = json.loads(seeding.strip().splitlines()[-1])
 
     log = workdir / "server.log"
     with log.open("wb") as log_file:

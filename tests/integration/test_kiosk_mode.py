@@ -6,29 +6,15 @@ import re
 
 import pytest
 
-PASSWORD = "mat-khau-kiosk-2026"
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
-
-
-async def _csrf(client, path: str) -> str:
-    page = await client.get(path)
-    match = CSRF_INPUT.search(page.text)
-    assert match, f"no CSRF input on {path}: {page.status_code} {page.text[:300]}"
-    return match.group(1)
+from tests.support.staff import CSRF_INPUT, csrf_token, sign_in_as
 
 
 async def _sign_in(client, username: str, role: str = "unit_manager", unit: str = "HN-BD") -> None:
-    from survey.services.accounts import create_user
-
-    await create_user(username=username, password=PASSWORD, role=role, unit_code=unit, display_name=username)
-    reply = await client.post("/staff/login", data={"username": username, "password": PASSWORD,
-                                                    "_csrf_token": await _csrf(client, "/staff/login")},
-                              follow_redirects=False)
-    assert reply.status_code == 303
+    await sign_in_as(client, role, unit, username=username)
 
 
 async def _register(client, counter: str = "HN-BD-Q1", label: str = "Máy tính bảng quầy 1"):
-    token = await _csrf(client, "/staff/kiosks/")
+    token = await csrf_token(client, "/staff/kiosks/")
     return await client.post("/staff/kiosks/", data={"counter": counter, "label": label, "_csrf_token": token},
                              follow_redirects=False)
 
@@ -111,7 +97,7 @@ async def test_a_revoked_kiosk_is_refused(client):
     await _register(client)
     assert (await client.get("/kiosk/HN-BD-Q1")).status_code == 200
     [kiosk] = await Kiosk.select(Kiosk.id)
-    token = await _csrf(client, "/staff/kiosks/")
+    token = await csrf_token(client, "/staff/kiosks/")
     revoked = await client.post(f"/staff/kiosks/{kiosk['id']}/revoke", data={"_csrf_token": token})
     assert revoked.status_code == 200 and "Đã thu hồi" in revoked.text
     assert (await client.get("/kiosk/HN-BD-Q1")).status_code == 403
@@ -123,9 +109,9 @@ async def test_someone_outside_the_unit_cannot_revoke(client):
     await _sign_in(client, "quanly.bd")
     await _register(client)
     [kiosk] = await Kiosk.select(Kiosk.id)
-    await client.post("/staff/logout", data={"_csrf_token": await _csrf(client, "/staff/")})
+    await client.post("/staff/logout", data={"_csrf_token": await csrf_token(client, "/staff/")})
     await _sign_in(client, "quanly.q1", unit="HCM-Q1")
-    token = await _csrf(client, "/staff/kiosks/")
+    token = await csrf_token(client, "/staff/kiosks/")
     reply = await client.post(f"/staff/kiosks/{kiosk['id']}/revoke", data={"_csrf_token": token})
     assert reply.status_code == 404
     assert (await Kiosk.select(Kiosk.revoked_at))[0]["revoked_at"] is None

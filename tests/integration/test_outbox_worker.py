@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.staff import CSRF_INPUT, sign_in_as
+
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -108,14 +108,7 @@ async def jobs(kind: str | None = None) -> list[dict]:
 
 
 async def sign_in_admin(client) -> None:
-    from survey.services.accounts import create_user
-
-    await create_user(username="quantri", password=PASSWORD, role="admin", unit_code="VN", display_name="Quản trị")
-    page = await client.get("/staff/login")
-    token = CSRF_INPUT.search(page.text).group(1)
-    answer = await client.post("/staff/login", data={"username": "quantri", "password": PASSWORD,
-                                                     "_csrf_token": token}, follow_redirects=False)
-    assert answer.status_code == 303
+    await sign_in_as(client, "admin", "VN", username="quantri")
 
 
 # --- the whole path -------------------------------------------------------------------------------------------
@@ -254,12 +247,7 @@ async def test_failures_back_off_with_jitter_then_go_dead_and_staff_retry_them(c
 
 
 async def test_only_administrators_see_the_outbox(client):
-    from survey.services.accounts import create_user
-
-    await create_user(username="chatluong", password=PASSWORD, role="quality", unit_code="HN", display_name="CL")
-    page = await client.get("/staff/login")
-    token = CSRF_INPUT.search(page.text).group(1)
-    await client.post("/staff/login", data={"username": "chatluong", "password": PASSWORD, "_csrf_token": token})
+    await sign_in_as(client, "quality", "HN", username="chatluong")
     answer = await client.get("/staff/outbox")
     assert answer.status_code == 403 and "dead-letters" not in answer.text
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 import pytest
 
-from survey.services.accounts import create_user
 from survey.services.response_import import import_responses
 from survey.tables import ApiKey
+from tests.support.staff import add_staff_user, sign_in
 
-PASSWORD = "correct horse battery"
 KEY = "sk_test_" + "k" * 40
 HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall"
 
@@ -22,8 +20,7 @@ async def seeded(reference):
                         f"{4 + i % 2},{3 + i % 3}" for i in range(100)]
     assert (await import_responses(("\n".join(lines) + "\n").encode())).imported == 100
     await ApiKey(source="portal", prefix="sk_test", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
-    await create_user(username="bd.manager", password=PASSWORD, role="unit_manager", unit_code="HN-BD",
-                      display_name="Quản lý Ba Đình")
+    await add_staff_user("bd.manager", "unit_manager", "HN-BD", display_name="Quản lý Ba Đình")
     return reference
 
 
@@ -36,14 +33,6 @@ async def api(seeded):
 
     async with AsyncTestClient(app=create_app(), base_url="http://testserver.local") as test_client:
         yield test_client
-
-
-async def sign_in(client, username: str) -> None:
-    page = await client.get("/staff/login")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
-    reply = await client.post("/staff/login", data={"username": username, "password": PASSWORD, "_csrf_token": token},
-                              follow_redirects=False)
-    assert reply.status_code in (302, 303), reply.text
 
 
 async def test_authentication_is_required(api):
@@ -65,7 +54,7 @@ async def test_an_api_key_reads_centre_wide(api):
 
 
 async def test_a_unit_manager_sees_their_unit_and_nothing_else(api):
-    await sign_in(api, "bd.manager")
+    assert (await sign_in(api, "bd.manager")).status_code == 303
     mine = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
     assert mine.status_code == 200, mine.text
     assert mine.json()["unit"] == "HN-BD" and mine.json()["groups"][0]["n"] == 50
@@ -75,7 +64,7 @@ async def test_a_unit_manager_sees_their_unit_and_nothing_else(api):
 
 
 async def test_a_unit_manager_never_sees_a_sibling_unit_named_in_comparisons(api):
-    await sign_in(api, "bd.manager")
+    assert (await sign_in(api, "bd.manager")).status_code == 303
     reply = await api.get("/api/v1/scores", params={"questionnaire": "post-call", "period": "2026-05"})
     assert reply.status_code == 200, reply.text
     data = reply.json()

@@ -8,22 +8,7 @@ import re
 import pytest
 
 from survey.services.accounts import StaffError, create_user
-
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
-
-
-async def csrf_token(client, path: str = "/staff/login") -> str:
-    page = await client.get(path)
-    match = CSRF_INPUT.search(page.text)
-    assert match, f"no CSRF input on {path}"
-    return match.group(1)
-
-
-async def sign_in(client, username: str, password: str = PASSWORD, **extra: str):
-    token = await csrf_token(client)
-    return await client.post("/staff/login", data={"username": username, "password": password, "_csrf_token": token,
-                                                   **extra}, follow_redirects=False)
+from tests.support.staff import PASSWORD, csrf_token, sign_in
 
 
 @pytest.fixture

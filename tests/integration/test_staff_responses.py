@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from survey.services.accounts import create_user
+from tests.support.staff import sign_in_as
 
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
 NOW = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)  # 09:30 in Hanoi
-
-
-async def sign_in_as(client, role: str, unit_code: str) -> None:
-    username = f"{role}-{unit_code}".lower()
-    await create_user(username=username, password=PASSWORD, role=role, unit_code=unit_code, display_name=username)
-    page = await client.get("/staff/login")
-    token = CSRF_INPUT.search(page.text).group(1)
-    response = await client.post("/staff/login", data={"username": username, "password": PASSWORD,
-                                                       "_csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 303
 
 
 async def add_response(unit_code: str, *, overall: int | None = None, comment: str | None = None,

@@ -13,42 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from survey.controllers.staff import format_number
-from survey.services.accounts import create_user
 from survey.services.scores import period_for
-
-CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
-PASSWORD = "correct horse battery"
-RATINGS = ("access_place", "access_facilities", "procedure_public", "procedure_documents", "servant_attitude",
-           "servant_guidance", "result_time", "result_accuracy", "feedback_easy", "feedback_handled", "overall")
-
-
-async def sign_in_as(client, role: str, unit_code: str) -> None:
-    username = f"{role}-{unit_code}".lower()
-    await create_user(username=username, password=PASSWORD, role=role, unit_code=unit_code, display_name=username)
-    page = await client.get("/staff/login")
-    token = CSRF_INPUT.search(page.text).group(1)
-    response = await client.post("/staff/login", data={"username": username, "password": PASSWORD,
-                                                       "_csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 303
-
-
-async def add_counter_responses(unit_code: str, count: int, *, service_code: str = "SIB", offset: int = 0) -> None:
-    """``count`` complete counter responses submitted in the last hours, answered 3, 4 or 5 in turn."""
-    from survey.services.questionnaires import latest_version
-    from survey.tables import Answer, Response, Service, Unit
-
-    questionnaire = await latest_version("counter")
-    unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
-    service = await Service.select(Service.id).where(Service.code == service_code).first()
-    now = datetime.now(UTC)
-    for i in range(count):
-        response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
-                            channel="counter", trust="kiosk", status="complete", page=3,
-                            submitted_at=now - timedelta(minutes=3 * i + 1))
-        await response.save()
-        await Answer.insert(*[Answer(response=response.id, question_id=question,
-                                     value_number=float(3 + (i + offset + k) % 3))
-                              for k, question in enumerate(RATINGS)])
+from tests.support.responses import add_counter_responses
+from tests.support.staff import sign_in_as
 
 
 @pytest.fixture

@@ -56,10 +56,14 @@ def test_relative_sqlite_paths_live_in_the_project(tmp_path):
     ("raw", "expected"),
     [("20:00-08:00", ("20:00", "08:00")), ("7:30 - 9:05", ("07:30", "09:05")), ("off", ("00:00", "00:00"))],
 )
-def test_quiet_hours_are_read_as_local_times(raw, expected):
-    from survey.settings import _quiet_hours
-
-    assert _quiet_hours(raw) == expected
+def test_quiet_hours_are_read_as_local_times(raw, expected, monkeypatch):
+    monkeypatch.setenv("SURVEY_QUIET_HOURS", raw)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().quiet_hours == expected
+    finally:
+        monkeypatch.delenv("SURVEY_QUIET_HOURS")
+        get_settings.cache_clear()
 
 
 def test_malformed_quiet_hours_name_the_expected_form(monkeypatch):

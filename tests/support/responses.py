@@ -1,0 +1,34 @@
+"""Responses written straight to the database for tests that need answers to score or browse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["RATINGS", "add_counter_responses"]
+
+# the rating questions of the bundled counter questionnaire, in its order
+RATINGS = ("access_place", "access_facilities", "procedure_public", "procedure_documents", "servant_attitude",
+           "servant_guidance", "result_time", "result_accuracy", "feedback_easy", "feedback_handled", "overall")
+
+
+async def add_counter_responses(unit_code: str, count: int, *, service_code: str = "SIB", offset: int = 0,
+                                minutes_apart: int = 3) -> None:
+    """``count`` complete counter responses submitted in the last hours, every rating answered 3, 4 or 5 in turn.
+
+    The ``i``-th response was submitted ``minutes_apart * i + 1`` minutes ago; ``offset`` shifts the answers.
+    """
+    from survey.services.questionnaires import latest_version
+    from survey.tables import Answer, Response, Service, Unit
+
+    questionnaire = await latest_version("counter")
+    unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
+    service = await Service.select(Service.id).where(Service.code == service_code).first()
+    now = datetime.now(UTC)
+    for i in range(count):
+        response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
+                            channel="counter", trust="kiosk", status="complete", page=3,
+                            submitted_at=now - timedelta(minutes=minutes_apart * i + 1))
+        await response.save()
+        await Answer.insert(*[Answer(response=response.id, question_id=question,
+                                     value_number=float(3 + (i + offset + k) % 3))
+                              for k, question in enumerate(RATINGS)])
