@@ -7,7 +7,7 @@ import doctest
 import pytest
 
 import survey.services.staff as staff
-from survey.controllers.staff import TEXTS, _safe_next, text
+from survey.controllers.staff import _safe_next
 from survey.services.staff import StaffIdentity, can_see, excerpt
 
 
@@ -50,13 +50,6 @@ def test_excerpts_keep_short_comments_and_cut_long_ones_at_a_word():
 )
 def test_after_signing_in_only_staff_pages_of_this_site_are_allowed(target, expected):
     assert _safe_next(target) == expected
-
-
-def test_every_staff_text_is_in_vietnamese_and_english():
-    for key, texts in TEXTS.items():
-        assert set(texts) == {"vi", "en"}, key
-    assert text("login_failed", "vi") == "Sai tên đăng nhập hoặc mật khẩu."
-    assert text("page", "en", page=2) == "Page 2"
 
 
 def test_the_examples_in_the_docstrings_hold():
