@@ -34,6 +34,10 @@ LANGUAGES = ("vi", "en")
 KEYWORDS = {"t": None, "N_": None, "_": None, "gettext": None}
 # survey.thanks.title, staff.scores.questionnaires.post-call
 KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_-]+)+")
+# a word with a letter only Vietnamese writes (đ, ơ, ư, ă and the tone marks); the language names of the
+# language switch are written in their own language on every page, so they are no texts of the catalogue
+VIETNAMESE_WORD = re.compile(r"\w*[đĐơƠưƯăĂạ-ỹẠ-Ỹàáâãèéêìíòóôõùúýầấẩẫậ]\w*")
+ENDONYMS = re.compile(r"Tiếng Việt")
 SOURCES = (  # (directory under the project, Babel's method map)
     ("survey", [("**.py", "python")]),
     ("templates", [("**.html", "jinja2")]),
@@ -110,8 +114,8 @@ def refresh(root: Path = PROJECT_ROOT) -> dict[str, list[str]]:
 
 
 def _template_problems(root: Path) -> Iterator[CatalogueProblem]:
-    """``_()`` / ``t()`` calls in templates whose key is computed (the extraction cannot see them), and variables
-    that hide the lookup."""
+    """In templates: ``_()`` / ``t()`` calls of a computed key (the extraction cannot see them), variables that
+    hide the lookup, and Vietnamese written as plain text instead of a key."""
     env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # parsed only, never rendered
     for path in sorted((root / "templates").rglob("*.html")):
         tree = env.parse(path.read_text(encoding="utf-8"))
@@ -124,7 +128,12 @@ def _template_problems(root: Path) -> Iterator[CatalogueProblem]:
             literal = bool(call.args) and isinstance(call.args[0], nodes.Const) and isinstance(call.args[0].value, str)
             if named and not literal:
                 yield CatalogueProblem(f"{path.relative_to(root)}:{call.lineno}",
-                                           f"{call.node.name}() of a computed key: name the key, or mark it with N_()")
+                                       f"{call.node.name}() of a computed key: name the key, or mark it with N_()")
+        for data in tree.find_all(nodes.TemplateData):
+            words = VIETNAMESE_WORD.findall(ENDONYMS.sub("", data.data))
+            if words:
+                yield CatalogueProblem(f"{path.relative_to(root)}:{data.lineno}",
+                                       f"Vietnamese written into the template ({words[0]!r}): give it a key")
 
 
 def _placeholders(text: str) -> set[str]:

@@ -125,11 +125,14 @@ def test_a_refresh_adds_new_keys_without_a_text_and_drops_keys_no_source_uses(tm
 
 
 def test_keys_the_extraction_cannot_see_are_reported_with_their_place(tmp_path):
-    make_project(tmp_path, "", '<p>{{ _("demo." ~ kind) }}</p>\n<p>{{ _("Thank you") }}</p>\n{% set _ = 1 %}')
+    make_project(tmp_path, "", '<p>{{ _("demo." ~ kind) }}</p>\n<p>{{ _("Thank you") }}</p>\n{% set _ = 1 %}\n'
+                               '<p>Xin cảm ơn</p><a lang="vi">Tiếng Việt</a>')
     reported = [str(problem) for problem in problems(tmp_path)]
     assert "templates/page.html:1: _() of a computed key: name the key, or mark it with N_()" in reported
     assert "templates/page.html:2: 'Thank you' is not a key like 'survey.thanks.title'" in reported
     assert "templates/page.html:3: _ is the catalogue's lookup: give the variable another name" in reported
+    assert [line for line in reported if "written into" in line] == [
+        "templates/page.html:3: Vietnamese written into the template ('cảm'): give it a key"]
 
 
 def test_the_examples_in_the_docstrings_hold():
