@@ -1,5 +1,5 @@
 # The commands of the README: `make demo` and `make test` (both install what they need first), `make lock`.
-.PHONY: setup lock demo test lint bench clean help
+.PHONY: setup lock demo test lint bench texts clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -23,6 +23,9 @@ lint: setup  ## ruff and mypy only
 
 bench: setup  ## run the benchmarks and print their ratios
 	.venv/bin/python -m bench
+
+texts: setup  ## refresh the text catalogues survey/locale/*/LC_MESSAGES/messages.po from the sources
+	.venv/bin/python -m survey.i18n_extract
 
 clean:  ## remove generated files (virtualenv kept)
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

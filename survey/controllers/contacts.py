@@ -19,7 +19,8 @@ from litestar.response import Response, Template
 
 from delivery.phones import EmailError, PhoneError
 from delivery.tokens import token_hash
-from survey.controllers.public import check_link, link_failure, link_language, page_texts
+from survey.controllers.public import check_link, link_failure, link_language
+from survey.i18n import t
 from survey.services import respondents
 from survey.services.apikeys import ApiKeyInfo, authenticate
 from survey.services.contacts import MAX_BATCH, ContactEvent, InvalidEvents, accept_contacts
@@ -27,7 +28,7 @@ from survey.services.decisions import decision_counts, decision_period, reason_t
 from survey.settings import get_settings
 from survey.state import state_of
 
-__all__ = ["LIFESPAN", "ROUTES", "TEXTS"]
+__all__ = ["LIFESPAN", "ROUTES"]
 
 
 class ContactBatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -168,33 +169,10 @@ async def post_optout(request: Request[Any, Any, Any]) -> Response[Any]:
 
 # --- /o/{token} -------------------------------------------------------------------------------------------------
 
-TEXTS: dict[str, dict[str, str]] = {
-    "title": {"vi": "Ngừng nhận khảo sát", "en": "Stop surveys"},
-    "question": {"vi": "Ông/Bà không muốn nhận lời mời khảo sát từ Bảo hiểm xã hội Việt Nam nữa?",
-                 "en": "You no longer want survey invitations from Vietnam Social Security?"},
-    "explain": {"vi": "Sau khi xác nhận, chúng tôi sẽ không gửi lời mời khảo sát qua tin nhắn hay email cho "
-                      "Ông/Bà nữa. Việc này không ảnh hưởng đến các dịch vụ Ông/Bà đang sử dụng.",
-                "en": "Once you confirm, we will not send you survey invitations by text message or email again. "
-                      "This does not affect any service you use."},
-    "confirm": {"vi": "Xác nhận ngừng nhận khảo sát", "en": "Confirm: stop surveys"},
-    "done_title": {"vi": "Đã ghi nhận yêu cầu", "en": "Your request is recorded"},
-    "done_body": {"vi": "Ông/Bà sẽ không nhận lời mời khảo sát nữa. Xin cảm ơn Ông/Bà.",
-                  "en": "You will not receive survey invitations again. Thank you."},
-    "nobody_body": {"vi": "Liên kết này không gắn với số điện thoại hay email nào, nên không có gì cần ngừng.",
-                    "en": "This link is not tied to a phone number or email address, so there is nothing to stop."},
-}
-
-
-def _optout_texts(lang: str) -> dict[str, str]:
-    own = {key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}
-    return {**page_texts(lang), **own}
-
-
 def _optout_page(kind: str, lang: str, action: str = "", origin: str = "link") -> Template:
-    tx = _optout_texts(lang)
-    title = {"confirm": tx["title"], "done": tx["done_title"], "nobody": tx["title"]}[kind]
+    title = t("optout.done.title", lang) if kind == "done" else t("optout.title", lang)
     return Template(template_name="public/optout.html",
-                    context={"lang": lang, "tx": tx, "kind": kind, "title": title, "action": action,
+                    context={"lang": lang, "kind": kind, "title": title, "action": action,
                              "origin": origin})
 
 

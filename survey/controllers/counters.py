@@ -23,9 +23,9 @@ from litestar.response import Redirect, Response, Template
 from delivery.qr import qr_png, qr_svg
 from questionnaires import AnswerValue, Questionnaire, parse_answers, visible_questions
 from survey.controllers.contacts import problem_response, require_api_key
-from survey.controllers.public import over_public_limit, page_texts, question_view
+from survey.controllers.public import over_public_limit, question_view
 from survey.controllers.staff import StaffLoginRequired, provide_staff, redirect_to_login, requires_staff
-from survey.controllers.staff import text as staff_text
+from survey.i18n import t
 from survey.services import audit
 from survey.services.accounts import StaffIdentity
 from survey.services.counters import (
@@ -46,7 +46,7 @@ from survey.services.responses import NewResponse, Submission
 from survey.settings import get_settings
 from survey.state import state_of
 
-__all__ = ["KIOSK_COOKIE", "LIFESPAN", "ROUTES", "TEXTS", "KioskStaffController"]
+__all__ = ["KIOSK_COOKIE", "LIFESPAN", "ROUTES", "KioskStaffController"]
 
 KIOSK_COOKIE = "survey_kiosk"
 KIOSK_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers keep a cookie at most 400 days; staff register again after that
@@ -58,58 +58,6 @@ LOW_SCORE_AT_MOST = 3
 LOW_SCORE_QUESTIONS = ("servant_attitude", "result_time")
 ALWAYS_QUESTIONS = ("comment",)
 FACES = {1: "😞", 2: "🙁", 3: "😐", 4: "🙂", 5: "😄"}
-
-TEXTS: dict[str, dict[str, str]] = {
-    "kiosk_title": {"vi": "Đánh giá sự hài lòng", "en": "Rate our service"},
-    "kiosk_question": {"vi": "Ông/Bà hài lòng thế nào với lần giải quyết thủ tục vừa rồi?",
-                       "en": "How satisfied are you with the visit you have just had?"},
-    "kiosk_tap": {"vi": "Chạm vào một khuôn mặt", "en": "Tap a face"},
-    "kiosk_more": {"vi": "Cảm ơn Ông/Bà! Vài câu hỏi ngắn nữa (không bắt buộc trừ câu có dấu *):",
-                   "en": "Thank you! A few short questions more (only those marked * must be answered):"},
-    "kiosk_submit": {"vi": "Gửi đánh giá", "en": "Send"},
-    "kiosk_restart": {"vi": "Bắt đầu lại", "en": "Start again"},
-    "kiosk_chosen": {"vi": "Ông/Bà đã chọn", "en": "You chose"},
-    "kiosk_thanks_title": {"vi": "Xin cảm ơn Ông/Bà!", "en": "Thank you!"},
-    "kiosk_thanks_body": {"vi": "Đánh giá của Ông/Bà đã được ghi nhận. Màn hình sẽ trở về trang đầu sau vài giây.",
-                          "en": "Your rating has been recorded. The screen returns to the start in a few seconds."},
-    "kiosk_refused_title": {"vi": "Máy kiosk chưa được đăng ký", "en": "This kiosk is not registered"},
-    "kiosk_refused_body": {
-        "vi": "Trang đánh giá tại quầy chỉ mở trên máy tính bảng đã được cán bộ đăng ký cho quầy này. Cán bộ quản "
-              "lý đơn vị có thể đăng ký máy tại trang Cán bộ › Máy kiosk. Ông/Bà có thể quét mã QR dán tại quầy "
-              "để đánh giá bằng điện thoại.",
-        "en": "The counter's rating page opens only on a tablet that staff registered for this counter. A unit "
-              "manager can register it under Staff › Kiosks. You can scan the QR code at the counter to answer "
-              "on your phone."},
-    "kiosk_choose_face": {"vi": "Vui lòng chạm vào một khuôn mặt.", "en": "Please tap a face."},
-    # the staff pages
-    "kiosks": {"vi": "Máy kiosk tại quầy", "en": "Counter kiosks"},
-    "kiosks_intro": {
-        "vi": "Mở trang này trên chính máy tính bảng đặt tại quầy, rồi đăng ký: máy sẽ nhận một mã thiết bị và "
-              "chuyển sang chế độ kiosk. Thu hồi một máy khi nó bị mất hoặc chuyển đi nơi khác.",
-        "en": "Open this page on the tablet that stands at the counter, then register it: the tablet receives a "
-              "device key and switches to kiosk mode. Revoke a tablet when it is lost or moved elsewhere."},
-    "kiosk_register": {"vi": "Đăng ký máy này làm kiosk", "en": "Register this device as a kiosk"},
-    "kiosk_counter": {"vi": "Quầy", "en": "Counter"},
-    "kiosk_label": {"vi": "Tên máy", "en": "Device name"},
-    "kiosk_label_hint": {"vi": "Ví dụ: Máy tính bảng quầy 1", "en": "For example: Tablet at counter 1"},
-    "kiosk_registered_at": {"vi": "Đăng ký lúc", "en": "Registered at"},
-    "kiosk_registered_by": {"vi": "Người đăng ký", "en": "Registered by"},
-    "kiosk_state": {"vi": "Trạng thái", "en": "State"},
-    "kiosk_active": {"vi": "Đang dùng", "en": "Active"},
-    "kiosk_revoked": {"vi": "Đã thu hồi {at}", "en": "Revoked {at}"},
-    "kiosk_revoke": {"vi": "Thu hồi", "en": "Revoke"},
-    "kiosk_revoke_label": {"vi": "Thu hồi máy {label}", "en": "Revoke the device {label}"},
-    "kiosk_open": {"vi": "Mở", "en": "Open"},
-    "kiosk_none": {"vi": "Chưa có máy kiosk nào trong phạm vi của bạn.", "en": "No kiosks in your scope yet."},
-    "kiosk_not_allowed": {"vi": "Vai trò của bạn không được đăng ký máy kiosk.",
-                          "en": "Your role may not register kiosks."},
-    "kiosk_done": {"vi": "Đã thu hồi máy {label}.", "en": "The device {label} is revoked."},
-}
-
-
-def _kiosk_texts(lang: str) -> dict[str, str]:
-    return {**page_texts(lang), **{key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}}
-
 
 # --- POST /api/v1/tickets ---------------------------------------------------------------------------------------
 
@@ -166,9 +114,8 @@ def _kiosk_language(request: Request[Any, Any, Any], posted: str | None = None) 
 
 
 def _refused(request: Request[Any, Any, Any], lang: str) -> Template:
-    tx = _kiosk_texts(lang)
     return Template(template_name="public/kiosk_refused.html", status_code=403,
-                    context={"lang": lang, "tx": tx, "title": tx["kiosk_refused_title"]})
+                    context={"lang": lang, "title": t("kiosk.refused.title", lang)})
 
 
 async def _registered(request: Request[Any, Any, Any], counter_code: str) -> tuple[KioskInfo, CounterCard] | None:
@@ -199,7 +146,6 @@ def _faces(questionnaire: Questionnaire, lang: str) -> list[dict[str, Any]]:
 def _kiosk_page(request: Request[Any, Any, Any], card: CounterCard, questionnaire: Questionnaire, lang: str,
                 step: str, *, overall: int | None = None, form: dict[str, list[str]] | None = None,
                 errors: dict[str, str] | None = None, service_error: str = "", status_code: int = 200) -> Template:
-    tx = _kiosk_texts(lang)
     errors = errors or {}
     faces = _faces(questionnaire, lang)
     questions: list[dict[str, Any]] = []
@@ -213,7 +159,7 @@ def _kiosk_page(request: Request[Any, Any, Any], card: CounterCard, questionnair
         template_name="public/kiosk.html",
         status_code=status_code,
         context={
-            "lang": lang, "tx": tx, "step": step, "title": tx["kiosk_title"],
+            "lang": lang, "step": step, "title": t("kiosk.title", lang),
             "action": f"/kiosk/{card.code}", "home": f"/kiosk/{card.code}?lang={lang}",
             "counter_name": card.name_vi if lang == "vi" else card.name_en,
             "unit_name": card.unit_name_vi if lang == "vi" else card.unit_name_en,
@@ -262,8 +208,8 @@ async def kiosk_answer(request: Request[Any, Any, Any], counter_code: FromPath[s
     questionnaire = published.questionnaire
     overall = _overall((raw.get(OVERALL) or [None])[0])
     if overall is None:
-        return _kiosk_page(request, card, questionnaire, lang, "start", errors={OVERALL: _kiosk_texts(lang)[
-            "kiosk_choose_face"]}, status_code=422)
+        return _kiosk_page(request, card, questionnaire, lang, "start", errors={OVERALL: t("kiosk.choose_face", lang)},
+                           status_code=422)
     if (raw.get("step") or [""])[0] != "more":
         return _kiosk_page(request, card, questionnaire, lang, "more", overall=overall)
 
@@ -292,7 +238,7 @@ def _service(card: CounterCard, raw: dict[str, list[str]], lang: str) -> tuple[i
         return card.service_ids[card.services[0][0]], ""
     chosen = (raw.get("service") or [""])[0]
     if chosen not in card.service_codes:
-        return None, page_texts(lang)["service_error"]
+        return None, t("survey.service_error", lang)
     return card.service_ids[chosen], ""
 
 
@@ -318,20 +264,13 @@ def _staff_language(request: Request[Any, Any, Any]) -> str:
 def _staff_context(request: Request[Any, Any, Any], me: StaffIdentity, **values: Any) -> dict[str, Any]:
     lang = _staff_language(request)
 
-    def tx(key: str, **placeholders: object) -> str:
-        texts = TEXTS.get(key)
-        if texts is None:
-            return staff_text(key, lang, **placeholders)
-        template = texts.get(lang) or texts["vi"]
-        return template.format(**placeholders) if placeholders else template
-
     def local_time(value: Any) -> str:
         from zoneinfo import ZoneInfo
 
         return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%d/%m/%Y %H:%M") if value else ""
 
     other = "en" if lang == "vi" else "vi"
-    return {"lang": lang, "tx": tx, "me": me, "local_time": local_time,
+    return {"lang": lang, "me": me, "local_time": local_time,
             "switch_href": f"{request.url.path}?lang={other}", **values}
 
 
@@ -369,7 +308,7 @@ class KioskStaffController(Controller):
         """Register this browser as the kiosk of a counter and open the kiosk page in it."""
         lang = _staff_language(request)
         if not may_register_kiosks(staff):
-            return await self._page(request, staff, error=TEXTS["kiosk_not_allowed"][lang], status_code=403)
+            return await self._page(request, staff, error=t("staff.kiosks.not_allowed", lang), status_code=403)
         try:
             kiosk, cookie = await register_kiosk(staff, data.counter, data.label)
         except (ValueError, LookupError) as error:
@@ -391,10 +330,10 @@ class KioskStaffController(Controller):
         lang = _staff_language(request)
         kiosk = await revoke_kiosk(staff, kiosk_id)
         if kiosk is None:
-            return await self._page(request, staff, error=staff_text("not_found", lang), status_code=404)
+            return await self._page(request, staff, error=t("staff.not_found.title", lang), status_code=404)
         await audit.record("kiosk_revoked", actor=staff, object_type="kiosk", object_id=kiosk.id,
                            detail={"counter": kiosk.counter_code}, client_address=_client_address(request))
-        return await self._page(request, staff, notice=TEXTS["kiosk_done"][lang].format(label=kiosk.label))
+        return await self._page(request, staff, notice=t("staff.kiosks.revoked_notice", lang, label=kiosk.label))
 
 
 ROUTES: list[Any] = [post_ticket, kiosk_start, kiosk_answer, KioskStaffController]

@@ -36,7 +36,6 @@ from survey.controllers.staff import (
     requires_staff,
     with_query,
 )
-from survey.controllers.staff import text as staff_text
 from survey.services import audit, outbox
 from survey.services.accounts import StaffIdentity
 from survey.services.sandbox import sandbox_messages
@@ -49,58 +48,10 @@ log = logging.getLogger("survey.controllers.outbox")
 
 PER_PAGE = 50
 
-TEXTS: dict[str, dict[str, str]] = {
-    "sandbox": {"vi": "Hộp thư thử nghiệm", "en": "Sandbox messages"},
-    "sandbox_intro": {
-        "vi": "Chưa cấu hình Twilio hoặc SMTP: tin nhắn và email được lưu ở đây thay vì gửi đi. "
-              "Bấm đường dẫn để mở phiếu khảo sát như người nhận.",
-        "en": "Twilio or SMTP is not configured: messages are kept here instead of being sent. "
-              "Follow a link to open the survey as the recipient would.",
-    },
-    "sandbox_empty": {"vi": "Chưa có tin nhắn nào.", "en": "No messages yet."},
-    "created_at": {"vi": "Thời gian", "en": "Time"},
-    "to": {"vi": "Người nhận", "en": "To"},
-    "message": {"vi": "Nội dung", "en": "Message"},
-    "encoding": {"vi": "Mã hoá", "en": "Encoding"},
-    "segments": {"vi": "Số phần tin", "en": "Segments"},
-    "invitation": {"vi": "Lời mời", "en": "Invitation"},
-    "subject": {"vi": "Tiêu đề", "en": "Subject"},
-    "outbox": {"vi": "Hàng đợi gửi", "en": "Outbox"},
-    "job_counts": {"vi": "Số việc theo trạng thái", "en": "Jobs by status"},
-    "status_queued": {"vi": "Đang chờ", "en": "Queued"},
-    "status_running": {"vi": "Đang xử lý", "en": "Running"},
-    "status_done": {"vi": "Đã xong", "en": "Done"},
-    "status_dead": {"vi": "Thất bại hẳn", "en": "Dead letter"},
-    "dead_letters": {"vi": "Việc thất bại sau lần thử cuối", "en": "Jobs that failed their last attempt"},
-    "dead_empty": {"vi": "Không có việc nào thất bại.", "en": "No failed jobs."},
-    "job": {"vi": "Việc", "en": "Job"},
-    "kind": {"vi": "Loại", "en": "Kind"},
-    "attempts": {"vi": "Số lần thử", "en": "Attempts"},
-    "last_error": {"vi": "Lỗi cuối", "en": "Last error"},
-    "failed_at": {"vi": "Thất bại lúc", "en": "Failed at"},
-    "retry": {"vi": "Gửi lại", "en": "Retry"},
-    "retry_job": {"vi": "Gửi lại việc số {id}", "en": "Retry job {id}"},
-    "retried": {"vi": "Đã đưa việc số {id} trở lại hàng đợi.", "en": "Job {id} is queued again."},
-    "not_dead": {"vi": "Việc số {id} không ở trạng thái thất bại.", "en": "Job {id} is not a dead letter."},
-    "admins_only": {"vi": "Chỉ quản trị hệ thống được xem trang này.", "en": "Only administrators may see this page."},
-    "forbidden": {"vi": "Không có quyền", "en": "Not allowed"},
-}
-
-
-def _text(key: str, language: str, **values: object) -> str:
-    texts = TEXTS.get(key)
-    if texts is None:
-        return staff_text(key, language, **values)
-    template = texts.get(language) or texts["vi"]
-    return template.format(**values) if values else template
-
 
 def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
-    def tx(key: str, **placeholders: object) -> str:
-        return _text(key, language, **placeholders)
-
     other = "en" if language == "vi" else "vi"
-    return {"lang": language, "tx": tx, "local_time": format_local_time,
+    return {"lang": language, "local_time": format_local_time,
             "switch_href": f"{request.url.path}?{with_query(request, lang=other)}", **values}
 
 

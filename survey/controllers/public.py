@@ -32,7 +32,7 @@ from questionnaires import (
     visible_pages,
     visible_questions,
 )
-from survey.i18n import pick
+from survey.i18n import N_, pick, t
 from survey.services.links import read_draft, read_link
 from survey.services.questionnaires import latest_version
 from survey.services.responses import NewResponse, Submission
@@ -40,53 +40,10 @@ from survey.settings import get_settings
 from survey.state import state_of
 from survey.tables import Counter, CounterService
 
-__all__ = ["LIFESPAN", "ROUTES", "TEXTS"]
-
-TEXTS: dict[str, dict[str, str]] = {
-    "page": {"vi": "Trang", "en": "Page"},
-    "next": {"vi": "Tiếp tục", "en": "Continue"},
-    "submit": {"vi": "Gửi", "en": "Submit"},
-    "back": {"vi": "Quay lại", "en": "Back"},
-    "required_note": {"vi": "Câu hỏi có dấu * là bắt buộc.", "en": "Questions marked * must be answered."},
-    "optout": {"vi": "Không muốn nhận khảo sát nữa?", "en": "Do not want to receive surveys any more?"},
-    "required": {"vi": "bắt buộc", "en": "required"},
-    "errors": {"vi": "Vui lòng xem lại các câu hỏi có thông báo bên dưới.",
-               "en": "Please check the questions with a message below."},
-    "privacy": {"vi": "Câu trả lời chỉ được dùng để nâng cao chất lượng phục vụ và được bảo mật theo quy định.",
-                "en": "Your answers are used only to improve our service and are kept confidential."},
-    "thanks_title": {"vi": "Xin cảm ơn Ông/Bà!", "en": "Thank you!"},
-    "thanks_body": {"vi": "Câu trả lời của Ông/Bà đã được ghi nhận. Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn.",
-                    "en": "Your answers have been recorded. Your opinion helps us serve you better."},
-    "expired_title": {"vi": "Liên kết khảo sát đã hết hạn", "en": "This survey link has expired"},
-    "expired_body": {"vi": "Liên kết này chỉ dùng được trong một thời gian nhất định và thời gian đó đã qua, nên "
-                           "không thể trả lời khảo sát qua liên kết này nữa. Xin cảm ơn Ông/Bà đã quan tâm.",
-                     "en": "This link could only be used for a limited time, and that time has passed, so the "
-                           "survey can no longer be answered through it. Thank you for your interest."},
-    "used_title": {"vi": "Khảo sát này đã được trả lời", "en": "This survey has already been answered"},
-    "used_body": {"vi": "Câu trả lời qua liên kết này đã được gửi trước đó. Mỗi liên kết chỉ dùng được một lần, "
-                        "Ông/Bà không cần làm gì thêm.",
-                  "en": "Answers were already sent through this link. Each link can be used only once, so "
-                        "there is nothing more you need to do."},
-    "unknown_title": {"vi": "Không tìm thấy khảo sát", "en": "Survey not found"},
-    "unknown_body": {"vi": "Không có khảo sát nào ở địa chỉ này. Vui lòng kiểm tra lại liên kết trong tin nhắn "
-                           "hoặc quét lại mã QR.",
-                     "en": "There is no survey at this address. Please check the link in your message or scan "
-                           "the QR code again."},
-    "limited_title": {"vi": "Quá nhiều lần thử", "en": "Too many attempts"},
-    "limited_body": {"vi": "Thiết bị này đã mở quá nhiều liên kết không đúng. Vui lòng thử lại sau {minutes} phút.",
-                     "en": "Too many wrong links were opened from this device. Please try again in {minutes} "
-                           "minutes."},
-    "service_question": {"vi": "Ông/Bà vừa sử dụng dịch vụ nào?", "en": "Which service did you use?"},
-    "service_error": {"vi": "Vui lòng chọn dịch vụ Ông/Bà vừa sử dụng.", "en": "Please choose the service you used."},
-    "switch_language": {"vi": "Ngôn ngữ", "en": "Language"},
-}
+__all__ = ["LIFESPAN", "ROUTES"]
 
 DRAFT_COOKIE = "survey_counter_draft"
 DRAFT_COOKIE_MAX_AGE = 2 * 3600  # a visit to a counter: the draft of an anonymous visitor lives two hours
-
-
-def page_texts(lang: str) -> dict[str, str]:
-    return {key: texts.get(lang) or texts["vi"] for key, texts in TEXTS.items()}
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -108,11 +65,11 @@ def link_language(request: Request[Any, Any, Any], *fallbacks: str | None) -> st
 # --- pages ------------------------------------------------------------------------------------------------------
 
 MESSAGE_PAGES = {  # data-page → (HTTP status, JSON status, title key, body key)
-    "thanks": (200, "complete", "thanks_title", "thanks_body"),
-    "expired": (410, "expired", "expired_title", "expired_body"),
-    "used": (409, "already_answered", "used_title", "used_body"),
-    "unknown": (404, "unknown", "unknown_title", "unknown_body"),
-    "rate-limited": (429, "rate_limited", "limited_title", "limited_body"),
+    "thanks": (200, "complete", N_("survey.thanks.title"), N_("survey.thanks.body")),
+    "expired": (410, "expired", N_("survey.expired.title"), N_("survey.expired.body")),
+    "used": (409, "already_answered", N_("survey.used.title"), N_("survey.used.body")),
+    "unknown": (404, "unknown", N_("survey.unknown.title"), N_("survey.unknown.body")),
+    "rate-limited": (429, "rate_limited", N_("survey.limited.title"), N_("survey.limited.body")),
 }
 
 
@@ -123,11 +80,10 @@ def _message(request: Request[Any, Any, Any], kind: str, lang: str, *, retry_aft
     if _wants_json(request):
         return Response({"status": json_status}, status_code=status, media_type=MediaType.JSON, headers=headers,
                         cookies=cookies)
-    tx = page_texts(lang)
     return Template(
         template_name="public/message.html",
-        context={"lang": lang, "tx": tx, "kind": kind, "title": tx[title],
-                 "body": tx[body].format(minutes=max(1, (retry_after + 59) // 60))},
+        context={"lang": lang, "kind": kind, "title": t(title, lang),
+                 "body": t(body, lang, minutes=max(1, (retry_after + 59) // 60))},
         status_code=status,
         headers=headers,
         cookies=cookies,
@@ -191,12 +147,10 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
         pages = tuple(sorted({*pages, page}))
     shown = visible_questions(questionnaire, answers, page)
     offset = sum(len(visible_questions(questionnaire, answers, p)) for p in pages if p < page)
-    tx = page_texts(lang)
     return Template(
         template_name="public/survey.html",
         context={
             "lang": lang,
-            "tx": tx,
             "title": pick(questionnaire.title, lang),
             "intro": pick(questionnaire.intro, lang) if page == pages[0] else "",
             "page": page,
@@ -476,7 +430,7 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
         elif chosen in by_code:
             service_id = by_code[chosen]
         if len(counter.services) > 1:
-            error = "" if service_id is not None else page_texts(lang)["service_error"]
+            error = "" if service_id is not None else t("survey.service_error", lang)
             choice = _service_choice(counter, lang, chosen, error)
         if choice is not None and choice.error:
             return _survey(request, questionnaire, resume_page(questionnaire, {}, _page(raw)), lang,

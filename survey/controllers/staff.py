@@ -22,6 +22,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from survey.i18n import t
 from survey.services import audit
 from survey.services.accounts import (
     StaffIdentity,
@@ -57,7 +58,6 @@ __all__ = [
     "provide_staff",
     "redirect_to_login",
     "requires_staff",
-    "text",
     "with_query",
 ]
 
@@ -65,144 +65,6 @@ LOGIN_PATH = "/staff/login"
 HOME_PATH = "/staff/"
 SCORES_PATH = "/staff/scores"
 PER_PAGE = 50
-
-# Interface texts of the staff pages (the shared ones live in survey.i18n).
-TEXTS: dict[str, dict[str, str]] = {
-    "staff_area": {"vi": "Khu vực cán bộ", "en": "Staff area"},
-    "skip_to_content": {"vi": "Bỏ qua đến nội dung", "en": "Skip to content"},
-    "login_title": {"vi": "Đăng nhập cán bộ", "en": "Staff sign in"},
-    "username": {"vi": "Tên đăng nhập", "en": "Username"},
-    "password": {"vi": "Mật khẩu", "en": "Password"},
-    "sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
-    "sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
-    "login_failed": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong username or password."},
-    "login_blocked": {
-        "vi": "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
-        "en": "Too many failed sign-in attempts. Please try again in {minutes} minutes.",
-    },
-    "signed_out": {"vi": "Bạn đã đăng xuất.", "en": "You have signed out."},
-    "recent_responses": {"vi": "Phản hồi gần đây", "en": "Recent responses"},
-    "scope": {"vi": "Phạm vi: {unit} và các đơn vị trực thuộc", "en": "Scope: {unit} and the units under it"},
-    "open_follow_ups": {"vi": "Vụ việc cần xử lý đang mở", "en": "Open follow-up cases"},
-    "submitted_at": {"vi": "Thời gian gửi", "en": "Submitted at"},
-    "unit": {"vi": "Đơn vị", "en": "Unit"},
-    "service": {"vi": "Dịch vụ", "en": "Service"},
-    "questionnaire": {"vi": "Phiếu khảo sát", "en": "Questionnaire"},
-    "channel": {"vi": "Kênh", "en": "Channel"},
-    "trust": {"vi": "Độ tin cậy", "en": "Trust"},
-    "overall": {"vi": "Điểm chung", "en": "Overall"},
-    "comment": {"vi": "Góp ý", "en": "Comment"},
-    "details": {"vi": "Xem", "en": "View"},
-    "details_of": {"vi": "Xem phản hồi số {id}", "en": "View response {id}"},
-    "follow_up_open": {"vi": "Đang cần xử lý", "en": "Follow-up open"},
-    "no_responses": {"vi": "Chưa có phản hồi nào trong phạm vi của bạn.", "en": "No responses in your scope yet."},
-    "previous": {"vi": "Trang trước", "en": "Previous page"},
-    "next": {"vi": "Trang sau", "en": "Next page"},
-    "page": {"vi": "Trang {page}", "en": "Page {page}"},
-    "pagination": {"vi": "Phân trang", "en": "Pagination"},
-    "response": {"vi": "Phản hồi số {id}", "en": "Response {id}"},
-    "question": {"vi": "Câu hỏi", "en": "Question"},
-    "answer": {"vi": "Trả lời", "en": "Answer"},
-    "no_answers": {"vi": "Phản hồi không có câu trả lời.", "en": "This response has no answers."},
-    "back": {"vi": "Quay lại danh sách", "en": "Back to the list"},
-    "language": {"vi": "Ngôn ngữ trả lời", "en": "Answered in"},
-    "started_at": {"vi": "Bắt đầu lúc", "en": "Started at"},
-    "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
-    "not_found_text": {
-        "vi": "Không có phản hồi này trong phạm vi của bạn.",
-        "en": "There is no such response in your scope.",
-    },
-    "switch_language": {"vi": "English", "en": "Tiếng Việt"},
-    "none": {"vi": "—", "en": "—"},
-    "role_admin": {"vi": "Quản trị hệ thống", "en": "Administrator"},
-    "role_quality": {"vi": "Cán bộ quản lý chất lượng", "en": "Quality officer"},
-    "role_leader": {"vi": "Lãnh đạo", "en": "Leadership"},
-    "role_unit_manager": {"vi": "Quản lý đơn vị", "en": "Unit manager"},
-    "channel_call": {"vi": "Tổng đài", "en": "Call"},
-    "channel_counter": {"vi": "Quầy", "en": "Counter"},
-    "channel_online": {"vi": "Trực tuyến", "en": "Online"},
-    "channel_email": {"vi": "Email", "en": "Email"},
-    "channel_fanpage": {"vi": "Fanpage", "en": "Fanpage"},
-    "trust_one_time_link": {"vi": "Đường dẫn một lần", "en": "One-time link"},
-    "trust_ticket": {"vi": "Phiếu số thứ tự", "en": "Queue ticket"},
-    "trust_kiosk": {"vi": "Máy kiosk", "en": "Kiosk"},
-    "trust_poster": {"vi": "Mã QR dán tại quầy", "en": "Counter poster"},
-    "lang_vi": {"vi": "Tiếng Việt", "en": "Vietnamese"},
-    "lang_en": {"vi": "Tiếng Anh", "en": "English"},
-    # the scores page
-    "staff_nav": {"vi": "Trang cán bộ", "en": "Staff pages"},
-    "scores": {"vi": "Kết quả đánh giá", "en": "Scores"},
-    "scores_intro": {
-        "vi": "Tỉ lệ hài lòng theo từng tiêu chí và chỉ số hài lòng, kèm khoảng tin cậy 95%. "
-              "Dưới {min_n} phản hồi, số liệu không được hiển thị vì chưa đủ tin cậy.",
-        "en": "The satisfied share per criterion and the satisfaction index, with 95% confidence intervals. "
-              "Below {min_n} responses a figure is not shown: it would not be reliable.",
-    },
-    "choose": {"vi": "Xem", "en": "Show"},
-    "period": {"vi": "Thời gian", "en": "Period"},
-    "breakdown": {"vi": "Chi tiết theo", "en": "Break down by"},
-    "breakdown_none": {"vi": "Chỉ theo đơn vị", "en": "Units only"},
-    "breakdown_service": {"vi": "Dịch vụ", "en": "Service"},
-    "breakdown_month": {"vi": "Tháng", "en": "Month"},
-    "q_post-call": {"vi": "Sau cuộc gọi tổng đài", "en": "After a hotline call"},
-    "q_counter": {"vi": "Giao dịch tại quầy", "en": "At the counter"},
-    "q_online-service": {"vi": "Dịch vụ công trực tuyến", "en": "Online public services"},
-    "p_this_month": {"vi": "Tháng này", "en": "This month"},
-    "p_last_month": {"vi": "Tháng trước", "en": "Last month"},
-    "p_this_quarter": {"vi": "Quý này", "en": "This quarter"},
-    "p_last_quarter": {"vi": "Quý trước", "en": "Last quarter"},
-    "p_this_year": {"vi": "Năm nay", "en": "This year"},
-    "p_last_12_months": {"vi": "12 tháng gần nhất", "en": "Last 12 months"},
-    "scores_caption": {"vi": "{questionnaire}, {start} – {end}", "en": "{questionnaire}, {start} – {end}"},
-    "table_scrolls": {"vi": "Bảng có thể cuộn ngang.", "en": "The table scrolls sideways."},
-    "whole_scope": {"vi": "{unit} (toàn bộ)", "en": "{unit} (all)"},
-    "n": {"vi": "Số phản hồi", "en": "Responses"},
-    "index": {"vi": "Chỉ số hài lòng", "en": "Satisfaction index"},
-    "target": {"vi": "Mục tiêu", "en": "Target"},
-    "met": {"vi": "Đạt", "en": "Met"},
-    "not_met": {"vi": "Chưa đạt", "en": "Not met"},
-    "weighted": {"vi": "Gia quyền theo lượng tiếp nhận", "en": "Weighted to contact volumes"},
-    "design_effect": {"vi": "hệ số thiết kế", "en": "design effect"},
-    "chart": {"vi": "Biểu đồ", "en": "Chart"},
-    "trend": {"vi": "Xu hướng 12 tháng", "en": "12-month trend"},
-    "trend_up": {"vi": "tăng", "en": "rising"},
-    "trend_down": {"vi": "giảm", "en": "falling"},
-    "trend_flat": {"vi": "không rõ xu hướng", "en": "no clear trend"},
-    "trend_too_short": {"vi": "chưa đủ số tháng có số liệu", "en": "too few months with data"},
-    "nps": {"vi": "NPS", "en": "NPS"},
-    "ces": {"vi": "CES (mức độ nỗ lực)", "en": "CES (effort)"},
-    "interval": {"vi": "KTC 95%: {low}–{high}", "en": "95% CI: {low}–{high}"},
-    "suppressed": {"vi": "không hiển thị: {reason}", "en": "not shown: {reason}"},
-    "no_data": {"vi": "Chưa có phản hồi", "en": "No responses"},
-    "bar_label": {
-        "vi": "{what}: {value}, khoảng tin cậy 95% từ {low} đến {high}{target}",
-        "en": "{what}: {value}, 95% confidence interval {low} to {high}{target}",
-    },
-    "bar_target": {"vi": ", mục tiêu {target}", "en": ", target {target}"},
-    "funnel_above_998": {"vi": "Cao hơn hẳn các đơn vị cùng cấp (vượt giới hạn 99,8%)",
-                         "en": "Well above its peers (above the 99.8% limit)"},
-    "funnel_above_95": {"vi": "Cao hơn các đơn vị cùng cấp (vượt giới hạn 95%)",
-                        "en": "Above its peers (above the 95% limit)"},
-    "funnel_below_95": {"vi": "Thấp hơn các đơn vị cùng cấp (dưới giới hạn 95%)",
-                        "en": "Below its peers (below the 95% limit)"},
-    "funnel_below_998": {"vi": "Thấp hơn hẳn các đơn vị cùng cấp (dưới giới hạn 99,8%)",
-                         "en": "Well below its peers (below the 99.8% limit)"},
-    "scores_summary": {
-        "vi": "Chỉ số hài lòng ({questionnaire}, {period}):",
-        "en": "Satisfaction index ({questionnaire}, {period}):",
-    },
-    "see_scores": {"vi": "Xem kết quả đánh giá chi tiết", "en": "See the detailed scores"},
-    "scores_error": {"vi": "Không xem được kết quả: {detail}", "en": "The scores cannot be shown: {detail}"},
-}
-
-
-def text(key: str, language: str, **values: object) -> str:
-    """A staff page text in ``language`` (Vietnamese when missing), with ``{placeholders}`` filled."""
-    texts = TEXTS.get(key)
-    if texts is None:
-        return key
-    template = texts.get(language) or texts["vi"]
-    return template.format(**values) if values else template
 
 
 class LoginForm(msgspec.Struct):
@@ -314,16 +176,12 @@ def format_number(value: float | None, language: str, digits: int = 1) -> str:
 
 def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
     """What every staff page template needs beside its own values."""
-    def tx(key: str, **placeholders: object) -> str:
-        return text(key, language, **placeholders)
-
     def num(value: float | None, digits: int = 1) -> str:
         return format_number(value, language, digits)
 
     other = "en" if language == "vi" else "vi"
     return {
         "lang": language,
-        "tx": tx,
         "num": num,
         "local_time": format_local_time,
         "switch_href": f"{request.url.path}?{with_query(request, lang=other)}",
@@ -381,7 +239,7 @@ class StaffController(Controller):
             retry_after = max(limiter.retry_after(key) for key in keys)
             await audit.record("login_blocked", actor=None, detail={"username": username}, client_address=address)
             return _login_page(request, language, username=username, next_path=data.next,
-                               error=text("login_blocked", language, minutes=max(1, -(-retry_after // 60))),
+                               error=t("staff.login.blocked", language, minutes=max(1, -(-retry_after // 60))),
                                status_code=429, headers={"Retry-After": str(retry_after)})
         user = await authenticate(data.username, data.password)
         if user is None:
@@ -389,7 +247,7 @@ class StaffController(Controller):
                 limiter.hit(key)
             await audit.record("login_failed", actor=None, detail={"username": username}, client_address=address)
             return _login_page(request, language, username=username, next_path=data.next,
-                               error=text("login_failed", language), status_code=401)
+                               error=t("staff.login.failed", language), status_code=401)
         identity = await identity_of(user)
         # a new session, not the one the form was shown in (no fixation of what came before)
         request.clear_session()
