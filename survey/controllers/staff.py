@@ -1,30 +1,24 @@
 """Staff pages under ``/staff``: sign in and out, the recent responses of the units a user may see, and
 their scores (``/staff/scores``: the user's unit and each unit under it, with intervals).
 
-Sessions are signed, encrypted cookies holding ``{"uid", "sv"}`` (user id and session version); every
-request reloads the user, so deactivating a user or bumping ``session_version`` ends their sessions.
-Forms carry Litestar's CSRF token (``{{ csrf_input | safe }}``).
+The sign-in rules (lockout, session version) live in :mod:`survey.services.signin`; the session guard and the
+``staff`` dependency in :mod:`survey.web`. Forms carry Litestar's CSRF token (``{{ csrf_input | safe }}``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
-from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
-from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, QueryParameter, URLEncodedBody
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from survey.services import audit
 from survey.services.ratelimit import limiters
 from survey.services.scores import ScoreParameterError
+from survey.services.signin import session_identity, session_of, sign_in, sign_out
 from survey.services.staff import (
     DEFAULT_PERIOD_CHOICE,
     DEFAULT_SCORE_QUESTIONNAIRE,
@@ -32,176 +26,27 @@ from survey.services.staff import (
     SCORE_BREAKDOWNS,
     SCORE_QUESTIONNAIRES,
     StaffIdentity,
-    authenticate,
-    identity_of,
-    load_identity,
-    normalise_username,
     recent_responses,
     response_detail,
     scope_scores,
-    sign_out_everywhere,
 )
-from survey.settings import get_settings
+from survey.staff_texts import text
+from survey.web import (
+    HOME_PATH,
+    LOGIN_PATH,
+    STAFF,
+    DatabaseId,
+    client_address,
+    page_context,
+    page_language,
+    requires_staff,
+    safe_next,
+    with_query,
+)
 
-__all__ = [
-    "LIFESPAN",
-    "ROUTES",
-    "LoginForm",
-    "StaffController",
-    "StaffLoginRequired",
-    "client_address",
-    "format_local_time",
-    "format_number",
-    "page_language",
-    "provide_staff",
-    "redirect_to_login",
-    "requires_staff",
-    "text",
-    "with_query",
-]
+__all__ = ["LIFESPAN", "ROUTES", "LoginForm", "StaffController"]
 
-LOGIN_PATH = "/staff/login"
-HOME_PATH = "/staff/"
-SCORES_PATH = "/staff/scores"
 PER_PAGE = 50
-
-# Interface texts of the staff pages (the shared ones live in survey.i18n).
-TEXTS: dict[str, dict[str, str]] = {
-    "staff_area": {"vi": "Khu vực cán bộ", "en": "Staff area"},
-    "skip_to_content": {"vi": "Bỏ qua đến nội dung", "en": "Skip to content"},
-    "login_title": {"vi": "Đăng nhập cán bộ", "en": "Staff sign in"},
-    "username": {"vi": "Tên đăng nhập", "en": "Username"},
-    "password": {"vi": "Mật khẩu", "en": "Password"},
-    "sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
-    "sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
-    "login_failed": {"vi": "Sai tên đăng nhập hoặc mật khẩu.", "en": "Wrong username or password."},
-    "login_blocked": {
-        "vi": "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau {minutes} phút.",
-        "en": "Too many failed sign-in attempts. Please try again in {minutes} minutes.",
-    },
-    "signed_out": {"vi": "Bạn đã đăng xuất.", "en": "You have signed out."},
-    "recent_responses": {"vi": "Phản hồi gần đây", "en": "Recent responses"},
-    "scope": {"vi": "Phạm vi: {unit} và các đơn vị trực thuộc", "en": "Scope: {unit} and the units under it"},
-    "open_follow_ups": {"vi": "Vụ việc cần xử lý đang mở", "en": "Open follow-up cases"},
-    "submitted_at": {"vi": "Thời gian gửi", "en": "Submitted at"},
-    "unit": {"vi": "Đơn vị", "en": "Unit"},
-    "service": {"vi": "Dịch vụ", "en": "Service"},
-    "questionnaire": {"vi": "Phiếu khảo sát", "en": "Questionnaire"},
-    "channel": {"vi": "Kênh", "en": "Channel"},
-    "trust": {"vi": "Độ tin cậy", "en": "Trust"},
-    "overall": {"vi": "Điểm chung", "en": "Overall"},
-    "comment": {"vi": "Góp ý", "en": "Comment"},
-    "details": {"vi": "Xem", "en": "View"},
-    "details_of": {"vi": "Xem phản hồi số {id}", "en": "View response {id}"},
-    "follow_up_open": {"vi": "Đang cần xử lý", "en": "Follow-up open"},
-    "no_responses": {"vi": "Chưa có phản hồi nào trong phạm vi của bạn.", "en": "No responses in your scope yet."},
-    "previous": {"vi": "Trang trước", "en": "Previous page"},
-    "next": {"vi": "Trang sau", "en": "Next page"},
-    "page": {"vi": "Trang {page}", "en": "Page {page}"},
-    "pagination": {"vi": "Phân trang", "en": "Pagination"},
-    "response": {"vi": "Phản hồi số {id}", "en": "Response {id}"},
-    "question": {"vi": "Câu hỏi", "en": "Question"},
-    "answer": {"vi": "Trả lời", "en": "Answer"},
-    "no_answers": {"vi": "Phản hồi không có câu trả lời.", "en": "This response has no answers."},
-    "back": {"vi": "Quay lại danh sách", "en": "Back to the list"},
-    "language": {"vi": "Ngôn ngữ trả lời", "en": "Answered in"},
-    "started_at": {"vi": "Bắt đầu lúc", "en": "Started at"},
-    "not_found": {"vi": "Không tìm thấy", "en": "Not found"},
-    "not_found_text": {
-        "vi": "Không có phản hồi này trong phạm vi của bạn.",
-        "en": "There is no such response in your scope.",
-    },
-    "switch_language": {"vi": "English", "en": "Tiếng Việt"},
-    "none": {"vi": "—", "en": "—"},
-    "role_admin": {"vi": "Quản trị hệ thống", "en": "Administrator"},
-    "role_quality": {"vi": "Cán bộ quản lý chất lượng", "en": "Quality officer"},
-    "role_leader": {"vi": "Lãnh đạo", "en": "Leadership"},
-    "role_unit_manager": {"vi": "Quản lý đơn vị", "en": "Unit manager"},
-    "channel_call": {"vi": "Tổng đài", "en": "Call"},
-    "channel_counter": {"vi": "Quầy", "en": "Counter"},
-    "channel_online": {"vi": "Trực tuyến", "en": "Online"},
-    "channel_email": {"vi": "Email", "en": "Email"},
-    "channel_fanpage": {"vi": "Fanpage", "en": "Fanpage"},
-    "trust_one_time_link": {"vi": "Đường dẫn một lần", "en": "One-time link"},
-    "trust_ticket": {"vi": "Phiếu số thứ tự", "en": "Queue ticket"},
-    "trust_kiosk": {"vi": "Máy kiosk", "en": "Kiosk"},
-    "trust_poster": {"vi": "Mã QR dán tại quầy", "en": "Counter poster"},
-    "lang_vi": {"vi": "Tiếng Việt", "en": "Vietnamese"},
-    "lang_en": {"vi": "Tiếng Anh", "en": "English"},
-    # the scores page
-    "staff_nav": {"vi": "Trang cán bộ", "en": "Staff pages"},
-    "scores": {"vi": "Kết quả đánh giá", "en": "Scores"},
-    "scores_intro": {
-        "vi": "Tỉ lệ hài lòng theo từng tiêu chí và chỉ số hài lòng, kèm khoảng tin cậy 95%. "
-              "Dưới {min_n} phản hồi, số liệu không được hiển thị vì chưa đủ tin cậy.",
-        "en": "The satisfied share per criterion and the satisfaction index, with 95% confidence intervals. "
-              "Below {min_n} responses a figure is not shown: it would not be reliable.",
-    },
-    "choose": {"vi": "Xem", "en": "Show"},
-    "period": {"vi": "Thời gian", "en": "Period"},
-    "breakdown": {"vi": "Chi tiết theo", "en": "Break down by"},
-    "breakdown_none": {"vi": "Chỉ theo đơn vị", "en": "Units only"},
-    "breakdown_service": {"vi": "Dịch vụ", "en": "Service"},
-    "breakdown_month": {"vi": "Tháng", "en": "Month"},
-    "q_post-call": {"vi": "Sau cuộc gọi tổng đài", "en": "After a hotline call"},
-    "q_counter": {"vi": "Giao dịch tại quầy", "en": "At the counter"},
-    "q_online-service": {"vi": "Dịch vụ công trực tuyến", "en": "Online public services"},
-    "p_this_month": {"vi": "Tháng này", "en": "This month"},
-    "p_last_month": {"vi": "Tháng trước", "en": "Last month"},
-    "p_this_quarter": {"vi": "Quý này", "en": "This quarter"},
-    "p_last_quarter": {"vi": "Quý trước", "en": "Last quarter"},
-    "p_this_year": {"vi": "Năm nay", "en": "This year"},
-    "p_last_12_months": {"vi": "12 tháng gần nhất", "en": "Last 12 months"},
-    "scores_caption": {"vi": "{questionnaire}, {start} – {end}", "en": "{questionnaire}, {start} – {end}"},
-    "table_scrolls": {"vi": "Bảng có thể cuộn ngang.", "en": "The table scrolls sideways."},
-    "whole_scope": {"vi": "{unit} (toàn bộ)", "en": "{unit} (all)"},
-    "n": {"vi": "Số phản hồi", "en": "Responses"},
-    "index": {"vi": "Chỉ số hài lòng", "en": "Satisfaction index"},
-    "target": {"vi": "Mục tiêu", "en": "Target"},
-    "met": {"vi": "Đạt", "en": "Met"},
-    "not_met": {"vi": "Chưa đạt", "en": "Not met"},
-    "weighted": {"vi": "Gia quyền theo lượng tiếp nhận", "en": "Weighted to contact volumes"},
-    "design_effect": {"vi": "hệ số thiết kế", "en": "design effect"},
-    "chart": {"vi": "Biểu đồ", "en": "Chart"},
-    "trend": {"vi": "Xu hướng 12 tháng", "en": "12-month trend"},
-    "trend_up": {"vi": "tăng", "en": "rising"},
-    "trend_down": {"vi": "giảm", "en": "falling"},
-    "trend_flat": {"vi": "không rõ xu hướng", "en": "no clear trend"},
-    "trend_too_short": {"vi": "chưa đủ số tháng có số liệu", "en": "too few months with data"},
-    "nps": {"vi": "NPS", "en": "NPS"},
-    "ces": {"vi": "CES (mức độ nỗ lực)", "en": "CES (effort)"},
-    "interval": {"vi": "KTC 95%: {low}–{high}", "en": "95% CI: {low}–{high}"},
-    "suppressed": {"vi": "không hiển thị: {reason}", "en": "not shown: {reason}"},
-    "no_data": {"vi": "Chưa có phản hồi", "en": "No responses"},
-    "bar_label": {
-        "vi": "{what}: {value}, khoảng tin cậy 95% từ {low} đến {high}{target}",
-        "en": "{what}: {value}, 95% confidence interval {low} to {high}{target}",
-    },
-    "bar_target": {"vi": ", mục tiêu {target}", "en": ", target {target}"},
-    "funnel_above_998": {"vi": "Cao hơn hẳn các đơn vị cùng cấp (vượt giới hạn 99,8%)",
-                         "en": "Well above its peers (above the 99.8% limit)"},
-    "funnel_above_95": {"vi": "Cao hơn các đơn vị cùng cấp (vượt giới hạn 95%)",
-                        "en": "Above its peers (above the 95% limit)"},
-    "funnel_below_95": {"vi": "Thấp hơn các đơn vị cùng cấp (dưới giới hạn 95%)",
-                        "en": "Below its peers (below the 95% limit)"},
-    "funnel_below_998": {"vi": "Thấp hơn hẳn các đơn vị cùng cấp (dưới giới hạn 99,8%)",
-                         "en": "Well below its peers (below the 99.8% limit)"},
-    "scores_summary": {
-        "vi": "Chỉ số hài lòng ({questionnaire}, {period}):",
-        "en": "Satisfaction index ({questionnaire}, {period}):",
-    },
-    "see_scores": {"vi": "Xem kết quả đánh giá chi tiết", "en": "See the detailed scores"},
-    "scores_error": {"vi": "Không xem được kết quả: {detail}", "en": "The scores cannot be shown: {detail}"},
-}
-
-
-def text(key: str, language: str, **values: object) -> str:
-    """A staff page text in ``language`` (Vietnamese when missing), with ``{placeholders}`` filled."""
-    texts = TEXTS.get(key)
-    if texts is None:
-        return key
-    template = texts.get(language) or texts["vi"]
-    return template.format(**values) if values else template
 
 
 class LoginForm(msgspec.Struct):
@@ -212,128 +57,12 @@ class LoginForm(msgspec.Struct):
     next: str = ""
 
 
-class StaffLoginRequired(NotAuthorizedException):
-    """No valid staff session: browsers go to the sign-in page, API clients get 401."""
-
-
-def page_language(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
-    """``?lang=`` when given (and remembered in the session), else the session's, else the default."""
-    settings = get_settings()
-    session = request.scope.get("session")
-    asked = request.query_params.get("lang")
-    if asked in settings.languages:
-        if isinstance(session, dict):
-            session["lang"] = asked
-        else:
-            request.set_session({"lang": asked})
-        return str(asked)
-    remembered = session.get("lang") if isinstance(session, dict) else None
-    if remembered in settings.languages:
-        return str(remembered)
-    return settings.default_language
-
-
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def _safe_next(target: str | None) -> str:
-    """Where to go after signing in: a staff page of this site, never another site."""
-    if not target:
-        return HOME_PATH
-    parts = urlsplit(target)
-    on_staff_pages = parts.path == "/staff" or parts.path.startswith("/staff/")
-    if parts.scheme or parts.netloc or not on_staff_pages or target.startswith("//"):
-        return HOME_PATH
-    if "\\" in target or parts.path.startswith(LOGIN_PATH):
-        return HOME_PATH
-    return target
-
-
-async def _session_identity(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffIdentity | None:
-    session = connection.scope.get("session")
-    if not session or not isinstance(session, dict):
-        return None
-    user_id, version = session.get("uid"), session.get("sv")
-    if not isinstance(user_id, int) or not isinstance(version, int):
-        return None
-    return await load_identity(user_id, version)
-
-
-async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: a signed-in, active member of staff whose session version is current.
-
-    The identity is left in ``connection.state.staff`` (handlers take it as the ``staff`` dependency).
-    """
-    identity = await _session_identity(connection)
-    if identity is None:
-        if connection.scope.get("session"):
-            connection.clear_session()  # an ended session: forget it in the browser too
-        raise StaffLoginRequired("Authentication required")
-    connection.state.staff = identity
-
-
-def provide_staff(request: Request[Any, Any, Any]) -> StaffIdentity:
-    """The ``staff`` dependency: who is signed in (only on handlers guarded by :func:`requires_staff`)."""
-    identity = getattr(request.state, "staff", None)
-    if not isinstance(identity, StaffIdentity):
-        raise StaffLoginRequired("Authentication required")
-    return identity
-
-
-def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    accept = request.headers.get("accept", "")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def redirect_to_login(request: Request[Any, Any, Any], _: StaffLoginRequired) -> Response[Any]:
-    if _wants_json(request):
-        return Response({"status_code": 401, "detail": "Authentication required"}, status_code=401)
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return Redirect(f"{LOGIN_PATH}?next={quote(target, safe='/')}", status_code=303)
-
-
-def format_local_time(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%d/%m/%Y %H:%M")
-
-
-def format_number(value: float | None, language: str, digits: int = 1) -> str:
-    """``value`` with ``digits`` decimals as the reader writes numbers (a decimal comma in Vietnamese).
-
-    >>> format_number(82.349, "vi"), format_number(82.349, "en"), format_number(None, "vi")
-    ('82,3', '82.3', '—')
-    """
-    if value is None:
-        return "—"
-    written = f"{value:.{digits}f}"
-    return written.replace(".", ",") if language == "vi" else written
-
-
 def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
     """What every staff page template needs beside its own values."""
     def tx(key: str, **placeholders: object) -> str:
         return text(key, language, **placeholders)
 
-    def num(value: float | None, digits: int = 1) -> str:
-        return format_number(value, language, digits)
-
-    other = "en" if language == "vi" else "vi"
-    return {
-        "lang": language,
-        "tx": tx,
-        "num": num,
-        "local_time": format_local_time,
-        "switch_href": f"{request.url.path}?{with_query(request, lang=other)}",
-        **values,
-    }
-
-
-def with_query(request: Request[Any, Any, Any], **changes: object) -> str:
-    params = {key: value for key, value in request.query_params.items()}
-    params.update({key: str(value) for key, value in changes.items()})
-    return "&".join(f"{quote(key)}={quote(value)}" for key, value in params.items())
+    return page_context(request, language, tx, **values)
 
 
 def _login_page(request: Request[Any, Any, Any], language: str, *, username: str = "", next_path: str = "",
@@ -350,8 +79,8 @@ class StaffController(Controller):
     """Sign in and out, the recent responses list, one response, the scores of the user's scope."""
 
     path = "/staff"
-    exception_handlers = {StaffLoginRequired: redirect_to_login}
-    dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
+    dependencies = STAFF
+    include_in_schema = False
 
     @get("/login", name="staff:login")
     async def login_form(
@@ -359,9 +88,9 @@ class StaffController(Controller):
     ) -> Template | Redirect:
         """The sign-in form (or straight on when already signed in)."""
         language = page_language(request)
-        if await _session_identity(request) is not None:
-            return Redirect(_safe_next(next_path), status_code=303)
-        return _login_page(request, language, next_path=_safe_next(next_path) if next_path else "")
+        if await session_identity(request.scope.get("session")) is not None:
+            return Redirect(safe_next(next_path), status_code=303)
+        return _login_page(request, language, next_path=safe_next(next_path) if next_path else "")
 
     @post("/login", name="staff:login-submit", status_code=303)
     async def login(
@@ -371,30 +100,19 @@ class StaffController(Controller):
     ) -> Template | Redirect:
         """Check the password; on success start a fresh session and go to the staff home page."""
         language = page_language(request)
-        address = client_address(request)
-        username = normalise_username(data.username)[:64]
-        limiter = limiters("login_failures")
-        # separate keys per address and per username, in their own bucket: the public link limiter is untouched
-        keys = [f"staff-login:address:{address}", f"staff-login:user:{username}"]
-        if any(limiter.blocked(key) for key in keys):
-            retry_after = max(limiter.retry_after(key) for key in keys)
-            await audit.record("login_blocked", actor=None, detail={"username": username}, client_address=address)
-            return _login_page(request, language, username=username, next_path=data.next,
-                               error=text("login_blocked", language, minutes=max(1, -(-retry_after // 60))),
-                               status_code=429, headers={"Retry-After": str(retry_after)})
-        user = await authenticate(data.username, data.password)
-        if user is None:
-            for key in keys:
-                limiter.hit(key)
-            await audit.record("login_failed", actor=None, detail={"username": username}, client_address=address)
-            return _login_page(request, language, username=username, next_path=data.next,
+        outcome = await sign_in(data.username, data.password, address=client_address(request),
+                                limiter=limiters("login_failures"))
+        if outcome.blocked:
+            return _login_page(request, language, username=outcome.username, next_path=data.next,
+                               error=text("login_blocked", language, minutes=max(1, -(-outcome.retry_after // 60))),
+                               status_code=429, headers={"Retry-After": str(outcome.retry_after)})
+        if outcome.identity is None:
+            return _login_page(request, language, username=outcome.username, next_path=data.next,
                                error=text("login_failed", language), status_code=401)
-        identity = await identity_of(user)
         # a new session, not the one the form was shown in (no fixation of what came before)
         request.clear_session()
-        request.set_session({"uid": identity.id, "sv": identity.session_version, "lang": language})
-        await audit.record("login_ok", actor=identity, client_address=address)
-        redirect = Redirect(_safe_next(data.next), status_code=303)
+        request.set_session({**session_of(outcome.identity), "lang": language})
+        redirect = Redirect(safe_next(data.next), status_code=303)
         # and a new CSRF token once signed in: the next page sets a fresh cookie
         redirect.delete_cookie("survey_csrf", path="/")
         return redirect
@@ -407,10 +125,9 @@ class StaffController(Controller):
         bumps the user's session version, which ends every session of theirs.
         """
         language = page_language(request)
-        identity = await _session_identity(request)
+        identity = await session_identity(request.scope.get("session"))
         if identity is not None:
-            await sign_out_everywhere(identity.id)
-            await audit.record("logout", actor=identity, client_address=client_address(request))
+            await sign_out(identity, address=client_address(request))
         request.clear_session()
         request.set_session({"lang": language})
         return Redirect(f"{LOGIN_PATH}?signed_out=1", status_code=303)
@@ -443,7 +160,7 @@ class StaffController(Controller):
 
     @get("/responses/{response_id:int}", name="staff:response", guards=[requires_staff])
     async def response(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
-                       response_id: FromPath[int]) -> Template:
+                       response_id: DatabaseId) -> Template:
         """One response with every answer; 404 when it is not in the user's scope (its existence stays hidden)."""
         me = staff
         language = page_language(request)

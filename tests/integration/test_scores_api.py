@@ -12,7 +12,7 @@ from survey.services.staff import create_user
 from survey.tables import ApiKey
 
 PASSWORD = "correct horse battery"
-KEY = "sk_test_" + "k" * 40
+KEY = "sk_testtest_" + "k" * 32  # the shape of a key `survey` makes: sk_<8-character prefix>_<32-character secret>
 HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall"
 
 
@@ -21,7 +21,7 @@ async def seeded(reference):
     lines = [HEADER] + [f"r{i},post-call,1,{'HN-BD' if i % 2 else 'HN-CG'},HOTLINE,call,2026-05-0{1 + i % 9} 10:00,vi,"
                         f"{4 + i % 2},{3 + i % 3}" for i in range(100)]
     assert (await import_responses(("\n".join(lines) + "\n").encode())).imported == 100
-    await ApiKey(source="portal", prefix="sk_test", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
+    await ApiKey(source="portal", prefix="testtest", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
     await create_user(username="bd.manager", password=PASSWORD, role="unit_manager", unit_code="HN-BD",
                       display_name="Quản lý Ba Đình")
     return reference

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from survey.controllers.staff import format_number
 from survey.services.staff import create_user, period_for
+from survey.web import format_number
 
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"

@@ -7,8 +7,9 @@ import doctest
 import pytest
 
 import survey.services.staff as staff
-from survey.controllers.staff import TEXTS, _safe_next, text
 from survey.services.staff import StaffIdentity, can_see, excerpt
+from survey.staff_texts import TEXTS, text
+from survey.web import safe_next
 
 
 def identity(role: str, unit_path: str) -> StaffIdentity:
@@ -49,7 +50,7 @@ def test_excerpts_keep_short_comments_and_cut_long_ones_at_a_word():
     ],
 )
 def test_after_signing_in_only_staff_pages_of_this_site_are_allowed(target, expected):
-    assert _safe_next(target) == expected
+    assert safe_next(target) == expected
 
 
 def test_every_staff_text_is_in_vietnamese_and_english():
