@@ -27,6 +27,7 @@ from survey.web import (
     problem_handler,
     redirect_to_login,
     security_headers,
+    strip_nul,
 )
 
 __all__ = ["create_app"]
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
                                        engine_callback=template_engine),
         middleware=[
+            strip_nul,
             CookieBackendConfig(
                 secret=_session_secret(settings),
                 key="survey_session",

@@ -22,7 +22,14 @@ from delivery.phones import EmailError, PhoneError
 from delivery.tokens import token_hash
 from survey.services import respondents
 from survey.services.apikeys import ApiKeyInfo
-from survey.services.contacts import MAX_BATCH, ContactEvent, ContactOutcome, InvalidEvents, accept_contacts
+from survey.services.contacts import (
+    MAX_BATCH,
+    ContactEvent,
+    ContactOutcome,
+    EventError,
+    InvalidEvents,
+    accept_contacts,
+)
 from survey.services.decisions import DecisionReport, UnknownUnit, decision_report
 from survey.settings import get_settings
 from survey.web import (
@@ -31,6 +38,7 @@ from survey.web import (
     OneOf,
     Problem,
     check_link,
+    date_window_error,
     in_date_window,
     link_failure,
     link_language,
@@ -98,6 +106,12 @@ def _events(body: Any) -> tuple[list[ContactEvent], bool]:
         raise _invalid_body(error, batch) from None
     if batch and not events:
         raise Problem(422, "the batch has no events")
+    outside = [EventError(i, "occurred_at", message) for i, e in enumerate(events)
+               if (message := date_window_error(e.occurred_at))]
+    if outside:
+        error = InvalidEvents(outside)
+        raise Problem(422, str(error), errors=[{"index": e.index, "field": e.field, "message": e.message}
+                                               for e in error.errors])
     return events, batch
 
 
@@ -130,7 +144,7 @@ def _moment(value: str, name: str) -> datetime:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise Problem(400, f"{name}: {value!r} is not an ISO 8601 date or date and time", parameter=name) from None
-    in_date_window(moment.replace(tzinfo=None) if moment.tzinfo is None else moment, name)
+    in_date_window(moment, name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(get_settings().timezone))
     return moment.astimezone(UTC)

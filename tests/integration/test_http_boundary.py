@@ -159,3 +159,45 @@ async def test_no_page_carries_inline_script_or_style(client):
         page = (await client.get(path)).text
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), path
         assert "<style" not in page and " style=" not in page, path
+
+
+# --- NUL characters -------------------------------------------------------------------------------------------------
+
+
+async def test_a_nul_in_a_survey_comment_is_removed_and_the_answer_kept(client):
+    from survey.services.invitations import LinkSpec, create_links
+    from survey.tables import Answer
+
+    [token] = await create_links([LinkSpec("counter", "HN-BD", service_code="HIC")])
+    reply = await client.post(f"/s/{token}", headers={"accept": "application/json"},
+                              json={"answers": {"overall": 5, "complained": "no", "comment": "Tốt\u0000 lắm"}})
+    assert (reply.status_code, reply.json()) == (200, {"status": "complete"})
+    [comment] = await Answer.select(Answer.value_text).where(Answer.question_id == "comment")
+    assert comment["value_text"] == "Tốt lắm"
+
+
+async def test_a_nul_in_a_form_or_a_query_never_reaches_the_database(client):
+    from survey.services.invitations import LinkSpec, create_links
+    from survey.tables import Answer
+
+    [token] = await create_links([LinkSpec("counter", "HN-BD", service_code="HIC")])
+    page = await client.post(f"/s/{token}", content=b"page=1&overall=5&complained=no&comment=ok%00", headers={
+        "content-type": "application/x-www-form-urlencoded"})
+    assert page.status_code == 200
+    counter = await client.get("/q/HN-BD-Q1%00")
+    assert counter.status_code == 200  # the same counter, the NUL removed
+    key, _ = await create_api_key("switchboard")
+    scores = await client.get("/api/v1/scores", params={"questionnaire": "post\u0000-call", "period": "2026-05"},
+                              headers={"authorization": f"Bearer {key}"})
+    assert scores.status_code < 500
+    assert all("\u0000" not in (row["value_text"] or "") for row in await Answer.select(Answer.value_text))
+
+
+async def test_a_contact_event_outside_the_date_window_is_refused_naming_the_field(client):
+    key, _ = await create_api_key("switchboard")
+    events = [{"source": "switchboard", "external_id": f"e{i}", "channel": "call", "unit": "HN-BD",
+               "occurred_at": moment} for i, moment in enumerate(["9999-12-31T23:59:59-12:00",
+                                                                   "0001-01-01T00:00:00+01:00"])]
+    reply = await client.post("/api/v1/contacts", json={"events": events}, headers={"authorization": f"Bearer {key}"})
+    assert reply.status_code == 422, reply.text
+    assert [(e["index"], e["field"]) for e in reply.json()["errors"]] == [(0, "occurred_at"), (1, "occurred_at")]
