@@ -10,9 +10,16 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import Parameter
 
-from survey.services.scores import DIMENSIONS, ScoreParameterError, ScoreReport, ScoreRequest, compute_scores
+from survey.services.scores import (
+    DIMENSIONS,
+    ScoreParameterError,
+    ScoreReport,
+    ScoreRequest,
+    compute_scores,
+    parse_period,
+)
 from survey.services.signin import session_identity
-from survey.web import API_KEY_SECURITY, Problem, bearer_key, known_key, problems
+from survey.web import API_KEY_SECURITY, Problem, bearer_key, date_window_error, known_key, problems
 
 __all__ = ["LIFESPAN", "ROUTES", "Caller", "ScoresController", "provide_caller"]
 
@@ -38,6 +45,17 @@ async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
         return Caller(f"staff:{identity.username}", identity.unit_path)
     raise NotAuthorizedException("sign in to the staff pages or send 'Authorization: Bearer <API key>'",
                                  headers={"WWW-Authenticate": "Bearer"})
+
+
+def _within_date_window(period: str) -> None:
+    """Refuse a period reaching outside the dates the boundary accepts (``0226-01-01..`` for 2026)."""
+    try:
+        parsed = parse_period(period)  # a malformed period raises ScoreParameterError naming the parameter
+    except OverflowError:  # the day after 9999-12-31
+        raise ScoreParameterError("period", f"{period!r} ends after the last date there is") from None
+    message = date_window_error(parsed.start) or date_window_error(parsed.end)
+    if message is not None:
+        raise ScoreParameterError("period", f"{period!r}: {message}")
 
 
 BY_HELP = f"Group by: {', '.join(DIMENSIONS)} (repeat the parameter for several)"
@@ -70,6 +88,7 @@ class ScoresController(Controller):
         sees their own unit's subtree (the default scope); API keys read centre-wide.
         """
         try:
+            _within_date_window(period)
             score_request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service,
                                          channel=channel, by=tuple(by or ()), weighted=weighted, min_n=min_n)
             return await compute_scores(score_request, visible_path=caller.visible_path)

@@ -80,6 +80,15 @@ async def test_decision_dates_outside_a_sane_window_are_refused_naming_the_param
     assert body["status_code"] == 400 and body["parameter"] == parameter and body["detail"].startswith(parameter)
 
 
+@pytest.mark.parametrize("period", ["0226-01-01..2026-12-31", "0001-01", "2026-01-01..9999-12-31"])
+async def test_a_scores_period_outside_the_window_is_refused_naming_the_parameter(client, period):
+    key, _ = await create_api_key("switchboard")
+    reply = await client.get("/api/v1/scores", params={"questionnaire": "post-call", "period": period},
+                             headers={"authorization": f"Bearer {key}"})
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["parameter"] == "period" and reply.json()["detail"].startswith("period:")
+
+
 # --- problems -------------------------------------------------------------------------------------------------------
 
 
