@@ -12,13 +12,24 @@ from typing import Any
 
 from litestar import Litestar, Response, get
 from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
 from litestar.middleware.session.client_side import CookieBackendConfig
-from litestar.openapi import ResponseSpec
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from survey.settings import PROJECT_ROOT, Settings, get_settings
+from survey.web import (
+    ONE_OF_DECODERS,
+    OneOfSchema,
+    StaffLoginRequired,
+    problem_handler,
+    redirect_to_login,
+    security_headers,
+    strip_nul,
+)
 
 __all__ = ["create_app"]
 
@@ -31,7 +42,8 @@ PUBLIC_PATHS = ["^/s/", "^/o/", "^/q/", "^/kiosk/", "^/api/", "^/webhooks/", "^/
 SESSIONLESS_PATHS = [p if p != "^/api/" else "^/api/(?!v1/scores)" for p in PUBLIC_PATHS]
 
 
-@get("/health", responses={503: ResponseSpec(data_container=dict[str, str], description="The database is unreachable")})
+@get("/health", summary="Liveness and database reachability",
+     responses={503: ResponseSpec(data_container=dict[str, str], description="The database is unreachable")})
 async def health() -> Response[dict[str, str]]:
     """Liveness and database reachability: 200 when the database answers, 503 when it does not."""
     from survey.tables import Unit
@@ -97,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
                                        engine_callback=template_engine),
         middleware=[
+            strip_nul,
             CookieBackendConfig(
                 secret=_session_secret(settings),
                 key="survey_session",
@@ -113,6 +126,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
             exclude=PUBLIC_PATHS,
+        ),
+        # one problem body for every refusal, and for any error a handler did not expect (logged, never a traceback)
+        exception_handlers={HTTPException: problem_handler, Exception: problem_handler,
+                            StaffLoginRequired: redirect_to_login},
+        before_send=[security_headers],
+        plugins=[OneOfSchema()],
+        type_decoders=ONE_OF_DECODERS,
+        openapi_config=OpenAPIConfig(
+            title="Customer satisfaction surveys", version="1",
+            description="Contact events, opt-outs, queue tickets and scores for integrators (API keys) and staff.",
+            components=Components(security_schemes={"apiKey": SecurityScheme(
+                type="http", scheme="bearer", description="A source system's API key: `Authorization: Bearer sk_...`",
+            )}),
         ),
         debug=settings.debug,
         state={"settings": settings},

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import Parameter
 
-from survey.services.scores import DIMENSIONS, ScoreParameterError, ScoreReport, ScoreRequest, compute_scores
+from survey.services.scores import (
+    DIMENSIONS,
+    ScoreParameterError,
+    ScoreReport,
+    ScoreRequest,
+    compute_scores,
+)
+from survey.services.signin import session_identity
+from survey.web import API_KEY_SECURITY, Problem, bearer_key, known_key, problems
 
-__all__ = ["LIFESPAN", "ROUTES", "ScoresController"]
+__all__ = ["LIFESPAN", "ROUTES", "Caller", "ScoresController", "provide_caller"]
 
 
 @dataclass(frozen=True)
@@ -23,28 +31,19 @@ class Caller:
     visible_path: str | None
 
 
-async def _caller(request: Request[Any, Any, Any]) -> Caller:
-    from survey.services.accounts import load_identity
-    from survey.tables import ApiKey
-
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        row = await ApiKey.select(ApiKey.source, ApiKey.revoked_at).where(ApiKey.key_hash == digest).first()
-        if row is None or row["revoked_at"] is not None:
-            raise NotAuthorizedException("unknown or revoked API key")
+async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
+    """The ``caller`` dependency: an integrator's API key, else a signed-in member of staff, else 401."""
+    key = bearer_key(request)
+    if key is not None:
+        info = await known_key(key)
         # keys have no unit scope: integrators read centre-wide
-        return Caller(f"api:{row['source']}", None)
+        return Caller(f"api:{info.source}", None)
     session = request.scope.get("session")
-    if isinstance(session, dict) and session.get("uid") is not None:
-        try:
-            identity = await load_identity(int(session["uid"]), int(session.get("sv", 0)))
-        except (TypeError, ValueError):
-            identity = None
-        if identity is not None:
-            return Caller(f"staff:{identity.username}", identity.unit_path)
-    raise NotAuthorizedException("sign in to the staff pages or send 'Authorization: Bearer <API key>'")
+    identity = await session_identity(session if isinstance(session, dict) else None)
+    if identity is not None:
+        return Caller(f"staff:{identity.username}", identity.unit_path)
+    raise NotAuthorizedException("sign in to the staff pages or send 'Authorization: Bearer <API key>'",
+                                 headers={"WWW-Authenticate": "Bearer"})
 
 
 BY_HELP = f"Group by: {', '.join(DIMENSIONS)} (repeat the parameter for several)"
@@ -53,11 +52,13 @@ BY_HELP = f"Group by: {', '.join(DIMENSIONS)} (repeat the parameter for several)
 class ScoresController(Controller):
     path = "/api/v1/scores"
     tags = ["scores"]
+    dependencies = {"caller": Provide(provide_caller)}
 
-    @get("/", summary="Satisfaction scores with intervals, comparisons and tests")
+    @get("/", summary="Satisfaction scores with intervals, comparisons and tests", security=API_KEY_SECURITY,
+         responses=problems(400, 401, 403))
     async def scores(
         self,
-        request: Request[Any, Any, Any],
+        caller: NamedDependency[Caller],
         questionnaire: Annotated[str, Parameter(description="Questionnaire id, e.g. post-call")],
         period: Annotated[str, Parameter(description="2026-05, 2026-Q2, 2026 or 2026-01-01..2026-03-31")],
         unit: Annotated[str | None, Parameter(description="Unit code (includes its subtree)")] = None,
@@ -74,13 +75,13 @@ class ScoresController(Controller):
         Shares are fractions 0–1, the index 0–100; below ``min_n`` measures are suppressed. A staff member
         sees their own unit's subtree (the default scope); API keys read centre-wide.
         """
-        caller = await _caller(request)
         try:
             score_request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service,
                                          channel=channel, by=tuple(by or ()), weighted=weighted, min_n=min_n)
             return await compute_scores(score_request, visible_path=caller.visible_path)
         except ScoreParameterError as error:
-            raise HTTPException(status_code=400, detail=str(error), extra={"parameter": error.parameter}) from None
+            # ``extra.parameter`` as clients read it before the problem body was flat
+            raise Problem(400, str(error), parameter=error.parameter, extra={"parameter": error.parameter}) from None
         except PermissionError as error:
             raise PermissionDeniedException(str(error)) from None
 

@@ -15,19 +15,17 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency, Provide
-from litestar.enums import MediaType
-from litestar.params import FromPath, URLEncodedBody
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Response, Template
 
 from delivery.qr import qr_png, qr_svg
 from questionnaires import AnswerValue, Questionnaire, parse_answers, visible_questions
-from survey.controllers.contacts import problem_response, require_api_key
-from survey.controllers.public import over_public_limit, question_view
-from survey.controllers.staff import StaffLoginRequired, provide_staff, redirect_to_login, requires_staff
 from survey.i18n import t
+from survey.question_views import question_view
 from survey.services import audit
 from survey.services.accounts import StaffIdentity
+from survey.services.apikeys import ApiKeyInfo
 from survey.services.counters import (
     CounterCard,
     KioskInfo,
@@ -45,8 +43,22 @@ from survey.services.questionnaires import latest_version
 from survey.services.responses import NewResponse, Submission
 from survey.settings import get_settings
 from survey.state import state_of
+from survey.web import (
+    API_KEY,
+    API_KEY_SECURITY,
+    STAFF,
+    DatabaseId,
+    Problem,
+    client_address,
+    first_language,
+    over_public_limit,
+    page_context,
+    page_language,
+    problems,
+    requires_staff,
+)
 
-__all__ = ["KIOSK_COOKIE", "LIFESPAN", "ROUTES", "KioskStaffController"]
+__all__ = ["KIOSK_COOKIE", "LIFESPAN", "ROUTES", "KioskStaffController", "TicketReply", "TicketRequest"]
 
 KIOSK_COOKIE = "survey_kiosk"
 KIOSK_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers keep a cookie at most 400 days; staff register again after that
@@ -72,45 +84,45 @@ class TicketRequest(msgspec.Struct, forbid_unknown_fields=True):
     format: str = "svg"
 
 
-@post("/api/v1/tickets", summary="A one-time survey link and its QR code for a queue ticket", status_code=201)
-async def post_ticket(request: Request[Any, Any, Any]) -> Response[Any]:
+class TicketReply(msgspec.Struct, omit_defaults=True):
+    """The ticket's one-time link and its QR code (SVG text, or PNG in base64)."""
+
+    url: str
+    expires_at: str
+    counter: str
+    service: str | None
+    ticket_number: str | None
+    trust: str = "ticket"
+    qr_svg: str | None = None
+    qr_png_base64: str | None = None
+
+
+@post("/api/v1/tickets", summary="A one-time survey link and its QR code for a queue ticket", status_code=201,
+      dependencies=API_KEY, security=API_KEY_SECURITY, responses=problems(400, 401, 422))
+async def post_ticket(data: JSONBody[TicketRequest], api_key: NamedDependency[ApiKeyInfo]) -> TicketReply:
     """``{"counter", "service", "ticket_number", "language", "format": "svg"|"png"}`` → ``{"url", "expires_at",
     "qr_svg"}`` (or ``qr_png_base64``). The link opens the counter's questionnaire once; its response has trust
     ``ticket``. A counter or service that does not fit is answered 422 with the allowed values."""
-    await require_api_key(request)
+    if data.format not in {"svg", "png"}:
+        raise Problem(422, f"format: {data.format!r} is not one of svg, png", field="format", allowed=["svg", "png"])
     try:
-        body = msgspec.json.decode(await request.body(), type=TicketRequest)
-    except msgspec.ValidationError as error:
-        return problem_response(422, f"invalid ticket request: {error}")
-    except msgspec.DecodeError:
-        return problem_response(400, "the body is not JSON")
-    if body.format not in {"svg", "png"}:
-        return problem_response(422, f"format: {body.format!r} is not one of svg, png", field="format",
-                        allowed=["svg", "png"])
-    try:
-        ticket = await issue_ticket(body.counter, body.service, body.language)
+        ticket = await issue_ticket(data.counter, data.service, data.language)
     except TicketError as error:
-        return problem_response(422, str(error), field=error.field, allowed=error.allowed)
-    reply: dict[str, Any] = {
-        "url": ticket.url, "expires_at": ticket.expires_at.isoformat(), "counter": ticket.counter_code,
-        "service": ticket.service_code, "ticket_number": body.ticket_number, "trust": "ticket",
-    }
-    if body.format == "png":
-        reply["qr_png_base64"] = base64.b64encode(qr_png(ticket.url, box_size=6)).decode("ascii")
+        raise Problem(422, str(error), field=error.field, allowed=list(error.allowed)) from None
+    reply = TicketReply(url=ticket.url, expires_at=ticket.expires_at.isoformat(), counter=ticket.counter_code,
+                        service=ticket.service_code, ticket_number=data.ticket_number)
+    if data.format == "png":
+        reply.qr_png_base64 = base64.b64encode(qr_png(ticket.url, box_size=6)).decode("ascii")
     else:
-        reply["qr_svg"] = qr_svg(ticket.url)
-    return Response(reply, status_code=201, media_type=MediaType.JSON)
+        reply.qr_svg = qr_svg(ticket.url)
+    return reply
 
 
 # --- /kiosk/{counter_code} --------------------------------------------------------------------------------------
 
 
 def _kiosk_language(request: Request[Any, Any, Any], posted: str | None = None) -> str:
-    languages = get_settings().languages
-    for candidate in (posted, request.query_params.get("lang")):
-        if candidate in languages:
-            return str(candidate)
-    return get_settings().default_language
+    return first_language(posted, request.query_params.get("lang"))
 
 
 def _refused(request: Request[Any, Any, Any], lang: str) -> Template:
@@ -172,7 +184,7 @@ def _kiosk_page(request: Request[Any, Any, Any], card: CounterCard, questionnair
     )
 
 
-@get("/kiosk/{counter_code:str}", name="kiosk")
+@get("/kiosk/{counter_code:str}", name="kiosk", include_in_schema=False)
 async def kiosk_start(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
     """The start screen: five faces for the overall question."""
     lang = _kiosk_language(request)
@@ -193,7 +205,7 @@ def _overall(value: str | None) -> int | None:
     return number if number in FACES else None
 
 
-@post("/kiosk/{counter_code:str}", name="kiosk-post", status_code=200)
+@post("/kiosk/{counter_code:str}", name="kiosk-post", status_code=200, include_in_schema=False)
 async def kiosk_answer(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
     """A tapped face (shows the follow-up questions) or the follow-up questions (stores the response)."""
     form_data = await request.form()
@@ -226,7 +238,8 @@ async def kiosk_answer(request: Request[Any, Any, Any], counter_code: FromPath[s
     outcome = await state_of(request.app).submissions.submit(
         Submission(new_response=new, answers=answers, complete=True, language=lang))
     if outcome.status != "complete":
-        return _kiosk_page(request, card, questionnaire, lang, "start", status_code=500)
+        # the writer could not store it (the database is busy or gone): the visitor may try again
+        return _kiosk_page(request, card, questionnaire, lang, "start", status_code=503)
     return _kiosk_page(request, card, questionnaire, lang, "thanks")
 
 
@@ -252,30 +265,6 @@ class KioskForm(msgspec.Struct):
     label: str = ""
 
 
-def _staff_language(request: Request[Any, Any, Any]) -> str:
-    session = request.scope.get("session")
-    asked = request.query_params.get("lang")
-    if asked in get_settings().languages:
-        return str(asked)
-    remembered = session.get("lang") if isinstance(session, dict) else None
-    return str(remembered) if remembered in get_settings().languages else get_settings().default_language
-
-
-def _staff_context(request: Request[Any, Any, Any], me: StaffIdentity, **values: Any) -> dict[str, Any]:
-    lang = _staff_language(request)
-
-    def local_time(value: Any) -> str:
-        from zoneinfo import ZoneInfo
-
-        return value.astimezone(ZoneInfo(get_settings().timezone)).strftime("%d/%m/%Y %H:%M") if value else ""
-
-    other = "en" if lang == "vi" else "vi"
-    return {"lang": lang, "me": me, "local_time": local_time,
-            "switch_href": f"{request.url.path}?lang={other}", **values}
-
-
-def _client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class KioskStaffController(Controller):
@@ -283,19 +272,17 @@ class KioskStaffController(Controller):
 
     path = "/staff/kiosks"
     guards = [requires_staff]
-    exception_handlers = {StaffLoginRequired: redirect_to_login}
-    dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
+    dependencies = STAFF
+    include_in_schema = False
 
     async def _page(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity], *, error: str = "",
                     notice: str = "", form: KioskForm | None = None, status_code: int = 200) -> Template:
-        return Template(
-            template_name="public/kiosk_staff.html",
-            status_code=status_code,
-            context=_staff_context(
-                request, staff, kiosks=await kiosks_in_scope(staff), counters=await counters_in_scope(staff),
-                allowed=may_register_kiosks(staff), error=error, notice=notice, form=form or KioskForm(),
-            ),
-        )
+        language = page_language(request)
+        context = page_context(request, language, me=staff,
+                               kiosks=await kiosks_in_scope(staff), counters=await counters_in_scope(staff),
+                               allowed=may_register_kiosks(staff), error=error, notice=notice,
+                               form=form or KioskForm())
+        return Template(template_name="public/kiosk_staff.html", status_code=status_code, context=context)
 
     @get("/", name="staff:kiosks")
     async def list_kiosks(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity]) -> Template:
@@ -306,7 +293,7 @@ class KioskStaffController(Controller):
     async def register(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                        data: URLEncodedBody[KioskForm]) -> Response[Any]:
         """Register this browser as the kiosk of a counter and open the kiosk page in it."""
-        lang = _staff_language(request)
+        lang = page_language(request)
         if not may_register_kiosks(staff):
             return await self._page(request, staff, error=t("staff.kiosks.not_allowed", lang), status_code=403)
         try:
@@ -315,7 +302,7 @@ class KioskStaffController(Controller):
             return await self._page(request, staff, error=str(error).split(": ", 1)[-1], form=data, status_code=422)
         await audit.record("kiosk_registered", actor=staff, object_type="kiosk", object_id=kiosk.id,
                            detail={"counter": kiosk.counter_code, "label": kiosk.label},
-                           client_address=_client_address(request))
+                           client_address=client_address(request))
         settings = get_settings()
         redirect = Redirect(f"/kiosk/{kiosk.counter_code}?lang={lang}", status_code=303)
         redirect.cookies.append(Cookie(key=KIOSK_COOKIE, value=cookie, max_age=KIOSK_COOKIE_MAX_AGE, path="/kiosk/",
@@ -324,15 +311,15 @@ class KioskStaffController(Controller):
 
     @post("/{kiosk_id:int}/revoke", name="staff:kiosks-revoke", status_code=200)
     async def revoke(
-        self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity], kiosk_id: FromPath[int]
+        self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity], kiosk_id: DatabaseId
     ) -> Template:
         """Revoke a kiosk: its device cookie is refused from now on."""
-        lang = _staff_language(request)
+        lang = page_language(request)
         kiosk = await revoke_kiosk(staff, kiosk_id)
         if kiosk is None:
             return await self._page(request, staff, error=t("staff.not_found.title", lang), status_code=404)
         await audit.record("kiosk_revoked", actor=staff, object_type="kiosk", object_id=kiosk.id,
-                           detail={"counter": kiosk.counter_code}, client_address=_client_address(request))
+                           detail={"counter": kiosk.counter_code}, client_address=client_address(request))
         return await self._page(request, staff, notice=t("staff.kiosks.revoked_notice", lang, label=kiosk.label))
 
 

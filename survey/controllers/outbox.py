@@ -21,26 +21,26 @@ from typing import Annotated, Any
 
 from litestar import Controller, Litestar, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, QueryParameter
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from delivery.twilio_status import signature_valid
-from survey.controllers.staff import (
-    StaffLoginRequired,
-    client_address,
-    format_local_time,
-    page_language,
-    provide_staff,
-    redirect_to_login,
-    requires_staff,
-    with_query,
-)
 from survey.services import audit, outbox
 from survey.services.accounts import StaffIdentity
 from survey.services.sandbox import sandbox_messages
 from survey.services.sending import STATUS_CALLBACK_ATTEMPTS, apply_twilio_status
 from survey.settings import get_settings
+from survey.web import (
+    STAFF,
+    DatabaseId,
+    client_address,
+    page_context,
+    page_language,
+    requires_role,
+    requires_staff,
+    with_query,
+)
 
 __all__ = ["LIFESPAN", "ROUTES", "DeliveryStaffController", "in_process_worker", "twilio_status_callback"]
 
@@ -50,9 +50,7 @@ PER_PAGE = 50
 
 
 def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
-    other = "en" if language == "vi" else "vi"
-    return {"lang": language, "local_time": format_local_time,
-            "switch_href": f"{request.url.path}?{with_query(request, lang=other)}", **values}
+    return page_context(request, language, **values)
 
 
 # --- Twilio status callbacks -------------------------------------------------------------------------------------
@@ -69,7 +67,7 @@ async def _apply_later(params: dict[str, str]) -> None:
                          max_attempts=STATUS_CALLBACK_ATTEMPTS)
 
 
-@post("/webhooks/twilio/status", name="webhooks:twilio-status", status_code=204)
+@post("/webhooks/twilio/status", name="webhooks:twilio-status", status_code=204, include_in_schema=False)
 async def twilio_status_callback(request: Request[Any, Any, Any]) -> Response[None]:
     """A message status from Twilio: checked, answered at once, applied afterwards."""
     state = request.app.state
@@ -91,8 +89,8 @@ class DeliveryStaffController(Controller):
 
     path = "/staff"
     guards = [requires_staff]
-    exception_handlers = {StaffLoginRequired: redirect_to_login}
-    dependencies = {"staff": Provide(provide_staff, sync_to_thread=False)}
+    dependencies = STAFF
+    include_in_schema = False
 
     @get("/sandbox", name="staff:sandbox")
     async def sandbox(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
@@ -126,12 +124,10 @@ class DeliveryStaffController(Controller):
             not_dead=not_dead,
         ))
 
-    @post("/outbox/{job_id:int}/retry", name="staff:outbox-retry", status_code=303)
+    @post("/outbox/{job_id:int}/retry", name="staff:outbox-retry", status_code=303, guards=[requires_role("admin")])
     async def retry(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
-                    job_id: FromPath[int]) -> Redirect:
-        """Queue a dead job again with fresh attempts."""
-        if not staff.is_admin:
-            return Redirect("/staff/outbox", status_code=303)
+                    job_id: DatabaseId) -> Redirect:
+        """Queue a dead job again with fresh attempts (administrators only)."""
         requeued = await outbox.retry_dead(job_id)
         if requeued:
             await audit.record("job_retried", actor=staff, object_type="job", object_id=job_id,

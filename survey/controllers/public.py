@@ -18,13 +18,13 @@ import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Response, Template
 
-from delivery.tokens import is_well_formed, token_hash
+from delivery.tokens import token_hash
 from questionnaires import (
     AnswerValue,
-    Question,
     Questionnaire,
     as_form,
     plan_page,
@@ -32,91 +32,32 @@ from questionnaires import (
     visible_pages,
     visible_questions,
 )
-from survey.i18n import N_, pick, t
+from survey.i18n import pick, t
+from survey.question_views import question_view
+from survey.services.counters import CounterCard, counter_card
 from survey.services.links import read_draft, read_link
 from survey.services.questionnaires import latest_version
 from survey.services.responses import NewResponse, Submission
 from survey.settings import get_settings
 from survey.state import state_of
-from survey.tables import Counter, CounterService
+from survey.web import (
+    PageOrJson,
+    check_link,
+    link_failure,
+    link_language,
+    message_page,
+    over_public_limit,
+    page_or_json_body,
+    wants_json,
+)
 
-__all__ = ["LIFESPAN", "ROUTES"]
+__all__ = ["LIFESPAN", "ROUTES", "JsonSubmission", "question_view"]
 
 DRAFT_COOKIE = "survey_counter_draft"
 DRAFT_COOKIE_MAX_AGE = 2 * 3600  # a visit to a counter: the draft of an anonymous visitor lives two hours
 
 
-def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    return "application/json" in request.headers.get("accept", "")
-
-
-def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def link_language(request: Request[Any, Any, Any], *fallbacks: str | None) -> str:
-    languages = get_settings().languages
-    for candidate in (request.query_params.get("lang"), *fallbacks):
-        if candidate in languages:
-            return candidate  # type: ignore[return-value]
-    return get_settings().default_language
-
-
 # --- pages ------------------------------------------------------------------------------------------------------
-
-MESSAGE_PAGES = {  # data-page → (HTTP status, JSON status, title key, body key)
-    "thanks": (200, "complete", N_("survey.thanks.title"), N_("survey.thanks.body")),
-    "expired": (410, "expired", N_("survey.expired.title"), N_("survey.expired.body")),
-    "used": (409, "already_answered", N_("survey.used.title"), N_("survey.used.body")),
-    "unknown": (404, "unknown", N_("survey.unknown.title"), N_("survey.unknown.body")),
-    "rate-limited": (429, "rate_limited", N_("survey.limited.title"), N_("survey.limited.body")),
-}
-
-
-def _message(request: Request[Any, Any, Any], kind: str, lang: str, *, retry_after: int = 0,
-             cookies: list[Cookie] | None = None) -> Response[Any]:
-    status, json_status, title, body = MESSAGE_PAGES[kind]
-    headers = {"Retry-After": str(retry_after)} if kind == "rate-limited" else {}
-    if _wants_json(request):
-        return Response({"status": json_status}, status_code=status, media_type=MediaType.JSON, headers=headers,
-                        cookies=cookies)
-    return Template(
-        template_name="public/message.html",
-        context={"lang": lang, "kind": kind, "title": t(title, lang),
-                 "body": t(body, lang, minutes=max(1, (retry_after + 59) // 60))},
-        status_code=status,
-        headers=headers,
-        cookies=cookies,
-    )
-
-
-def _choices(question: Question, lang: str, chosen: list[str]) -> list[dict[str, Any]]:
-    if question.scale is not None:
-        labels = question.scale.labels.get(lang) or question.scale.labels.get("vi") or {}
-        return [{"value": str(p), "label": str(p), "caption": labels.get(p, ""), "checked": str(p) in chosen}
-                for p in question.scale.points]
-    return [{"value": o.value, "label": pick(o.label, lang), "caption": "", "checked": o.value in chosen}
-            for o in question.options]
-
-
-def question_view(question: Question, number: int, lang: str, form: Mapping[str, list[str]],
-                   errors: Mapping[str, str]) -> dict[str, Any]:
-    given = [v for v in form.get(question.id, []) if v]
-    return {
-        "id": question.id,
-        "number": number,
-        "type": question.type,
-        "text": pick(question.text, lang),
-        "help": pick(question.help, lang) if question.help else "",
-        "required": question.required,
-        "error": errors.get(question.id, ""),
-        "multi": question.type == "multi",
-        "scale": question.scale is not None,
-        "choices": _choices(question, lang, given) if question.type != "text" else [],
-        "text_value": given[0] if given and question.type == "text" else "",
-        "max_length": question.max_length,
-    }
-
 
 @dataclass
 class _ServiceChoice:
@@ -133,7 +74,7 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
             cookies: list[Cookie] | None = None) -> Response[Any]:
     """The survey page ``page``: its shown questions, filled with ``form`` (as posted) or ``answers``."""
     errors = errors or {}
-    if _wants_json(request):
+    if wants_json(request):
         if errors:
             return Response({"status": "invalid", "errors": dict(errors)}, status_code=422, media_type=MediaType.JSON)
         return Response({"status": "open", "questionnaire": questionnaire.id, "page": page},
@@ -170,64 +111,7 @@ def _survey(request: Request[Any, Any, Any], questionnaire: Questionnaire, page:
     )
 
 
-# --- guards -----------------------------------------------------------------------------------------------------
-
-
-def over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[Any] | None:
-    public = state_of(request.app).limits.public
-    client = _client(request)
-    if not public.hit(client):
-        return _message(request, "rate-limited", lang, retry_after=public.retry_after(client))
-    return None
-
-
-def link_failure(request: Request[Any, Any, Any], lang: str) -> Response[Any]:
-    """An unknown or malformed link: counted against the client, answered with a plain 'not found'."""
-    failures = state_of(request.app).limits.token_failures
-    client = _client(request)
-    if not failures.hit(client):
-        return _message(request, "rate-limited", lang, retry_after=failures.retry_after(client))
-    return _message(request, "unknown", lang)
-
-
-def check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Response[Any] | None:
-    """Rate limits first (before any look-up), then the token's shape (never sent to the database)."""
-    limited = over_public_limit(request, lang)
-    if limited is not None:
-        return limited
-    failures = state_of(request.app).limits.token_failures
-    client = _client(request)
-    if failures.blocked(client):
-        return _message(request, "rate-limited", lang, retry_after=failures.retry_after(client))
-    if not is_well_formed(token):
-        return link_failure(request, lang)
-    return None
-
-
 # --- /s/{token} -------------------------------------------------------------------------------------------------
-
-
-@get("/s/{token:str}", name="survey-link")
-async def open_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
-    """A survey link: the page reached so far, with the answers given so far."""
-    lang = link_language(request)
-    rejected = check_link(request, token, lang)
-    if rejected is not None:
-        return rejected
-    hashed = token_hash(token, get_settings().secret_key)
-    link = await read_link(hashed, state_of(request.app).versions)
-    if link is None:
-        return link_failure(request, lang)
-    lang = link_language(request, link.draft.language if link.draft else None, link.language)
-    if link.answered:
-        return _message(request, "used", lang)
-    if link.expired():
-        return _message(request, "expired", lang)
-    if link.opened_at is None:
-        await state_of(request.app).submissions.submit(Submission(token_hash=hashed, mark_opened=True))
-    answers = link.draft.answers if link.draft else {}
-    page = resume_page(link.questionnaire, answers, link.draft.page if link.draft else None)
-    return _survey(request, link.questionnaire, page, lang, answers)
 
 
 class JsonSubmission(msgspec.Struct, forbid_unknown_fields=True):
@@ -235,6 +119,56 @@ class JsonSubmission(msgspec.Struct, forbid_unknown_fields=True):
 
     answers: dict[str, int | str | list[int | str] | None]
     language: str | None = None
+
+
+class LinkReply(msgspec.Struct, omit_defaults=True):
+    """What a JSON client is told about a link: ``open`` (at ``page``), ``complete``, ``already_answered``,
+    ``expired``, ``unknown``, ``rate_limited`` or ``invalid`` (with ``errors`` per question, or ``detail``)."""
+
+    status: str
+    questionnaire: str | None = None
+    page: int | None = None
+    errors: dict[str, str] | None = None
+    detail: str | None = None
+
+
+def _link_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    described = {400: "The body is not a questionnaire's answers", 404: "No such link", 409: "Already answered",
+                 410: "The link has expired", 422: "Some answers are missing or invalid (errors per question)",
+                 429: "Too many attempts from this client: see Retry-After"}
+    return {status: ResponseSpec(LinkReply, description=described[status], generate_examples=False)
+            for status in statuses}
+
+
+def _checked_link(request: Request[Any, Any, Any], token: str) -> tuple[Response[Any] | None, str | None]:
+    """The token's hash once the rate limits and its shape allow a look-up, else the page that refuses it."""
+    rejected = check_link(request, token, link_language(request))
+    if rejected is not None:
+        return rejected, None
+    return None, token_hash(token, get_settings().secret_key)
+
+
+@get("/s/{token:str}", name="survey-link", summary="A survey link: the survey page, or its state as JSON",
+     operation_class=PageOrJson, responses=_link_responses(404, 409, 410, 429))
+async def open_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+    """A survey link: the page reached so far, with the answers given so far."""
+    rejected, hashed = _checked_link(request, token)
+    if hashed is None:
+        return rejected  # type: ignore[return-value]
+    lang = link_language(request)
+    link = await read_link(hashed, state_of(request.app).versions)
+    if link is None:
+        return link_failure(request, lang)
+    lang = link_language(request, link.draft.language if link.draft else None, link.language)
+    if link.answered:
+        return message_page(request, "used", lang)
+    if link.expired():
+        return message_page(request, "expired", lang)
+    if link.opened_at is None:
+        await state_of(request.app).submissions.submit(Submission(token_hash=hashed, mark_opened=True))
+    answers = link.draft.answers if link.draft else {}
+    page = resume_page(link.questionnaire, answers, link.draft.page if link.draft else None)
+    return _survey(request, link.questionnaire, page, lang, answers)
 
 
 def _json_form(answers: Mapping[str, object]) -> dict[str, list[str]]:
@@ -246,14 +180,15 @@ def _json_form(answers: Mapping[str, object]) -> dict[str, list[str]]:
     return form
 
 
-@post("/s/{token:str}", name="survey-link-post", status_code=200)
+@post("/s/{token:str}", name="survey-link-post", status_code=200,
+      summary="Answers to a survey link: a page's form, or the whole questionnaire as JSON",
+      operation_class=page_or_json_body(JsonSubmission), responses=_link_responses(400, 404, 409, 410, 422, 429))
 async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     """A posted page of a survey link (or, from a JSON client, the whole questionnaire)."""
+    rejected, hashed = _checked_link(request, token)
+    if hashed is None:
+        return rejected  # type: ignore[return-value]
     lang = link_language(request)
-    rejected = check_link(request, token, lang)
-    if rejected is not None:
-        return rejected
-    hashed = token_hash(token, get_settings().secret_key)
     if request.content_type[0] == MediaType.JSON:
         return await _answer_link_json(request, hashed)
     form = await request.form()
@@ -263,9 +198,9 @@ async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> 
         return link_failure(request, lang)
     lang = link_language(request, _first(raw, "lang"), link.draft.language if link.draft else None, link.language)
     if link.answered:
-        return _message(request, "used", lang)
+        return message_page(request, "used", lang)
     if link.expired():
-        return _message(request, "expired", lang)
+        return message_page(request, "expired", lang)
     stored = link.draft.answers if link.draft else {}
     step = plan_page(link.questionnaire, stored, raw, _page(raw), lang, _first(raw, "action") or "next")
     if step.errors:
@@ -275,9 +210,9 @@ async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> 
         language=lang,
     ))
     if outcome.status in {"used", "expired", "unknown"}:
-        return _message(request, outcome.status, lang)
+        return message_page(request, outcome.status, lang)
     if step.complete:
-        return _message(request, "thanks", lang)
+        return message_page(request, "thanks", lang)
     return _survey(request, link.questionnaire, step.page, lang, step.answers)
 
 
@@ -298,7 +233,7 @@ async def _answer_link_json(request: Request[Any, Any, Any], hashed: str) -> Res
     if outcome.status == "unknown":
         return link_failure(request, language or "vi")
     kind = {"complete": "thanks", "used": "used", "expired": "expired"}.get(outcome.status, "used")
-    return _message(request, kind, language or "vi")
+    return message_page(request, kind, language or "vi")
 
 
 def _first(form: Mapping[str, list[str]], key: str) -> str | None:
@@ -316,29 +251,16 @@ def _page(form: Mapping[str, list[str]]) -> int:
 # --- /q/{counter_code} ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _CounterInfo:
-    id: int
-    code: str
-    unit_id: int
-    questionnaire_key: str
-    services: tuple[tuple[int, str, dict[str, str]], ...]  # (id, code, names)
-
-
-async def _counter(code: str) -> _CounterInfo | None:
-    rows = await Counter.select(Counter.id, Counter.code, Counter.unit, Counter.questionnaire_key).where(
-        (Counter.code == code) & (Counter.active == True)  # noqa: E712 (a Piccolo expression)
-    )
-    if not rows:
-        return None
-    row = rows[0]
-    links = await CounterService.select(
-        CounterService.service.id.as_alias("id"), CounterService.service.code.as_alias("code"),
-        CounterService.service.name_vi.as_alias("name_vi"), CounterService.service.name_en.as_alias("name_en"),
-    ).where((CounterService.counter == row["id"]) & (CounterService.service.active == True))  # noqa: E712
-    services = tuple(sorted(((s["id"], s["code"], {"vi": s["name_vi"], "en": s["name_en"]}) for s in links),
-                            key=lambda s: s[1]))
-    return _CounterInfo(row["id"], row["code"], row["unit"], row["questionnaire_key"], services)
+async def _open_counter(request: Request[Any, Any, Any], code: str) -> tuple[Response[Any] | None, CounterCard | None]:
+    """The active counter ``code`` after the public rate limit, or the page that refuses the request."""
+    lang = link_language(request)
+    limited = over_public_limit(request, lang)
+    if limited is not None:
+        return limited, None
+    counter = await counter_card(code)
+    if counter is None:
+        return message_page(request, "unknown", lang), None
+    return None, counter
 
 
 def _draft_signature(counter_code: str, response_id: int, issued: int) -> str:
@@ -372,22 +294,20 @@ def _draft_id(request: Request[Any, Any, Any], counter_code: str) -> int | None:
     return response_id
 
 
-def _service_choice(counter: _CounterInfo, lang: str, chosen: str = "", error: str = "") -> _ServiceChoice | None:
+def _service_choice(counter: CounterCard, lang: str, chosen: str = "", error: str = "") -> _ServiceChoice | None:
     if len(counter.services) < 2:
         return None
-    return _ServiceChoice([(code, pick(names, lang)) for _, code, names in counter.services], chosen, error)
+    return _ServiceChoice([(code, pick({"vi": vi, "en": en}, lang)) for code, vi, en in counter.services], chosen,
+                          error)
 
 
-@get("/q/{counter_code:str}", name="counter")
+@get("/q/{counter_code:str}", name="counter", include_in_schema=False)
 async def open_counter(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
     """The survey of a counter, for an anonymous visitor who scanned its QR code."""
-    lang = link_language(request)
-    limited = over_public_limit(request, lang)
-    if limited is not None:
-        return limited
-    counter = await _counter(counter_code)
+    refused, counter = await _open_counter(request, counter_code)
     if counter is None:
-        return _message(request, "unknown", lang)
+        return refused  # type: ignore[return-value]
+    lang = link_language(request)
     published = await latest_version(counter.questionnaire_key, state_of(request.app).versions)
     draft_id = _draft_id(request, counter.code)
     draft = await read_draft(draft_id, state_of(request.app).versions) if draft_id is not None else None
@@ -399,16 +319,12 @@ async def open_counter(request: Request[Any, Any, Any], counter_code: FromPath[s
     return _survey(request, published.questionnaire, page, lang, {}, service=_service_choice(counter, lang))
 
 
-@post("/q/{counter_code:str}", name="counter-post", status_code=200)
+@post("/q/{counter_code:str}", name="counter-post", status_code=200, include_in_schema=False)
 async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath[str]) -> Response[Any]:
     """A posted page of a counter's survey; the first page creates the visitor's anonymous draft."""
-    lang = link_language(request)
-    limited = over_public_limit(request, lang)
-    if limited is not None:
-        return limited
-    counter = await _counter(counter_code)
+    refused, counter = await _open_counter(request, counter_code)
     if counter is None:
-        return _message(request, "unknown", lang)
+        return refused  # type: ignore[return-value]
     form = await request.form()
     raw = {key: form.getall(key) for key in form}
     lang = link_language(request, _first(raw, "lang"))
@@ -424,11 +340,10 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
     choice = None
     if draft is None:
         chosen = _first(raw, "service") or ""
-        by_code = {code: sid for sid, code, _ in counter.services}
         if len(counter.services) == 1:
-            service_id = counter.services[0][0]
-        elif chosen in by_code:
-            service_id = by_code[chosen]
+            service_id = counter.service_ids[counter.services[0][0]]
+        elif chosen in counter.service_ids:
+            service_id = counter.service_ids[chosen]
         if len(counter.services) > 1:
             error = "" if service_id is not None else t("survey.service_error", lang)
             choice = _service_choice(counter, lang, chosen, error)
@@ -446,10 +361,10 @@ async def answer_counter(request: Request[Any, Any, Any], counter_code: FromPath
         replace=step.replace, page=step.page, complete=step.complete, language=lang,
     ))
     if outcome.status != "saved" and outcome.status != "complete":
-        return _message(request, "used" if outcome.status == "used" else "unknown", lang,
-                        cookies=[_draft_cookie(counter.code, None)])
+        return message_page(request, "used" if outcome.status == "used" else "unknown", lang,
+                            cookies=[_draft_cookie(counter.code, None)])
     if step.complete:
-        return _message(request, "thanks", lang, cookies=[_draft_cookie(counter.code, None)])
+        return message_page(request, "thanks", lang, cookies=[_draft_cookie(counter.code, None)])
     return _survey(request, questionnaire, step.page, lang, step.answers,
                    cookies=[_draft_cookie(counter.code, outcome.response_id)])
 

@@ -6,6 +6,7 @@ Example::
 
     start, end = decision_period("2026-11-01", "2026-12-01")   # local dates, the end excluded
     await decision_counts(start, end)   # {'planned': 812, 'quarantined': 97, 'cancelled:opted_out': 3, ...}
+    report = await decision_report(start, end, unit="HN-BD")   # the same, as the API's JSON
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from delivery.rules import SKIP_REASONS
 from survey.services.contacts import EARLIEST_CONTACT, LATEST_CONTACT, decision_json
 from survey.settings import get_settings
-from survey.tables import Contact, Invitation, InvitationStatus
+from survey.tables import Contact, Invitation, InvitationStatus, Unit
 
-__all__ = ["decision_counts", "decision_period", "reason_texts"]
+__all__ = ["DecisionReport", "UnknownUnit", "decision_counts", "decision_period", "decision_report", "reason_texts"]
 
 
 # the dates contacts can have, with a day either side for any time zone (aware: comparing them cannot overflow)
@@ -88,3 +91,39 @@ async def decision_counts(period_from: datetime, period_to: datetime,
 def reason_texts() -> Mapping[str, Mapping[str, str]]:
     """Each skip reason explained in Vietnamese and English."""
     return SKIP_REASONS
+
+
+class UnknownUnit(LookupError):
+    """No unit has the code asked for."""
+
+
+class DecisionReport(msgspec.Struct, rename={"period_from": "from", "period_to": "to"}):
+    """Contacts of ``[from, to)`` by decision; ``total`` leaves out invitations cancelled after planning."""
+
+    period_from: str  # ISO 8601 in UTC, as ``datetime.isoformat`` writes it
+    period_to: str
+    unit: str | None
+    total: int
+    planned: int
+    skipped: dict[str, int]
+    reasons: dict[str, dict[str, str]]
+
+
+async def decision_report(start: datetime, end: datetime, unit: str | None = None) -> DecisionReport:
+    """The decisions on the contacts of ``[start, end)`` of ``unit``'s subtree (every unit by default)."""
+    prefix = None
+    if unit:
+        rows = await Unit.select(Unit.path).where(Unit.code == unit)
+        if not rows:
+            raise UnknownUnit(f"unknown unit {unit!r}")
+        prefix = rows[0]["path"]
+    counts = await decision_counts(start, end, prefix)
+    texts = reason_texts()
+    skipped = {reason: n for reason, n in sorted(counts.items()) if reason != "planned"}
+    return DecisionReport(
+        period_from=start.isoformat(), period_to=end.isoformat(), unit=unit,
+        total=sum(n for reason, n in counts.items() if not reason.startswith("cancelled:")),
+        planned=counts.get("planned", 0),
+        skipped=skipped,
+        reasons={reason: dict(texts[reason.split(":")[-1]]) for reason in skipped if reason.split(":")[-1] in texts},
+    )

@@ -20,6 +20,9 @@ def test_a_registered_tablet_takes_a_rating_and_returns_to_the_start(browser, li
     context.set_default_timeout(10_000)
     tab = context.new_page()
     problems: list[str] = []
+    # the pages' own script and styles must pass their Content-Security-Policy (Chromium logs what it refuses)
+    tab.on("console", lambda message: problems.append(f"CSP: {message.text}")
+           if "Content Security Policy" in message.text else None)
     try:
         tab.goto("/kiosk/HN-BD-Q1")
         expect(tab.locator("main[data-page]")).to_have_attribute("data-page", "kiosk-refused")

@@ -18,6 +18,7 @@ async def test_health_reports_the_database_reachable(client):
     response = await client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.headers["cache-control"] == "no-store"  # a monitor must see the present, never a cached reply
 
 
 # Piccolo warns that it cannot connect: that is the point here
@@ -41,6 +42,7 @@ async def test_bundled_questionnaires_are_published_once(client, database):
     from survey.services.questionnaires import latest_version, publish_bundled
     from survey.tables import QuestionnaireVersion
 
+    # the app's start published them; publishing again (a second server starting) adds no version
     await publish_bundled()
     assert await QuestionnaireVersion.count() == 3
     counter = await latest_version("counter")

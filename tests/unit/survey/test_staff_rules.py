@@ -9,9 +9,9 @@ import pytest
 import survey.services.accounts as accounts
 import survey.services.browsing as browsing
 import survey.services.scores.page as scores_page
-from survey.controllers.staff import _safe_next
 from survey.services.accounts import StaffIdentity, can_see
 from survey.services.browsing import excerpt
+from survey.web import safe_next
 
 
 def identity(role: str, unit_path: str) -> StaffIdentity:
@@ -52,7 +52,7 @@ def test_excerpts_keep_short_comments_and_cut_long_ones_at_a_word():
     ],
 )
 def test_after_signing_in_only_staff_pages_of_this_site_are_allowed(target, expected):
-    assert _safe_next(target) == expected
+    assert safe_next(target) == expected
 
 
 @pytest.mark.parametrize("module", [accounts, browsing, scores_page], ids=lambda module: module.__name__)
