@@ -44,7 +44,7 @@ def as_result(value: object, expected: object) -> None:
         if hasattr(want, "__dataclass_fields__"):
             as_result(got, want)
         elif isinstance(want, float) or isinstance(want, tuple) and want and isinstance(want[0], float):
-            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), name
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12, nan_ok=True), name  # both nan: no alpha
         elif isinstance(want, tuple) and want and hasattr(want[0], "__dataclass_fields__"):
             assert len(got) == len(want)
             for a, b in zip(got, want, strict=True):
