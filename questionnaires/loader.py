@@ -22,10 +22,12 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from questionnaires.conditions import QuestionInfo
 from questionnaires.model import (
     CHANNELS,
+    INDEX_COVERAGE,
     INDEX_FORMULAS,
     WEIGHTING_DIMENSIONS,
     Channel,
     Criterion,
+    IndexCoverage,
     IndexDefinition,
     IndexFormula,
     Question,
@@ -234,7 +236,7 @@ class QuestionnaireChecker(QuestionChecker):
         seen: dict[str, tuple[Node, Node, int]] = {}
         for i, item in enumerate(items):
             path = f"criteria[{i}]"
-            fields = self.mapping(item, path, ("id", "title", "satisfied_threshold"), ("weight", "target"))
+            fields = self.mapping(item, path, ("id", "title", "satisfied_threshold"), ("weight", "target", "in_index"))
             cid = None
             if "id" in fields:
                 cid = self.identifier(
@@ -267,10 +269,21 @@ class QuestionnaireChecker(QuestionChecker):
                     self.report(
                         fields["target"], join_path(path, "target"), f"must be a share between 0 and 1, got {target:g}"
                     )
+            in_index: IndexCoverage = "required"
+            if "in_index" in fields:
+                given_coverage = self.string(fields["in_index"], join_path(path, "in_index"))
+                if given_coverage is not None and given_coverage not in INDEX_COVERAGE:
+                    self.report(
+                        fields["in_index"],
+                        join_path(path, "in_index"),
+                        f"must be one of {names(INDEX_COVERAGE)}, got {given_coverage!r}",
+                    )
+                elif given_coverage is not None:
+                    in_index = given_coverage
             if cid is not None and threshold is not None:
                 seen[cid] = (fields["id"], fields["satisfied_threshold"], threshold)
                 if title is not None:
-                    criteria.append(Criterion(cid, title, threshold, weight, target))
+                    criteria.append(Criterion(cid, title, threshold, weight, target, in_index))
         return tuple(criteria), seen
 
     def index(self, node: Node, criteria: tuple[Criterion, ...]) -> IndexDefinition | None:

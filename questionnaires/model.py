@@ -22,6 +22,7 @@ from typing import Any, Literal, cast, get_args
 __all__ = [
     "CHANNELS",
     "CONDITION_OPS",
+    "INDEX_COVERAGE",
     "INDEX_FORMULAS",
     "NUMERIC_TYPES",
     "QUESTION_TYPES",
@@ -32,6 +33,7 @@ __all__ = [
     "ConditionOp",
     "Criterion",
     "FollowUpRule",
+    "IndexCoverage",
     "IndexDefinition",
     "IndexFormula",
     "Option",
@@ -61,6 +63,12 @@ CONDITION_OPS: tuple[ConditionOp, ...] = get_args(ConditionOp)
 
 IndexFormula = Literal["mean_satisfied_share", "weighted_satisfied_share"]
 INDEX_FORMULAS: tuple[IndexFormula, ...] = get_args(IndexFormula)
+
+IndexCoverage = Literal["required", "when_answered"]
+INDEX_COVERAGE: tuple[IndexCoverage, ...] = get_args(IndexCoverage)
+"""How a criterion enters the composite index: ``required`` (below the minimum n it withholds the index) or
+``when_answered`` (counted where enough people answered it, left out elsewhere; for a criterion that only
+some respondents are asked, such as SIPAS's handling of feedback)."""
 
 Channel = Literal["call", "counter", "online", "email", "fanpage"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
@@ -266,22 +274,41 @@ class Question:
 
 @dataclass(frozen=True)
 class Criterion:
-    """A satisfaction criterion scored as the share of answers at or above ``satisfied_threshold``."""
+    """A satisfaction criterion scored as the share of answers at or above ``satisfied_threshold``.
+
+    ``in_index`` says how it enters the composite index (:data:`IndexCoverage`). ``to_dict`` writes it only
+    when it is not ``"required"``, so versions published before the key existed keep their JSON and checksum.
+
+    >>> feedback = Criterion("feedback", {"en": "Feedback"}, 4, in_index="when_answered")
+    >>> feedback.to_dict()["in_index"], "in_index" in Criterion("access", {"en": "Access"}, 4).to_dict()
+    ('when_answered', False)
+    >>> Criterion.from_dict(feedback.to_dict()) == feedback
+    True
+    """
 
     id: str
     title: Text
     satisfied_threshold: int
     weight: float = 1.0
     target: float | None = None
+    in_index: IndexCoverage = "required"
+
+    def __post_init__(self) -> None:
+        # The loader reports a bad value with its line; this guards objects built in code or from JSON.
+        if self.in_index not in INDEX_COVERAGE:
+            raise ValueError(f"Criterion.in_index must be one of {', '.join(INDEX_COVERAGE)}, got {self.in_index!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "id": self.id,
             "title": dict(self.title),
             "satisfied_threshold": self.satisfied_threshold,
             "weight": self.weight,
             "target": self.target,
         }
+        if self.in_index != "required":
+            d["in_index"] = self.in_index
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Criterion:
@@ -292,6 +319,7 @@ class Criterion:
             satisfied_threshold=int(d["satisfied_threshold"]),
             weight=float(d.get("weight", 1.0)),
             target=None if target is None else float(target),
+            in_index=cast(IndexCoverage, d.get("in_index", "required")),
         )
 
 

@@ -1,5 +1,6 @@
 """Scoring: satisfaction criteria, the composite index, NPS, CES, confidence intervals, comparisons,
-trend tests, reliability, funnel limits, small-sample suppression and post-stratification weights.
+trend tests, multiple testing, reliability, funnel limits, small-sample suppression and post-stratification
+weights.
 
 A pure library (numpy, scipy and ``questionnaires``): results are frozen dataclasses with
 ``to_dict()``; see ``scoring/README.md`` for every formula and its reference.
@@ -21,7 +22,8 @@ from scoring.comparisons import (
     mann_whitney,
     two_proportion_test,
 )
-from scoring.funnel import FunnelPoint, FunnelPosition, FunnelResult, funnel_limits
+from scoring.funnel import FunnelPoint, FunnelPosition, FunnelResult, TargetSource, funnel_limits
+from scoring.grouped import CochranArmitageGroups, cochran_armitage_groups
 from scoring.grouping import GroupStats, combine_codes, group_stats, group_sums
 from scoring.intervals import NPSIntervalMethod, mean_interval, nps_interval, t_interval, wilson_interval
 from scoring.keys import KeyGroups, group_keys
@@ -42,9 +44,10 @@ from scoring.measures import (
     score_criteria,
     summarize_question,
 )
-from scoring.reliability import CronbachAlphaResult, cronbach_alpha
+from scoring.multiplicity import bh_q_values
+from scoring.reliability import CronbachAlphaResult, TwoItemReliabilityResult, cronbach_alpha, spearman_brown
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
-from scoring.trend import MannKendallResult, mann_kendall
+from scoring.trend import CochranArmitageResult, MannKendallResult, cochran_armitage, mann_kendall
 from scoring.weighting import (
     PostStratification,
     WeightedIndex,
@@ -59,6 +62,8 @@ from scoring.weighting import (
 __all__ = [
     "DEFAULT_RULE",
     "CESScore",
+    "CochranArmitageGroups",
+    "CochranArmitageResult",
     "ConfidenceInterval",
     "CriterionScore",
     "CronbachAlphaResult",
@@ -80,12 +85,17 @@ __all__ = [
     "QuestionSummary",
     "SatisfiedShare",
     "SmallSampleRule",
+    "TargetSource",
+    "TwoItemReliabilityResult",
     "TwoProportionResult",
     "WeightedIndex",
     "WeightedIndexGroups",
     "WeightedShare",
     "assess_groups",
+    "bh_q_values",
     "ces_score",
+    "cochran_armitage",
+    "cochran_armitage_groups",
     "combine_codes",
     "compare_periods",
     "cronbach_alpha",
@@ -107,6 +117,7 @@ __all__ = [
     "respondent_means",
     "satisfied_share",
     "score_criteria",
+    "spearman_brown",
     "summarize_question",
     "t_interval",
     "two_proportion_test",

@@ -1,10 +1,14 @@
 """Comparisons: a unit against its peers, periods against each other, units across a peer group.
 Trends are in :mod:`scoring.trend`, reliability in :mod:`scoring.reliability`, funnel limits in
-:mod:`scoring.funnel`.
+:mod:`scoring.funnel`, Benjamini–Hochberg q-values for a report's family of tests in
+:mod:`scoring.multiplicity`; Holm's adjustment (:func:`holm_adjust`) stays for Dunn's pairs within one
+Kruskal–Wallis test.
 
 Every result is a frozen dataclass carrying its inputs (``n``s, counts) beside ``statistic`` and
-``pvalue`` and an effect size with its name. A sample below the :class:`SmallSampleRule` minimum is
-never tested: the result says ``suppressed=True`` with the reason, and ``statistic``/``pvalue`` are None.
+``pvalue`` and an effect size with its name. A sample below the :class:`SmallSampleRule`'s inference
+minimum (:attr:`~scoring.suppression.SmallSampleRule.test_min_n`: never below the display minimum
+``min_n``) is never tested: the result says ``suppressed=True`` with the reason, and
+``statistic``/``pvalue`` are None.
 
 >>> result = two_proportion_test(k1=180, n1=200, k2=700, n2=1000)
 >>> round(result.statistic, 3), result.pvalue < 0.001, round(result.effect_size, 3)
@@ -45,8 +49,9 @@ def _finite(values: npt.ArrayLike) -> FloatArray:
 
 
 def _first_reason(rule: SmallSampleRule, **ns: int) -> str | None:
+    """Why a test does not run (the first sample below the rule's :attr:`~SmallSampleRule.test_min_n`)."""
     for label, n in ns.items():
-        reason = rule.reason(n, label=label)
+        reason = rule.test_reason(n, label=label)
         if reason:
             return reason
     return None
@@ -57,8 +62,11 @@ def _first_reason(rule: SmallSampleRule, **ns: int) -> str | None:
 
 @dataclass(frozen=True)
 class TwoProportionResult:
-    """Two-sided z test of ``k1/n1`` against ``k2/n2`` with the pooled variance (the z statistic;
-    ``statistic² `` equals the Pearson chi-square of the 2×2 table without continuity correction).
+    """Two-sided test of ``k1/n1`` against ``k2/n2``. ``statistic`` is always the pooled z (its sign gives the
+    direction; ``statistic²`` equals the Pearson chi-square of the 2×2 table without continuity correction).
+    ``pvalue`` is the z test's (``method="z"``) unless an expected count of the table
+    ``[[k1, n1 − k1], [k2, n2 − k2]]`` is below 5, where the normal approximation fails and it is the two-sided
+    Fisher exact test's (``method="fisher_exact"``, ``scipy.stats.fisher_exact``).
 
     ``effect_size`` is Cohen's h = 2·asin√p1 − 2·asin√p2; ``risk_difference`` is p1 − p2.
     """
@@ -74,6 +82,7 @@ class TwoProportionResult:
     effect_size_name: str = "cohen_h"
     suppressed: bool = False
     suppression_reason: str | None = None
+    method: str = "z"
 
     def ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
         """Newcombe's hybrid score interval (method 10, Newcombe 1998b) for the risk difference."""
@@ -102,6 +111,7 @@ class TwoProportionResult:
             "effect_size": json_number(self.effect_size),
             "effect_size_name": self.effect_size_name,
             "risk_difference": json_number(self.risk_difference),
+            "method": self.method,
             "suppressed": self.suppressed,
             "suppression_reason": self.suppression_reason,
         }
@@ -111,7 +121,14 @@ def two_proportion_test(
     k1: int, n1: int, k2: int, n2: int, rule: SmallSampleRule = DEFAULT_RULE
 ) -> TwoProportionResult:
     """Is the satisfied share ``k1/n1`` (a unit, or this period) different from ``k2/n2`` (its peers,
-    or the previous period)? The samples must not overlap: pass the peers *without* the unit."""
+    or the previous period)? The samples must not overlap: pass the peers *without* the unit.
+
+    Fisher's exact p-value replaces the z test's when an expected count is below 5 (Agresti 2002, §3.5):
+
+    >>> result = two_proportion_test(1, 1, 4, 31, SmallSampleRule(min_n=1, min_n_inference=1))
+    >>> result.method, round(result.pvalue, 5), round(result.statistic, 3)
+    ('fisher_exact', 0.15625, 2.361)
+    """
     if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
         raise ValueError("two_proportion_test needs 0 <= k <= n for both samples")
     reason = _first_reason(rule, n1=n1, n2=n2)
@@ -125,8 +142,21 @@ def two_proportion_test(
     else:
         z = (p1 - p2) / math.sqrt(variance)
         p = float(2.0 * stats.norm.sf(abs(z)))
+    method = "z"
+    if _expected_count_below_five(k1, n1, k2, n2):
+        method = "fisher_exact"
+        p = float(stats.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]], alternative="two-sided").pvalue)
     h = 2.0 * math.asin(math.sqrt(p1)) - 2.0 * math.asin(math.sqrt(p2))
-    return TwoProportionResult(k1, n1, k2, n2, z, p, h, p1 - p2)
+    return TwoProportionResult(k1, n1, k2, n2, z, p, h, p1 - p2, method=method)
+
+
+def _expected_count_below_five(k1: int, n1: int, k2: int, n2: int) -> bool:
+    """True when an expected count of the 2×2 table ``[[k1, n1 − k1], [k2, n2 − k2]]`` (row total × column
+    total / grand total) is below 5, where the z (χ²) approximation is not trusted (Cochran 1954)."""
+    total, successes = n1 + n2, k1 + k2
+    # the smallest expected count is the smaller row total times the smaller column total over the grand
+    # total; compared in whole numbers so that a count of exactly 5 is never misjudged by rounding
+    return total > 0 and min(n1, n2) * min(successes, total - successes) < 5 * total
 
 
 # --- Mann-Whitney ------------------------------------------------------------------------------
@@ -325,7 +355,8 @@ class KruskalWallisResult:
     """Kruskal-Wallis H across the tested groups (tie-corrected), its χ² p-value, the effect size
     ε² = H / (N − 1) (Tomczak & Tomczak 2014), and Dunn's pairwise tests with Holm's adjustment.
 
-    Groups below the rule's ``min_n`` are left out and listed in ``excluded`` with the reason.
+    Groups below the rule's :attr:`~scoring.suppression.SmallSampleRule.test_min_n` are left out and listed in
+    ``excluded`` with the reason.
     """
 
     groups: tuple[int, ...]
@@ -382,7 +413,7 @@ def kruskal_wallis(
     excluded: list[tuple[int, str]] = []
     tested: list[int] = []
     for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
-        reason = rule.reason(count)
+        reason = rule.test_reason(count)
         if reason:
             excluded.append((int(label), reason))
         else:
@@ -392,7 +423,7 @@ def kruskal_wallis(
         return KruskalWallisResult(
             groups=tuple(tested), ns=ns, statistic=None, df=None, pvalue=None, effect_size=None, pairwise=(),
             excluded=tuple(excluded), suppressed=True,
-            suppression_reason=f"{len(tested)} group(s) with n >= {rule.min_n}; at least 2 needed",
+            suppression_reason=f"{len(tested)} group(s) with n >= {rule.test_min_n}; at least 2 needed",
         )
     mask = np.isin(g, tested)
     v, g = v[mask], g[mask]

@@ -7,7 +7,7 @@ of a pooled sample holds the midrank ``C(v) + (c(v) + 1)/2`` (``C`` the count be
 rank sum of a group is ``Σ_v c_g(v) · midrank(v)`` and the tie term ``Σ_v c(v)³ − c(v)``. Every
 function here is vectorised over the groups (one row per group) and equals its one-at-a-time
 counterpart (``mann_whitney``, ``two_proportion_test``, ``kruskal_wallis``/``dunn_test``,
-``cronbach_alpha``, ``mann_kendall``), which the tests check on random data.
+``cronbach_alpha``, ``mann_kendall``, ``cochran_armitage``), which the tests check on random data.
 
 The results are columnar frozen dataclasses; ``result(i)`` gives group ``i``'s ordinary result.
 
@@ -19,28 +19,34 @@ The results are columnar frozen dataclasses; ``result(i)`` gives group ``i``'s o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special, stats
 
-from scoring._common import FloatArray, as_float_array
+from scoring._common import FloatArray, as_float_array, z_value
 from scoring.comparisons import DunnPair, KruskalWallisResult, MannWhitneyResult, TwoProportionResult, holm_adjust
-from scoring.reliability import CronbachAlphaResult
+from scoring.reliability import CronbachAlphaResult, TwoItemReliabilityResult
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
-from scoring.trend import MannKendallResult
+from scoring.trend import CochranArmitageResult, MannKendallResult
 
 __all__ = [
+    "CochranArmitageGroups",
     "CronbachAlphaGroups",
     "MannKendallGroups",
     "MannWhitneyGroups",
+    "TwoItemReliabilityGroups",
     "TwoProportionGroups",
+    "cochran_armitage_groups",
     "cronbach_alpha_groups",
     "cronbach_alpha_moments",
+    "fisher_exact_pvalues",
     "kruskal_wallis_counts",
     "mann_kendall_groups",
     "mann_whitney_counts",
+    "spearman_brown_moments",
     "two_proportion_tests",
 ]
 
@@ -48,8 +54,9 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 def _reasons(rule: SmallSampleRule, i: int, **ns: npt.NDArray[np.int64]) -> str | None:
+    """Why test ``i`` does not run: its first sample below the rule's inference minimum ``test_min_n``."""
     for label, n in ns.items():
-        reason = rule.reason(int(n[i]), label=label)
+        reason = rule.test_reason(int(n[i]), label=label)
         if reason:
             return reason
     return None
@@ -61,7 +68,7 @@ def _reasons(rule: SmallSampleRule, i: int, **ns: npt.NDArray[np.int64]) -> str 
 @dataclass(frozen=True, eq=False)
 class TwoProportionGroups:
     """:func:`~scoring.comparisons.two_proportion_test` for many pairs ``k1/n1`` vs ``k2/n2`` (arrays, NaN
-    where suppressed)."""
+    where suppressed); ``fisher`` is True where an expected count is below 5 and ``pvalue`` is Fisher's."""
 
     k1: npt.NDArray[np.int64]
     n1: npt.NDArray[np.int64]
@@ -73,6 +80,7 @@ class TwoProportionGroups:
     risk_difference: FloatArray
     suppressed: BoolArray
     rule: SmallSampleRule
+    fisher: BoolArray
 
     def reason(self, i: int) -> str | None:
         return _reasons(self.rule, i, n1=self.n1, n2=self.n2)
@@ -83,22 +91,24 @@ class TwoProportionGroups:
             return TwoProportionResult(k1, n1, k2, n2, None, None, None, None, suppressed=True,
                                        suppression_reason=self.reason(i))
         return TwoProportionResult(k1, n1, k2, n2, float(self.statistic[i]), float(self.pvalue[i]),
-                                   float(self.effect_size[i]), float(self.risk_difference[i]))
+                                   float(self.effect_size[i]), float(self.risk_difference[i]),
+                                   method="fisher_exact" if self.fisher[i] else "z")
 
 
 def two_proportion_tests(
     k1: npt.ArrayLike, n1: npt.ArrayLike, k2: npt.ArrayLike, n2: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE
 ) -> TwoProportionGroups:
-    """Pooled two-proportion z tests and Cohen's h for every pair at once.
+    """Pooled two-proportion z tests and Cohen's h for every pair at once; Fisher's exact p-value for the pairs
+    with an expected count below 5, as :func:`~scoring.comparisons.two_proportion_test`.
 
-    >>> tests = two_proportion_tests([180, 5], [200, 10], [700, 700], [1000, 1000])
-    >>> round(float(tests.statistic[0]), 3), bool(tests.suppressed[1])
-    (5.839, True)
+    >>> tests = two_proportion_tests([180, 5, 29], [200, 10, 30], [700, 700, 950], [1000, 1000, 1000])
+    >>> round(float(tests.statistic[0]), 3), bool(tests.suppressed[1]), tests.fisher.tolist()
+    (5.839, True, [False, False, True])
     """
     a1, b1, a2, b2 = (np.asarray(x, dtype=np.int64) for x in (k1, n1, k2, n2))
     if np.any((a1 < 0) | (a1 > b1) | (a2 < 0) | (a2 > b2)):
         raise ValueError("two_proportion_tests needs 0 <= k <= n for both samples")
-    suppressed = (b1 < rule.min_n) | (b2 < rule.min_n)
+    suppressed = (b1 < rule.test_min_n) | (b2 < rule.test_min_n)
     with np.errstate(divide="ignore", invalid="ignore"):
         p1, p2 = a1 / b1, a2 / b2
         pooled = (a1 + a2) / (b1 + b2)
@@ -106,9 +116,113 @@ def two_proportion_tests(
         z = np.where(variance == 0.0, 0.0, (p1 - p2) / np.sqrt(variance))
         p = np.where(variance == 0.0, 1.0, 2.0 * special.ndtr(-np.abs(z)))
         h = 2.0 * np.arcsin(np.sqrt(p1)) - 2.0 * np.arcsin(np.sqrt(p2))
+    total, successes = b1 + b2, a1 + a2
+    # the smallest expected count (smaller row total × smaller column total / grand total) below 5, in whole numbers
+    fisher = ~suppressed & (np.minimum(b1, b2) * np.minimum(successes, total - successes) < 5 * total)
+    if np.any(fisher):
+        p[fisher] = fisher_exact_pvalues(a1[fisher], b1[fisher] - a1[fisher], a2[fisher], b2[fisher] - a2[fisher])
     nan = np.nan
     return TwoProportionGroups(a1, b1, a2, b2, np.where(suppressed, nan, z), np.where(suppressed, nan, p),
-                               np.where(suppressed, nan, h), np.where(suppressed, nan, p1 - p2), suppressed, rule)
+                               np.where(suppressed, nan, h), np.where(suppressed, nan, p1 - p2), suppressed, rule,
+                               fisher)
+
+
+def fisher_exact_pvalues(
+    a: npt.ArrayLike, b: npt.ArrayLike, c: npt.ArrayLike, d: npt.ArrayLike
+) -> FloatArray:
+    """The two-sided Fisher exact p-value of every 2×2 table ``[[a, b], [c, d]]`` at once, equal to
+    ``scipy.stats.fisher_exact(table, alternative="two-sided").pvalue`` table by table.
+
+    The same computation as scipy's, on arrays: with ``x`` the top-left count, hypergeometric under fixed
+    margins, p sums the probabilities of the tables no more likely than the observed one (relative tolerance
+    1e-14) — the tail beyond the observed count (``hypergeom.cdf``/``sf``) plus the opposite tail from the point
+    found by a binary search on the pmf, which is monotone on either side of the mode. A zero row or column
+    gives 1.
+
+    >>> fisher_exact_pvalues([3, 8, 1], [1, 2, 0], [1, 1, 4], [3, 5, 27]).round(5).tolist()
+    [0.48571, 0.03497, 0.15625]
+    """
+    x, b_, c_, d_ = (np.atleast_1d(np.asarray(v, dtype=np.int64)) for v in (a, b, c, d))
+    row1, row2, col1 = x + b_, c_ + d_, x + c_
+    total = row1 + row2
+    p = np.ones(x.shape)
+    live = np.flatnonzero((row1 > 0) & (row2 > 0) & (col1 > 0) & (col1 < total))
+    if live.size == 0:
+        return p
+    x, m, r, k = x[live], total[live], row1[live], col1[live]
+    hypergeom = stats.hypergeom
+    mode = ((k + 1) * (r + 1) / (m + 2)).astype(np.int64)
+    p_exact = np.asarray(hypergeom.pmf(x, m, r, k), dtype=np.float64)
+    p_mode = np.asarray(hypergeom.pmf(mode, m, r, k), dtype=np.float64)
+    at_mode = np.abs(p_exact - p_mode) / np.maximum(p_exact, p_mode) <= 1e-14
+    result = np.ones(x.size)
+    for below in (True, False):
+        rows = np.flatnonzero(~at_mode & ((x < mode) == below))
+        if rows.size:
+            result[rows] = _fisher_tails(x[rows], m[rows], r[rows], k[rows], mode[rows], p_exact[rows], below)
+    p[live] = np.minimum(result, 1.0)
+    return p
+
+
+def _fisher_tails(
+    x: npt.NDArray[np.int64],
+    m: npt.NDArray[np.int64],
+    r: npt.NDArray[np.int64],
+    k: npt.NDArray[np.int64],
+    mode: npt.NDArray[np.int64],
+    p_exact: FloatArray,
+    below: bool,
+) -> FloatArray:
+    """Fisher's two-sided p for tables whose count ``x`` lies below (``below``) or above the mode: the tail
+    beyond ``x`` plus the opposite tail of the tables no more likely than the observed one."""
+    hypergeom = stats.hypergeom
+    threshold = p_exact * (1.0 + 1e-14)
+    near = np.asarray(hypergeom.cdf(x, m, r, k) if below else hypergeom.sf(x - 1, m, r, k), dtype=np.float64)
+    far_end = k if below else np.zeros_like(k)
+    # where even the far end of the support is likelier than the observed table, the far tail adds nothing
+    search = np.flatnonzero(np.asarray(hypergeom.pmf(far_end, m, r, k)) <= threshold)
+    if search.size == 0:
+        return near
+    ms, rs, ks = m[search], r[search], k[search]
+    if below:
+        guess = _binary_search(lambda at, i: -np.asarray(hypergeom.pmf(at, ms[i], rs[i], ks[i]), dtype=np.float64),
+                               -threshold[search], mode[search], ks)
+        far = hypergeom.sf(guess, ms, rs, ks)
+    else:
+        guess = _binary_search(lambda at, i: np.asarray(hypergeom.pmf(at, ms[i], rs[i], ks[i]), dtype=np.float64),
+                               threshold[search], np.zeros_like(ks), mode[search])
+        far = hypergeom.cdf(guess, ms, rs, ks)
+    near[search] += np.asarray(far, dtype=np.float64)
+    return near
+
+
+def _binary_search(
+    f: Callable[[npt.NDArray[np.int64], npt.NDArray[np.intp]], FloatArray],
+    d: FloatArray,
+    lo: npt.NDArray[np.int64],
+    hi: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """For every row the ``i`` in ``lo..hi`` with ``f(i) <= d < f(i + 1)`` (``f`` ascending there), the search
+    scipy's exact binomial and Fisher tests use, run for all rows at once (``f(values, rows)``)."""
+    lo, hi = lo.copy(), hi.copy()
+    found = np.zeros(lo.shape, dtype=np.int64)
+    done = np.zeros(lo.shape, dtype=bool)
+    while True:
+        rows = np.flatnonzero(~done & (lo < hi))
+        if rows.size == 0:
+            break
+        mid = lo[rows] + (hi[rows] - lo[rows]) // 2
+        value = f(mid, rows)
+        less, more = value < d[rows], value > d[rows]
+        equal = ~less & ~more
+        lo[rows[less]] = mid[less] + 1
+        hi[rows[more]] = mid[more] - 1
+        found[rows[equal]] = mid[equal]
+        done[rows[equal]] = True
+    rest = np.flatnonzero(~done)
+    if rest.size:
+        found[rest] = np.where(f(lo[rest], rest) <= d[rest], lo[rest], lo[rest] - 1)
+    return found
 
 
 # --- Mann-Whitney ---------------------------------------------------------------------------------------
@@ -172,7 +286,7 @@ def mann_whitney_counts(
         p = np.where(np.isnan(p), 1.0, p)  # every answer identical: no evidence of a difference
         cles = u1 / (n1 * n2)
     n1i, n2i = n1.astype(np.int64), n2.astype(np.int64)
-    suppressed = (n1i < rule.min_n) | (n2i < rule.min_n) | (n1i == 0) | (n2i == 0)
+    suppressed = (n1i < rule.test_min_n) | (n2i < rule.test_min_n) | (n1i == 0) | (n2i == 0)
     nan = np.nan
     return MannWhitneyGroups(n1i, n2i, np.where(suppressed, nan, u1), np.where(suppressed, nan, p),
                              np.where(suppressed, nan, 2.0 * cles - 1.0), np.where(suppressed, nan, cles), suppressed,
@@ -187,7 +301,7 @@ def kruskal_wallis_counts(
 ) -> KruskalWallisResult:
     """:func:`~scoring.comparisons.kruskal_wallis` (with Dunn/Holm) from each group's value counts
     (``counts[i, j]``: answers of group ``labels[i]`` equal to the ``j``-th smallest value); groups without
-    answers are ignored, groups below ``min_n`` excluded.
+    answers are ignored, groups below the rule's inference minimum ``test_min_n`` excluded.
 
     >>> result = kruskal_wallis_counts([[20, 20, 0], [0, 20, 20], [5, 0, 5]], [0, 1, 2])
     >>> result.groups, result.excluded, result.pvalue < 0.001
@@ -197,8 +311,8 @@ def kruskal_wallis_counts(
     names = np.arange(c.shape[0]) if labels is None else np.asarray(labels).ravel()
     sizes = c.sum(axis=1)
     present = sizes > 0
-    small = present & (sizes < rule.min_n)
-    excluded = tuple((int(names[i]), str(rule.reason(int(sizes[i])))) for i in np.flatnonzero(small))
+    small = present & (sizes < rule.test_min_n)
+    excluded = tuple((int(names[i]), str(rule.test_reason(int(sizes[i])))) for i in np.flatnonzero(small))
     tested_rows = np.flatnonzero(present & ~small)
     order = np.argsort(names[tested_rows], kind="stable")
     tested_rows = tested_rows[order]
@@ -209,7 +323,7 @@ def kruskal_wallis_counts(
         return KruskalWallisResult(
             groups=tested, ns=ns, statistic=None, df=None, pvalue=None, effect_size=None, pairwise=(),
             excluded=excluded, suppressed=True,
-            suppression_reason=f"{len(tested)} group(s) with n >= {rule.min_n}; at least 2 needed",
+            suppression_reason=f"{len(tested)} group(s) with n >= {rule.test_min_n}; at least 2 needed",
         )
     c = c[tested_rows].astype(np.float64)
     n = c.sum(axis=1)
@@ -332,6 +446,77 @@ def cronbach_alpha_groups(
                                   np.bincount(gc, weights=total * total, minlength=n_groups), rule)
 
 
+# --- two-item scales: Pearson r and Spearman-Brown -------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class TwoItemReliabilityGroups:
+    """:func:`~scoring.reliability.spearman_brown` for many groups: the inter-item ``r`` and the
+    Spearman–Brown ``coefficient`` (NaN where suppressed or undefined) over ``n`` complete respondents."""
+
+    r: FloatArray
+    coefficient: FloatArray
+    n: npt.NDArray[np.int64]
+    suppressed: BoolArray
+    rule: SmallSampleRule
+
+    def reason(self, i: int) -> str | None:
+        if not self.suppressed[i]:
+            return None
+        n = int(self.n[i])
+        return self.rule.reason(n) or f"n={n} < 3"
+
+    def result(self, i: int) -> TwoItemReliabilityResult:
+        n = int(self.n[i])
+        if self.suppressed[i]:
+            return TwoItemReliabilityResult(None, None, n, suppressed=True, suppression_reason=self.reason(i))
+        r, coefficient = float(self.r[i]), float(self.coefficient[i])
+        return TwoItemReliabilityResult(None if np.isnan(r) else r, None if np.isnan(coefficient) else coefficient, n)
+
+    def ci(self, confidence_level: float = 0.95) -> tuple[FloatArray, FloatArray]:
+        """Fisher's interval of every group's r through ``2r/(1 + r)`` (NaN where there is none), as
+        ``TwoItemReliabilityResult.ci``."""
+        half = z_value(confidence_level) / np.sqrt(np.maximum(self.n.astype(np.float64) - 3.0, 1.0))
+        ok = ~self.suppressed & ~np.isnan(self.r) & (self.n > 3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = np.arctanh(self.r)
+            low_r, high_r = np.tanh(centre - half), np.tanh(centre + half)
+            low = np.where(low_r <= -1.0, -np.inf, 2.0 * low_r / (1.0 + low_r))
+            high = 2.0 * high_r / (1.0 + high_r)
+        return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
+
+
+def spearman_brown_moments(
+    n: npt.ArrayLike,
+    sum_x: npt.ArrayLike,
+    sum_y: npt.ArrayLike,
+    sum_xx: npt.ArrayLike,
+    sum_yy: npt.ArrayLike,
+    sum_xy: npt.ArrayLike,
+    rule: SmallSampleRule = DEFAULT_RULE,
+) -> TwoItemReliabilityGroups:
+    """Pearson's r of two items and the Spearman–Brown ``2r/(1 + r)`` per group from the complete
+    respondents' count and the sums, sums of squares and sum of products of their answers,
+    ``r = (nΣxy − ΣxΣy) / sqrt((nΣx² − (Σx)²)(nΣy² − (Σy)²))`` (exact for whole-number answers).
+
+    >>> groups = spearman_brown_moments([30], [60], [60], [140], [140], [130])  # (1, 1), (2, 3), (3, 2) × 10
+    >>> round(float(groups.r[0]), 4), round(float(groups.coefficient[0]), 4)
+    (0.5, 0.6667)
+    """
+    nn = np.asarray(n, dtype=np.float64)
+    sx, sy = np.asarray(sum_x, dtype=np.float64), np.asarray(sum_y, dtype=np.float64)
+    sxx, syy = np.asarray(sum_xx, dtype=np.float64), np.asarray(sum_yy, dtype=np.float64)
+    sxy = np.asarray(sum_xy, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vx, vy = nn * sxx - sx * sx, nn * syy - sy * sy
+        r = np.where((vx > 0) & (vy > 0), np.clip((nn * sxy - sx * sy) / np.sqrt(vx * vy), -1.0, 1.0), np.nan)
+        coefficient = np.where(r > -1.0, 2.0 * r / (1.0 + r), np.nan)
+    counts = nn.astype(np.int64)
+    suppressed = (counts < rule.min_n) | (counts < 3)
+    return TwoItemReliabilityGroups(np.where(suppressed, np.nan, r), np.where(suppressed, np.nan, coefficient),
+                                    counts, suppressed, rule)
+
+
 # --- Mann-Kendall with Sen's slope ---------------------------------------------------------------------------
 
 
@@ -397,3 +582,71 @@ def mann_kendall_groups(values: npt.ArrayLike, min_periods: int = 4) -> MannKend
     return MannKendallGroups(v, n.astype(np.int64), np.where(suppressed, nan, s), np.where(suppressed, nan, var_s),
                              np.where(suppressed, nan, z), np.where(suppressed, nan, p),
                              np.where(suppressed, nan, tau), slope, suppressed, min_periods)
+
+
+# --- Cochran-Armitage ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CochranArmitageGroups:
+    """:func:`~scoring.trend.cochran_armitage` of every row of ``[group, period]`` count matrices (NaN where
+    suppressed); ``n_periods`` counts each row's periods with answers, ``n_total`` its answers."""
+
+    k: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    statistic: FloatArray
+    pvalue: FloatArray
+    effect_size: FloatArray
+    n_periods: npt.NDArray[np.int64]
+    n_total: npt.NDArray[np.int64]
+    suppressed: BoolArray
+    min_periods: int
+
+    def reason(self, i: int) -> str | None:
+        return f"periods={int(self.n_periods[i])} < {self.min_periods}" if self.suppressed[i] else None
+
+    def result(self, i: int) -> CochranArmitageResult:
+        used = self.n[i] > 0
+        inputs = (tuple(self.k[i][used].tolist()), tuple(self.n[i][used].tolist()),
+                  tuple(np.flatnonzero(used).astype(np.float64).tolist()))
+        periods, total = int(self.n_periods[i]), int(self.n_total[i])
+        if self.suppressed[i]:
+            return CochranArmitageResult(*inputs, None, None, periods, total, None, suppressed=True,
+                                         suppression_reason=self.reason(i))
+        return CochranArmitageResult(*inputs, float(self.statistic[i]), float(self.pvalue[i]), periods, total,
+                                     float(self.effect_size[i]))
+
+
+def cochran_armitage_groups(k: npt.ArrayLike, n: npt.ArrayLike, min_periods: int = 3) -> CochranArmitageGroups:
+    """The Cochran–Armitage trend test of every row at once: ``k[g, t]`` satisfied of ``n[g, t]`` answers of
+    group ``g`` in period ``t`` (scores 0, 1, …, T−1, the month index; a period without answers adds nothing to
+    any sum and is not counted among the ``min_periods``).
+
+    >>> tests = cochran_armitage_groups([[40, 42, 45, 47, 50], [83, 90, 129, 70, 0]], [[60] * 5, [86, 93, 136, 82, 0]])
+    >>> np.round(tests.statistic, 3).tolist(), tests.n_periods.tolist()
+    ([2.347, -2.868], [5, 4])
+    """
+    if min_periods < 2:
+        raise ValueError("a trend needs min_periods >= 2")
+    kk = np.atleast_2d(np.asarray(k, dtype=np.int64))
+    nn = np.atleast_2d(np.asarray(n, dtype=np.int64))
+    if kk.shape != nn.shape:
+        raise ValueError("cochran_armitage_groups needs k and n of the same [group, period] shape")
+    if np.any((kk < 0) | (kk > nn)):
+        raise ValueError("cochran_armitage_groups needs 0 <= k <= n in every period")
+    periods = np.count_nonzero(nn > 0, axis=1).astype(np.int64)
+    total = nn.sum(axis=1)
+    suppressed = periods < min_periods
+    weights, successes = nn.astype(np.float64), kk.astype(np.float64)
+    scores = np.arange(nn.shape[1], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centred = scores[None, :] - (weights @ scores / total)[:, None]
+        s_ss = np.einsum("ij,ij->i", weights, centred * centred)
+        pooled = successes.sum(axis=1) / total
+        flat = (pooled == 0.0) | (pooled == 1.0)  # everyone satisfied (or no one): no trend
+        slope = np.where(flat, 0.0, np.einsum("ij,ij->i", centred, successes) / s_ss)
+        z = np.where(flat, 0.0, slope * np.sqrt(s_ss / (pooled * (1.0 - pooled))))
+    p = 2.0 * special.ndtr(-np.abs(z))
+    nan = np.nan
+    return CochranArmitageGroups(kk, nn, np.where(suppressed, nan, z), np.where(suppressed, nan, p),
+                                 np.where(suppressed, nan, slope), periods, total, suppressed, min_periods)

@@ -107,14 +107,33 @@ def nps_interval(
     return low, high
 
 
-def t_interval(mean: float, sd: float, n: float, confidence_level: float = 0.95) -> tuple[float, float]:
-    """``mean ± t(n-1) · sd / sqrt(n)``: the Student t interval from summary statistics (NaN when n < 2)."""
+def t_interval(
+    mean: float,
+    sd: float,
+    n: float,
+    confidence_level: float = 0.95,
+    bounds: tuple[float, float] | None = None,
+) -> tuple[float, float]:
+    """``mean ± t(n-1) · sd / sqrt(n)``: the Student t interval from summary statistics (NaN when n < 2).
+
+    With ``bounds`` (``(low, high)``, e.g. the 1–7 of an answer scale) the interval is truncated to them: the
+    mean of answers on a scale cannot lie outside it, and truncating to the parameter space keeps the
+    interval's coverage, since it drops only values the mean cannot take.
+
+    >>> [round(x, 1) for x in t_interval(4.0, 4.2426, 2)], t_interval(4.0, 4.2426, 2, bounds=(1, 7))
+    ([-34.1, 42.1], (1.0, 7.0))
+    """
+    if bounds is not None and not bounds[0] < bounds[1]:
+        raise ValueError(f"bounds must be (low, high) with low < high, got {bounds!r}")
     if n < 2 or not math.isfinite(mean) or not math.isfinite(sd):
         return math.nan, math.nan
     z_value(confidence_level)  # validates the level
     t = float(stats.t.ppf(0.5 + confidence_level / 2.0, n - 1))
     half = t * sd / math.sqrt(n)
-    return mean - half, mean + half
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, float(bounds[0])), min(high, float(bounds[1]))
+    return low, high
 
 
 def mean_interval(values: npt.ArrayLike, confidence_level: float = 0.95) -> tuple[float, float]:

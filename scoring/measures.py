@@ -9,10 +9,11 @@ Definitions (see ``scoring/README.md`` for the formulas and references):
   ``satisfied_threshold``. The share is satisfied respondents / respondents who answered at least one
   item, so ``n`` counts people, the unit the Wilson interval assumes independent.
 * **index**: ``100 × Σ w_c p_c / Σ w_c`` over the criteria's satisfied shares ``p_c``, with ``w_c = 1``
-  for ``mean_satisfied_share`` and ``w_c = Criterion.weight`` for ``weighted_satisfied_share``. Its
-  interval comes from Taylor linearisation with the respondent as sampling unit, so the correlation of
-  one person's answers across criteria is accounted for (the delta method with independent criteria
-  would understate it).
+  for ``mean_satisfied_share`` and ``w_c = Criterion.weight`` for ``weighted_satisfied_share``, taken
+  per group over the criteria it covers: a ``required`` criterion (``Criterion.in_index``) below ``min_n``
+  withholds the index, a ``when_answered`` one below ``min_n`` is left out of it. Its interval comes from
+  Taylor linearisation with the respondent as sampling unit, so the correlation of one person's answers
+  across criteria is accounted for (the delta method with independent criteria would understate it).
 
 >>> from questionnaires.model import Criterion, IndexDefinition
 >>> criteria = (Criterion("access", {"en": "Access"}, 4), Criterion("result", {"en": "Result"}, 4))
@@ -60,6 +61,8 @@ __all__ = [
     "score_criteria",
     "summarize_question",
 ]
+
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,13 @@ class CriterionScore:
 
 @dataclass(frozen=True)
 class IndexScore:
-    """The composite index in percent (0-100) with its interval, ``n`` respondents and its target."""
+    """The composite index in percent (0-100) with its interval, ``n`` respondents and its target.
+
+    ``criteria`` are the ids of the criteria it is taken over, in questionnaire order: the ``required``
+    ones and the ``when_answered`` ones with at least ``min_n`` answers (or the caller's ``index_criteria``);
+    ``n`` counts the respondents who answered any of them. A suppressed index names the criteria it would
+    be taken over, the one that withholds it among them.
+    """
 
     value: float | None
     ci: ConfidenceInterval | None
@@ -210,7 +219,10 @@ class GroupAssessment:
     """Criterion scores and the index for many groups at once (arrays indexed ``[group, criterion]``).
 
     Built by :func:`assess_groups`; :meth:`criterion_score` and :meth:`index_score` give the frozen
-    per-group results, :meth:`to_dict` the JSON-ready list.
+    per-group results, :meth:`to_dict` the JSON-ready list. ``index_criteria[g, c]`` says whether criterion
+    ``c`` is in group ``g``'s index (:class:`IndexScore` ``criteria``), ``index_n[g]`` how many of the
+    group's respondents answered any of those; ``respondents[g]`` counts those who answered any criterion.
+    ``index`` and ``index_se`` are the raw estimates over ``index_criteria``, shown or not.
     """
 
     criteria: tuple[Criterion, ...]
@@ -223,6 +235,8 @@ class GroupAssessment:
     index_definition: IndexDefinition | None
     rule: SmallSampleRule
     confidence_level: float
+    index_criteria: BoolArray
+    index_n: IntArray
 
     @property
     def n_groups(self) -> int:
@@ -268,25 +282,28 @@ class GroupAssessment:
         definition = self.index_definition
         if definition is None:
             return None
+        in_index = self.index_criteria[group]
+        ids = tuple(c.id for c, used in zip(self.criteria, in_index.tolist(), strict=True) if used)
         reason = None
-        for c, criterion in enumerate(self.criteria):
-            reason = self.rule.reason(int(self.n[group, c]), label=f"{criterion.id}: n")
+        for c in np.flatnonzero(in_index).tolist():
+            reason = self.rule.reason(int(self.n[group, c]), label=f"{self.criteria[c].id}: n")
             if reason:
                 break
         value = float(self.index[group])
         if reason is None and not math.isfinite(value):
-            reason = "no answers"
+            reason = "no answers"  # no criterion to take the index over
+        n = int(self.index_n[group])
         if reason:
             return IndexScore(
                 value=None,
                 ci=None,
-                n=int(self.respondents[group]),
+                n=n,
                 formula=definition.formula,
                 target=definition.target,
                 met=None,
                 suppressed=True,
                 suppression_reason=reason,
-                criteria=tuple(c.id for c in self.criteria),
+                criteria=ids,
             )
         half = z_value(self.confidence_level) * float(self.index_se[group])
         ci = ConfidenceInterval(
@@ -295,13 +312,13 @@ class GroupAssessment:
         return IndexScore(
             value=value,
             ci=ci,
-            n=int(self.respondents[group]),
+            n=n,
             formula=definition.formula,
             target=definition.target,
             met=None if definition.target is None else value >= definition.target,
             suppressed=False,
             suppression_reason=None,
-            criteria=tuple(c.id for c in self.criteria),
+            criteria=ids,
         )
 
     def to_dict(self) -> list[dict[str, Any]]:
@@ -318,15 +335,51 @@ class GroupAssessment:
         return rows
 
 
-def _criterion_weights(criteria: Sequence[Criterion], definition: IndexDefinition | None) -> FloatArray:
+def _formula_weights(criteria: Sequence[Criterion], definition: IndexDefinition | None) -> FloatArray:
+    """The ``w_c`` of the index formula, not normalised: 1, or ``Criterion.weight`` for a weighted index."""
     if definition is not None and definition.formula == "weighted_satisfied_share":
         weights = np.array([c.weight for c in criteria], dtype=np.float64)
         if np.any(weights < 0) or weights.sum() <= 0:
             raise ValueError("criterion weights must be non-negative with a positive sum")
     else:
         weights = np.ones(len(criteria), dtype=np.float64)
+    return weights
+
+
+def _criterion_weights(criteria: Sequence[Criterion], definition: IndexDefinition | None) -> FloatArray:
+    weights = _formula_weights(criteria, definition)
     normalised: FloatArray = weights / weights.sum()
     return normalised
+
+
+def _index_weights(
+    criteria: Sequence[Criterion],
+    definition: IndexDefinition | None,
+    n: IntArray,
+    rule: SmallSampleRule,
+    index_criteria: npt.ArrayLike | None,
+) -> tuple[BoolArray, FloatArray]:
+    """Per group, the criteria the index is taken over and their weights renormalised over them (both
+    ``[group, criterion]``; a group without any criterion has weights 0).
+
+    Without ``index_criteria``: the required criteria, and the ``when_answered`` ones with ``n >= min_n``.
+    """
+    n_groups, n_crit = n.shape
+    if index_criteria is None:
+        required = np.array([c.in_index == "required" for c in criteria], dtype=np.bool_)
+        in_index: BoolArray = required[None, :] | (n >= rule.min_n)
+    else:
+        in_index = np.asarray(index_criteria)
+        if in_index.dtype != np.bool_:
+            raise TypeError("index_criteria must be a boolean array")
+        if in_index.shape != (n_groups, n_crit):
+            raise ValueError(
+                f"index_criteria must be a groups × criteria matrix of shape {(n_groups, n_crit)}, got {in_index.shape}"
+            )
+    chosen = np.where(in_index, _formula_weights(criteria, definition), 0.0)
+    total = chosen.sum(axis=1, keepdims=True)
+    weights: FloatArray = np.divide(chosen, total, out=np.zeros_like(chosen), where=total > 0)
+    return in_index, weights
 
 
 def assess_groups(
@@ -337,11 +390,31 @@ def assess_groups(
     index: IndexDefinition | None = None,
     rule: SmallSampleRule = DEFAULT_RULE,
     confidence_level: float = 0.95,
+    index_criteria: npt.ArrayLike | None = None,
 ) -> GroupAssessment:
     """Score every criterion, and the index, for every group in one vectorised pass.
 
     ``answers[criterion.id]`` is the respondents × items matrix of the criterion's questions
     (NaN = not answered), rows aligned with ``groups`` (one integer code per respondent).
+
+    Each group's index is taken over its *covered* criteria (``n >= rule.min_n``): it is withheld when a
+    ``required`` criterion is not covered, and leaves out a ``when_answered`` one that is not.
+    ``index_criteria`` (groups × criteria booleans) fixes instead which criteria each group's index is
+    taken over, all of them required: a trend compares each month's index over the same criteria so.
+
+    >>> from questionnaires.model import Criterion, IndexDefinition
+    >>> criteria = (Criterion("result", {"en": "Result"}, 4),
+    ...             Criterion("feedback", {"en": "Feedback"}, 4, in_index="when_answered"))
+    >>> answers = {"result": np.array([[5.0], [3.0]] * 20),                  # 40 answers, 20 satisfied
+    ...            "feedback": np.array([[5.0]] * 10 + [[np.nan]] * 30)}     # 10 answers: below min_n
+    >>> groups = np.zeros(40, dtype=np.intp)
+    >>> index = assess_groups(criteria, answers, groups, 1, IndexDefinition("mean_satisfied_share")).index_score(0)
+    >>> index.value, index.criteria, index.n
+    (50.0, ('result',), 40)
+    >>> fixed = assess_groups(criteria, answers, groups, 1, IndexDefinition("mean_satisfied_share"),
+    ...                       index_criteria=[[True, True]]).index_score(0)
+    >>> fixed.suppression_reason, fixed.criteria
+    ('feedback: n=10 < 30', ('result', 'feedback'))
     """
     if not criteria:
         raise ValueError("assess_groups needs at least one criterion")
@@ -374,23 +447,28 @@ def assess_groups(
         totals = np.bincount(ga, weights=scores[answered], minlength=n_groups)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean[:, c] = totals / n[:, c]
-    weights = _criterion_weights(criteria, index)
+    in_index, weights = _index_weights(criteria, index, n, rule, index_criteria)  # [group, criterion]
     with np.errstate(divide="ignore", invalid="ignore"):
         share = satisfied / n
-        index_value = 100.0 * (share @ weights)
+        index_value = _index_value(share, in_index, weights)
         # Taylor linearisation of the ratio estimators p_c = Σ s_ic / Σ a_ic: each respondent's
-        # influence on the index is u_i = Σ_c w_c (s_ic - p_c a_ic) / n_c; var = m/(m-1) Σ u_i².
-        scale = np.where(n > 0, weights / n, 0.0)  # w_c / n_gc per group
-        offset = np.where(n > 0, share * scale, 0.0)  # w_c p_gc / n_gc per group
+        # influence on the index is u_i = Σ_c w_gc (s_ic - p_c a_ic) / n_c over the group's index
+        # criteria (w_gc = 0 for the others); var = m/(m-1) Σ u_i².
+        scale = np.where(n > 0, weights / n, 0.0)  # w_gc / n_gc
+        offset = np.where(n > 0, share * scale, 0.0)  # w_gc p_gc / n_gc
         influence = np.zeros(n_resp)
         answered_any = np.zeros(n_resp, dtype=bool)
+        answered_index = np.zeros(n_resp, dtype=bool)  # answered a criterion of their group's index
         for c in range(n_crit):
             a = answered_by[c]
             answered_any |= a
+            column = in_index[:, c]
+            answered_index |= a if column.all() else a & column[g]
             influence += satisfied_by[c] * scale[g, c] - a * offset[g, c]
         respondents = np.bincount(g[answered_any], minlength=n_groups)
+        index_n = np.bincount(g[answered_index], minlength=n_groups)
         sum_sq = np.bincount(g, weights=influence * influence, minlength=n_groups)
-        m = respondents.astype(np.float64)
+        m = index_n.astype(np.float64)
         index_se = 100.0 * np.sqrt(sum_sq * m / (m - 1.0))
     return GroupAssessment(
         criteria=tuple(criteria),
@@ -403,7 +481,16 @@ def assess_groups(
         index_definition=index,
         rule=rule,
         confidence_level=confidence_level,
+        index_criteria=in_index,
+        index_n=index_n,
     )
+
+
+def _index_value(share: FloatArray, in_index: BoolArray, weights: FloatArray) -> FloatArray:
+    """``100 · Σ_c w_gc p_gc`` per group over its index criteria (NaN where a share is, or no criterion is)."""
+    value: FloatArray = 100.0 * (np.where(in_index, share, 0.0) * weights).sum(axis=1)
+    value[~in_index.any(axis=1)] = np.nan
+    return value
 
 
 def score_criteria(
@@ -412,14 +499,17 @@ def score_criteria(
     index: IndexDefinition | None = None,
     rule: SmallSampleRule = DEFAULT_RULE,
     confidence_level: float = 0.95,
+    index_criteria: Sequence[bool] | None = None,
 ) -> tuple[tuple[CriterionScore, ...], IndexScore | None]:
-    """Criterion scores and the index of one sample (one unit, service and period)."""
+    """Criterion scores and the index of one sample (one unit, service and period); ``index_criteria``
+    (one boolean per criterion) as in :func:`assess_groups`."""
     rows = {as_float_array(a).shape[0] for a in answers.values()}
     if len(rows) > 1:
         raise ValueError(f"every criterion's answers must have the same respondents, got row counts {sorted(rows)}")
     n_resp = rows.pop() if rows else 0
+    chosen = None if index_criteria is None else np.asarray(index_criteria, dtype=np.bool_).reshape(1, -1)
     assessment = assess_groups(
-        criteria, answers, np.zeros(n_resp, dtype=np.intp), 1, index, rule, confidence_level
+        criteria, answers, np.zeros(n_resp, dtype=np.intp), 1, index, rule, confidence_level, chosen
     )
     return assessment.criterion_scores(0), assessment.index_score(0)
 
@@ -502,10 +592,13 @@ def nps_from_counts(promoters: int, passives: int, detractors: int, rule: SmallS
 @dataclass(frozen=True)
 class CESScore:
     """Customer Effort Score: the mean answer on the effort scale, with ``n``, ``sd`` and a t :meth:`ci`.
+    ``scale`` (lowest, highest answer), when known, bounds the interval: a mean cannot leave the scale.
 
     >>> score = ces_score([2, 3, 1, 2] * 10)
     >>> score.mean, score.n
     (2.0, 40)
+    >>> ces_score([1, 7], SmallSampleRule(min_n=2), scale=(1, 7)).ci().to_dict()
+    {'low': 1.0, 'high': 7.0, 'confidence_level': 0.95}
     """
 
     mean: float | None
@@ -513,11 +606,14 @@ class CESScore:
     sd: float | None
     suppressed: bool = False
     suppression_reason: str | None = None
+    scale: tuple[int, int] | None = None
 
     def ci(self, confidence_level: float = 0.95) -> ConfidenceInterval | None:
+        """The t interval of the mean, truncated to ``scale`` when it is known."""
         if self.suppressed or self.mean is None or self.sd is None:
             return None
-        low, high = t_interval(self.mean, self.sd, self.n, confidence_level)
+        bounds = None if self.scale is None else (float(self.scale[0]), float(self.scale[1]))
+        low, high = t_interval(self.mean, self.sd, self.n, confidence_level, bounds=bounds)
         return ConfidenceInterval(low, high, confidence_level)
 
     def to_dict(self, confidence_level: float = 0.95) -> dict[str, Any]:
@@ -527,21 +623,31 @@ class CESScore:
             "n": self.n,
             "sd": json_number(self.sd),
             "ci": None if ci is None else ci.to_dict(),
+            "scale": None if self.scale is None else list(self.scale),
             "suppressed": self.suppressed,
             "suppression_reason": self.suppression_reason,
         }
 
 
-def ces_score(values: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE) -> CESScore:
-    """The CES of the answered ``values`` (NaN = not answered)."""
+def ces_score(
+    values: npt.ArrayLike, rule: SmallSampleRule = DEFAULT_RULE, scale: tuple[int, int] | None = None
+) -> CESScore:
+    """The CES of the answered ``values`` (NaN = not answered); ``scale`` = (lowest, highest) answer of the
+    effort question, which bounds the interval (answers outside it are refused)."""
     v = as_float_array(values).ravel()
     v = v[~np.isnan(v)]
+    if scale is not None:
+        if not scale[0] < scale[1]:
+            raise ValueError(f"scale must be (lowest, highest) with lowest < highest, got {scale!r}")
+        if np.any((v < scale[0]) | (v > scale[1])):
+            raise ValueError(f"ces_score: an answer lies outside the scale {scale[0]}..{scale[1]}")
     n = int(v.size)
     reason = rule.reason(n)
     if reason or n == 0:
-        return CESScore(mean=None, n=n, sd=None, suppressed=reason is not None, suppression_reason=reason)
+        return CESScore(mean=None, n=n, sd=None, suppressed=reason is not None, suppression_reason=reason,
+                        scale=scale)
     sd = float(v.std(ddof=1)) if n > 1 else math.nan
-    return CESScore(mean=float(v.mean()), n=n, sd=sd)
+    return CESScore(mean=float(v.mean()), n=n, sd=sd, scale=scale)
 
 
 @dataclass(frozen=True)

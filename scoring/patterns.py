@@ -23,8 +23,13 @@ import numpy.typing as npt
 
 from questionnaires.model import Criterion, IndexDefinition
 from scoring._common import FloatArray, IntArray, as_float_array
-from scoring.grouped import CronbachAlphaGroups, cronbach_alpha_moments
-from scoring.measures import GroupAssessment, _criterion_weights
+from scoring.grouped import (
+    CronbachAlphaGroups,
+    TwoItemReliabilityGroups,
+    cronbach_alpha_moments,
+    spearman_brown_moments,
+)
+from scoring.measures import GroupAssessment, _index_value, _index_weights
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
 
 __all__ = [
@@ -155,6 +160,16 @@ class PatternCounts:
         total = x.sum(axis=1)
         return cronbach_alpha_moments(c.sum(axis=1), c @ x, c @ (x * x), c @ total, c @ (total * total), rule)
 
+    def spearman_brown(self, rule: SmallSampleRule = DEFAULT_RULE) -> TwoItemReliabilityGroups:
+        """The inter-item r and Spearman–Brown coefficient per group of a two-item criterion, over the
+        respondents who answered both items."""
+        if self.values.shape[1] != 2:
+            raise ValueError(f"spearman_brown needs a criterion of exactly 2 items, got {self.values.shape[1]}")
+        complete = ~np.isnan(self.values).any(axis=1)
+        x, y = self.values[complete, 0], self.values[complete, 1]
+        c = self.counts[:, complete].astype(np.float64)
+        return spearman_brown_moments(c.sum(axis=1), c @ x, c @ y, c @ (x * x), c @ (y * y), c @ (x * y), rule)
+
 
 @dataclass(frozen=True, eq=False)
 class AnswerPatterns:
@@ -224,27 +239,34 @@ def assess_patterns(
     index: IndexDefinition | None = None,
     rule: SmallSampleRule = DEFAULT_RULE,
     confidence_level: float = 0.95,
+    index_criteria: npt.ArrayLike | None = None,
 ) -> tuple[GroupAssessment, dict[str, PatternCounts]]:
     """:func:`~scoring.measures.assess_groups` from each criterion's answer patterns (``groups`` in
     ``0..n_groups``, ``n_groups`` = in no group), with the pattern counts of every criterion.
 
     The shares, means and respondents come from the pattern counts; the index's linearised variance
-    needs each respondent's influence ``u_i = Σ_c w_c (s_ic − p_c a_ic) / n_c``, gathered per row from a
-    small ``[group, outcome]`` table per criterion (outcome: none, answered, satisfied).
+    needs each respondent's influence ``u_i = Σ_c w_gc (s_ic − p_c a_ic) / n_c``, gathered per row from a
+    small ``[group, outcome]`` table per criterion (outcome: none, answered, satisfied). Each group's index
+    is taken over its covered criteria, or over ``index_criteria`` (groups × criteria booleans), as
+    :func:`~scoring.measures.assess_groups` takes it.
     """
     if not criteria:
         raise ValueError("assess_patterns needs at least one criterion")
     counted = {c.id: patterns[c.id].count(groups, n_groups) for c in criteria}
     n = np.column_stack([counted[c.id].n for c in criteria]).astype(np.intp)
     satisfied = np.column_stack([counted[c.id].satisfied(c.satisfied_threshold) for c in criteria]).astype(np.intp)
-    weights = _criterion_weights(criteria, index)
+    in_index, weights = _index_weights(criteria, index, n, rule, index_criteria)  # [group, criterion]
+    # One more row for the respondents in no group; True, so that a criterion in every group's index needs
+    # no per-row look-up (those rows are dropped from the counts anyway).
+    in_index_rows = np.vstack([in_index, np.ones((1, len(criteria)), dtype=np.bool_)])
     influence = np.zeros(groups.shape[0])
     answered_any = np.zeros(groups.shape[0], dtype=np.uint8)
+    answered_index = np.zeros(groups.shape[0], dtype=np.bool_)
     by_outcome = groups * 3
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.column_stack([counted[c.id].score_sum for c in criteria]) / n
         share = satisfied / n
-        index_value = 100.0 * (share @ weights)
+        index_value = _index_value(share, in_index, weights)
         scale = np.where(n > 0, weights / n, 0.0)
         offset = np.where(n > 0, share * scale, 0.0)
         for c, criterion in enumerate(criteria):
@@ -254,11 +276,15 @@ def assess_patterns(
             table[:n_groups, 2] = scale[:, c] - offset[:, c]
             influence += np.take(table.ravel(), by_outcome + outcome)
             np.maximum(answered_any, outcome, out=answered_any)
+            column = in_index_rows[:, c]
+            answered_index |= (outcome > 0) if column.all() else (outcome > 0) & column[groups]
         respondents = np.bincount(np.where(answered_any > 0, groups, n_groups), minlength=n_groups + 1)[:n_groups]
+        index_n = np.bincount(np.where(answered_index, groups, n_groups), minlength=n_groups + 1)[:n_groups]
         sum_sq = np.bincount(groups, weights=influence * influence, minlength=n_groups + 1)[:n_groups]
-        m = respondents.astype(np.float64)
+        m = index_n.astype(np.float64)
         index_se = 100.0 * np.sqrt(sum_sq * m / (m - 1.0))
     assessment = GroupAssessment(criteria=tuple(criteria), n=n, satisfied=satisfied, mean=mean,
                                  respondents=respondents.astype(np.intp), index=index_value, index_se=index_se,
-                                 index_definition=index, rule=rule, confidence_level=confidence_level)
+                                 index_definition=index, rule=rule, confidence_level=confidence_level,
+                                 index_criteria=in_index, index_n=index_n.astype(np.intp))
     return assessment, counted

@@ -1,8 +1,12 @@
-"""The trend of a measure over periods: the Mann-Kendall test with Sen's slope.
+"""The trend of a measure over periods: the Mann-Kendall test with Sen's slope for a series of values, and the
+Cochran–Armitage test for a trend in a proportion from each period's counts.
 
 >>> result = mann_kendall([0.71, 0.74, 0.73, 0.78, 0.80, 0.79, 0.84])
 >>> result.s, result.pvalue < 0.05
 (17, True)
+>>> trend = cochran_armitage([83, 90, 129, 70], [86, 93, 136, 82])
+>>> round(trend.statistic**2, 4), round(trend.pvalue, 6)
+(8.2249, 0.004132)
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from scipy import stats
 
 from scoring._common import ConfidenceInterval, as_float_array, json_number
 
-__all__ = ["MannKendallResult", "mann_kendall"]
+__all__ = ["CochranArmitageResult", "MannKendallResult", "cochran_armitage", "mann_kendall"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +114,102 @@ def mann_kendall(
         n=n, s=s, var_s=var_s, statistic=z, pvalue=p, tau=s / (n * (n - 1) / 2.0), slope=slope,
         values=tuple(v.tolist()), times=tuple(t.tolist()),
     )
+
+
+@dataclass(frozen=True)
+class CochranArmitageResult:
+    """Cochran–Armitage test for a linear trend in a proportion across ordered periods (Cochran 1954;
+    Armitage 1955), two-sided, without continuity correction.
+
+    With ``k_t`` satisfied of ``n_t`` in period ``t`` of score ``s_t``, ``N = Σ n_t`` and ``p̄ = Σ k_t / N``:
+    ``statistic`` z = Σ s_t (k_t − n_t p̄) / sqrt(p̄(1 − p̄)(Σ n_t s_t² − (Σ n_t s_t)² / N)) (z² is R's
+    ``prop.trend.test`` X-squared, on 1 df); ``pvalue`` is two-sided normal. ``effect_size`` is the slope of the
+    least-squares line of the answers (1 satisfied, 0 not) on the scores, that is of each period's proportion
+    weighted by its ``n``: the change in the satisfied share per period (per unit of score); z is this slope
+    over its standard error under no trend. ``k``, ``n`` and ``scores`` are those of the periods used (with
+    answers).
+    """
+
+    k: tuple[int, ...]
+    n: tuple[int, ...]
+    scores: tuple[float, ...]
+    statistic: float | None
+    pvalue: float | None
+    n_periods: int
+    n_total: int
+    effect_size: float | None
+    effect_size_name: str = "slope_per_period"
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "k": list(self.k),
+            "n": list(self.n),
+            "scores": list(self.scores),
+            "n_periods": self.n_periods,
+            "n_total": self.n_total,
+            "statistic": json_number(self.statistic),
+            "pvalue": json_number(self.pvalue),
+            "effect_size": json_number(self.effect_size),
+            "effect_size_name": self.effect_size_name,
+            "suppressed": self.suppressed,
+            "suppression_reason": self.suppression_reason,
+        }
+
+
+def cochran_armitage(
+    k: npt.ArrayLike, n: npt.ArrayLike, scores: npt.ArrayLike | None = None, min_periods: int = 3
+) -> CochranArmitageResult:
+    """Is the satisfied share ``k_t / n_t`` rising or falling over the periods? ``scores`` (default 0, 1, 2, …:
+    the month index) place the periods; periods without answers (``n_t = 0``) are left out, and fewer than
+    ``min_periods`` periods with answers are not tested.
+
+    >>> result = cochran_armitage([40, 42, 45, 47, 50], [60, 60, 60, 60, 60])
+    >>> round(result.statistic, 3), round(result.effect_size, 4), result.effect_size_name
+    (2.347, 0.0417, 'slope_per_period')
+    >>> cochran_armitage([40, 0, 45], [60, 0, 60]).suppression_reason
+    'periods=2 < 3'
+    """
+    if min_periods < 2:
+        raise ValueError("a trend needs min_periods >= 2")
+    counts = np.atleast_1d(np.asarray(k)).ravel()
+    sizes = np.atleast_1d(np.asarray(n)).ravel()
+    if counts.shape != sizes.shape:
+        raise ValueError("cochran_armitage needs one k per n")
+    if not (_whole(counts) and _whole(sizes)):
+        raise ValueError("cochran_armitage needs whole-number counts k and n")
+    kk, nn = counts.astype(np.int64), sizes.astype(np.int64)
+    if np.any((kk < 0) | (kk > nn)):
+        raise ValueError("cochran_armitage needs 0 <= k <= n in every period")
+    s = np.arange(nn.size, dtype=np.float64) if scores is None else as_float_array(scores).ravel()
+    if s.shape != nn.shape or not np.all(np.isfinite(s)):
+        raise ValueError("scores must give one finite number per period")
+    used = nn > 0
+    kk, nn, s = kk[used], nn[used], s[used]
+    periods, total = int(nn.size), int(nn.sum())
+    inputs = (tuple(kk.tolist()), tuple(nn.tolist()), tuple(s.tolist()))
+    if periods < min_periods:
+        return CochranArmitageResult(*inputs, None, None, periods, total, None, suppressed=True,
+                                     suppression_reason=f"periods={periods} < {min_periods}")
+    weights = nn.astype(np.float64)
+    centred = s - float(weights @ s) / total
+    s_ss = float(weights @ (centred * centred))
+    if s_ss == 0.0:
+        raise ValueError("scores must differ between the periods with answers")
+    pooled = float(kk.sum()) / total
+    if pooled in (0.0, 1.0):
+        slope, z, p = 0.0, 0.0, 1.0  # everyone satisfied (or no one) in every period: no trend
+    else:
+        slope = float(centred @ kk) / s_ss  # Σ (s − s̄) k_t = Σ s_t (k_t − n_t p̄)
+        z = slope * math.sqrt(s_ss / (pooled * (1.0 - pooled)))
+        p = float(2.0 * stats.norm.sf(abs(z)))
+    return CochranArmitageResult(*inputs, z, p, periods, total, slope)
+
+
+def _whole(values: npt.NDArray[Any]) -> bool:
+    if values.dtype.kind in "iu":
+        return True
+    if values.dtype.kind != "f":
+        return values.size == 0
+    return bool(np.all(np.isfinite(values) & (values == np.round(values))))

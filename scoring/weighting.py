@@ -212,8 +212,10 @@ def weighted_satisfied_share(
 class WeightedIndex:
     """The weighted composite index of one group in percent (0-100), with its linearised interval.
 
-    ``value``, ``ci`` and ``se`` are ``None`` when suppressed. ``n`` counts the respondents who answered
-    any criterion; ``effective_n`` and ``design_effect`` are Kish's over their weights.
+    ``value``, ``ci`` and ``se`` are ``None`` when suppressed. ``criteria`` are the ids of the criteria it is
+    taken over (the required ones and the others whose effective n reaches ``min_n``; when suppressed, those
+    it would be taken over); ``n`` counts the respondents who answered any of them; ``effective_n`` and
+    ``design_effect`` are Kish's over their weights.
     """
 
     value: float | None
@@ -224,6 +226,7 @@ class WeightedIndex:
     design_effect: float
     suppressed: bool = False
     suppression_reason: str | None = None
+    criteria: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -235,6 +238,7 @@ class WeightedIndex:
             "design_effect": json_number(self.design_effect),
             "suppressed": self.suppressed,
             "suppression_reason": self.suppression_reason,
+            "criteria": list(self.criteria),
         }
 
 
@@ -244,8 +248,10 @@ class WeightedIndexGroups:
     ``[group, criterion]``), built by :func:`weighted_index_groups`; :meth:`result` gives one group's
     :class:`WeightedIndex`.
 
-    Estimates are withheld (NaN) where suppressed: ``value``, ``se``, ``low`` and ``high`` when any
-    criterion's effective n is below ``rule.min_n``; ``share`` (the weighted satisfied share of each
+    ``index_criteria[g, c]`` says whether criterion ``c`` is in group ``g``'s index: every required criterion,
+    and the others whose effective n reaches ``rule.min_n``. Estimates are withheld (NaN) where suppressed:
+    ``value``, ``se``, ``low`` and ``high`` when a criterion of the index has an effective n below
+    ``rule.min_n`` (or the index has no criterion); ``share`` (the weighted satisfied share of each
     criterion, a by-product) where that criterion's effective n is. Counts stay visible.
     """
 
@@ -263,6 +269,7 @@ class WeightedIndexGroups:
     criterion_ids: tuple[str, ...]
     rule: SmallSampleRule
     confidence_level: float
+    index_criteria: BoolArray
 
     @property
     def n_groups(self) -> int:
@@ -281,23 +288,28 @@ class WeightedIndexGroups:
         """Why group ``group``'s index is suppressed (``"result: effective n=25.8 < 30"``), or ``None``."""
         if not self.suppressed[group]:
             return None
-        for c, criterion_id in enumerate(self.criterion_ids):
-            reason = self.rule.reason(float(self.criterion_effective_n[group, c]), label=f"{criterion_id}: effective n")
+        for c in np.flatnonzero(self.index_criteria[group]).tolist():
+            label = f"{self.criterion_ids[c]}: effective n"
+            reason = self.rule.reason(float(self.criterion_effective_n[group, c]), label=label)
             if reason:
                 return reason
         return "no answers"
 
+    def criteria(self, group: int) -> tuple[str, ...]:
+        """The ids of the criteria group ``group``'s index is taken over, in the order given."""
+        return tuple(self.criterion_ids[c] for c in np.flatnonzero(self.index_criteria[group]).tolist())
+
     def result(self, group: int) -> WeightedIndex:
         n, effective_n, deff = int(self.n[group]), float(self.effective_n[group]), float(self.design_effect[group])
+        criteria = self.criteria(group)
         if self.suppressed[group]:
-            return WeightedIndex(
-                None, None, None, n, effective_n, deff, suppressed=True, suppression_reason=self.reason(group)
-            )
+            return WeightedIndex(None, None, None, n, effective_n, deff, True, self.reason(group), criteria)
         se = float(self.se[group])
         ci = None
         if math.isfinite(se):
             ci = ConfidenceInterval(float(self.low[group]), float(self.high[group]), self.confidence_level)
-        return WeightedIndex(float(self.value[group]), ci, se if math.isfinite(se) else None, n, effective_n, deff)
+        value = float(self.value[group])
+        return WeightedIndex(value, ci, se if math.isfinite(se) else None, n, effective_n, deff, False, None, criteria)
 
 
 def weighted_index_groups(
@@ -310,6 +322,7 @@ def weighted_index_groups(
     rule: SmallSampleRule = DEFAULT_RULE,
     confidence_level: float = 0.95,
     criterion_ids: Sequence[str] | None = None,
+    required: Sequence[bool] | None = None,
 ) -> WeightedIndexGroups:
     """The composite index ``100 · Σ_c w'_c p_c^w`` of weighted satisfied shares, with its Taylor-linearised
     interval, for every group in one vectorised pass (loops over criteria only).
@@ -319,15 +332,18 @@ def weighted_index_groups(
     respondent (:func:`post_stratify`); ``groups`` one code per respondent in ``0..n_groups``
     (``n_groups`` = in no group); ``criterion_weights`` the criteria's weights (normalised here: all 1
     for ``mean_satisfied_share``, ``Criterion.weight`` for ``weighted_satisfied_share``);
-    ``criterion_ids`` name the criteria in suppression reasons.
+    ``criterion_ids`` name the criteria in suppression reasons and results; ``required`` says per criterion
+    whether it is required in the index (``Criterion.in_index == "required"``; ``None``: all are).
 
     Each share is a ratio ``p_c^w = Σ w_i s_ic / N_c^w`` with ``N_c^w = Σ w_i a_ic``, so respondent i's
     influence on the index is ``u_i = w_i Σ_c w'_c (s_ic − p_c^w a_ic) / N_c^w`` and
     ``var = 100² · m/(m−1) · Σ u_i²`` (m = respondents who answered any criterion), the with-replacement
     linearisation of a ratio (Wolter 2007, ch. 6; ``svyratio`` of R's survey package). With all weights 1
-    it is exactly the unweighted index of :func:`scoring.measures.assess_groups`. A group is suppressed
-    when any criterion's *effective* n ``(N_c^w)² / Σ w_i² a_ic`` is below ``rule.min_n``, as
-    :func:`weighted_satisfied_share` judges a share.
+    it is exactly the unweighted index of :func:`scoring.measures.assess_groups`. A criterion is *covered*
+    when its *effective* n ``(N_c^w)² / Σ w_i² a_ic`` reaches ``rule.min_n``, as :func:`weighted_satisfied_share`
+    judges a share: a group is suppressed when a required criterion is not covered, and its index is
+    otherwise taken over its covered criteria, ``w'_c`` renormalised over them (m then counts the respondents
+    who answered any of them).
 
     Worked example (``scoring/README.md``): 20 respondents in each of two cells, but the second cell had
     three times the contacts, so its respondents weigh 1.5 and the first cell's 0.5. In the first cell
@@ -354,6 +370,13 @@ def weighted_index_groups(
     >>> default = weighted_index_groups(satisfied, answered, w, everyone, 1, [1, 1], criterion_ids=("access", "result"))
     >>> default.result(0).suppression_reason
     'result: effective n=25.8 < 30'
+
+    If the result were asked only of some (``when_answered``), the index would be taken over access alone:
+
+    >>> access_only = weighted_index_groups(satisfied, answered, w, everyone, 1, [1, 1],
+    ...                                     criterion_ids=("access", "result"), required=[True, False]).result(0)
+    >>> access_only.value, round(access_only.se, 2), access_only.criteria
+    (25.0, 6.0, ('access',))
     """
     s = np.asarray(satisfied)
     a = np.asarray(answered)
@@ -387,6 +410,9 @@ def weighted_index_groups(
     ids = tuple(f"criteria[{c}]" for c in range(n_crit)) if criterion_ids is None else tuple(criterion_ids)
     if len(ids) != n_crit:
         raise ValueError(f"criterion_ids must name the {n_crit} criteria, got {len(ids)}")
+    req = np.ones(n_crit, dtype=np.bool_) if required is None else np.asarray(required)
+    if req.dtype != np.bool_ or req.shape != (n_crit,):
+        raise ValueError(f"required must be {n_crit} booleans, one per criterion")
     z = z_value(confidence_level)
 
     size = n_groups + 1  # the last row collects the respondents in no group and is dropped
@@ -394,7 +420,6 @@ def weighted_index_groups(
     def group_sum(x: npt.NDArray[Any]) -> FloatArray:
         return np.bincount(g, weights=x, minlength=size).astype(np.float64, copy=False)
 
-    share_weights = cw / cw.sum()
     w2 = w * w
     count = np.empty((size, n_crit))
     weight_answered = np.empty((size, n_crit))  # N_c^w
@@ -408,25 +433,33 @@ def weighted_index_groups(
         square_answered[:, c] = group_sum(np.where(answered_c, w2, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = weight_satisfied / weight_answered
-        value = 100.0 * (share @ share_weights)
         criterion_effective_n = np.where(square_answered > 0, weight_answered**2 / square_answered, 0.0)
-        scale = np.where(weight_answered > 0, share_weights / weight_answered, 0.0)  # w'_c / N_c^w per group
-        offset = np.where(weight_answered > 0, share * scale, 0.0)  # w'_c p_c^w / N_c^w per group
+        covered = criterion_effective_n >= rule.min_n
+        in_index = req[None, :] | covered  # [group, criterion]
+        in_index[n_groups] = True  # the rows in no group: dropped, so spare them the per-row look-up below
+        chosen = np.where(in_index, cw, 0.0)
+        total = chosen.sum(axis=1, keepdims=True)
+        share_weights = np.divide(chosen, total, out=np.zeros_like(chosen), where=total > 0)  # w'_gc
+        value = 100.0 * (np.where(in_index, share, 0.0) * share_weights).sum(axis=1)
+        value[total[:, 0] <= 0] = np.nan
+        scale = np.where(weight_answered > 0, share_weights / weight_answered, 0.0)  # w'_gc / N_c^w
+        offset = np.where(weight_answered > 0, share * scale, 0.0)  # w'_gc p_c^w / N_c^w
         influence = np.zeros(n_resp)
-        answered_any = np.zeros(n_resp, dtype=bool)
+        answered_index = np.zeros(n_resp, dtype=bool)  # answered a criterion of their group's index
         for c in range(n_crit):
             influence += s[:, c] * scale[g, c] - a[:, c] * offset[g, c]
-            answered_any |= a[:, c]
+            column = in_index[:, c]
+            answered_index |= a[:, c] if column.all() else a[:, c] & column[g]
         influence *= w
-        m = group_sum(answered_any)
+        m = group_sum(answered_index)
         se = 100.0 * np.sqrt(group_sum(influence * influence) * m / (m - 1.0))
-        weight_any = group_sum(np.where(answered_any, w, 0.0))
-        square_any = group_sum(np.where(answered_any, w2, 0.0))
+        weight_any = group_sum(np.where(answered_index, w, 0.0))
+        square_any = group_sum(np.where(answered_index, w2, 0.0))
         effective_n = np.where(square_any > 0, weight_any**2 / square_any, 0.0)
         design_effect = np.where((m > 0) & (weight_any > 0), m * square_any / weight_any**2, np.nan)
     keep = slice(0, n_groups)
-    criterion_suppressed = criterion_effective_n[keep] < rule.min_n
-    suppressed = criterion_suppressed.any(axis=1) | ~np.isfinite(value[keep])
+    criterion_suppressed = ~covered[keep]
+    suppressed = (in_index[keep] & criterion_suppressed).any(axis=1) | ~np.isfinite(value[keep])
     value, se = np.where(suppressed, np.nan, value[keep]), np.where(suppressed, np.nan, se[keep])
     return WeightedIndexGroups(
         value=value,
@@ -443,4 +476,5 @@ def weighted_index_groups(
         criterion_ids=ids,
         rule=rule,
         confidence_level=confidence_level,
+        index_criteria=in_index[keep],
     )

@@ -27,29 +27,30 @@ def report_csv(report: ScoreReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([*report.by, "measure", "n", "response_rate", "value", "ci_low", "ci_high", "target", "met",
-                     "suppressed", "suppression_reason"])
+                     "suppressed", "suppression_reason", "index_criteria"])
     for group in report.groups:
         keys = _keys(group, report.by)
         rate = "" if group.response_rate is None else f"{group.response_rate:.4f}"
         if group.index is not None:
             i = group.index
             writer.writerow([*keys, "index", group.n, rate, _fmt(i.value), *(_fmt(x) for x in (i.ci or [None, None])),
-                             _fmt(i.target), _fmt(i.met), i.suppressed, i.suppression_reason or ""])
+                             _fmt(i.target), _fmt(i.met), i.suppressed, i.suppression_reason or "",
+                             " ".join(i.criteria)])
             w = i.weighted
             if w is not None:
                 writer.writerow([*keys, "index_weighted", group.n, rate, _fmt(w.value),
                                  *(_fmt(x) for x in (w.ci or [None, None])), _fmt(i.target), _fmt(w.met), w.suppressed,
-                                 w.suppression_reason or ""])
+                                 w.suppression_reason or "", " ".join(w.criteria)])
         for c in group.criteria:
             writer.writerow([*keys, c.id, c.n, rate, _fmt(c.satisfied_share),
                              *(_fmt(x) for x in (c.ci or [None, None])), _fmt(c.target), _fmt(c.met), c.suppressed,
-                             c.suppression_reason or ""])
+                             c.suppression_reason or "", ""])
             cw = c.weighted
             if cw is not None:
                 met = None if cw.satisfied_share is None or c.target is None else cw.satisfied_share >= c.target
                 writer.writerow([*keys, f"{c.id}_weighted", c.n, rate, _fmt(cw.satisfied_share),
                                  *(_fmt(x) for x in (cw.ci or [None, None])), _fmt(c.target), _fmt(met),
-                                 cw.suppressed, cw.suppression_reason or ""])
+                                 cw.suppressed, cw.suppression_reason or "", ""])
     return out.getvalue()
 
 
@@ -104,11 +105,62 @@ def report_table(report: ScoreReport) -> None:
         table.add_row(*_keys(group, report.by), str(group.n), rate, index_text, *extra, *cells)
     console = Console()
     console.print(table)
-    outside = [f for f in report.funnel if f.position not in ("within", "suppressed")]
-    if outside:
-        console.print("Outside the funnel limits: " + ", ".join(f"{f.unit} ({f.criterion}: {f.position})"
-                                                               for f in outside))
-    console.print(f"— below n={report.min_n} a share is suppressed; shares in percent, index 0–100.")
+    flagged = [f for f in report.funnel if f.flagged]
+    if flagged:
+        console.print("Flagged on the funnel plots (outside the 95% limits, q < 0.05): " + ", ".join(
+            f"{f.unit} ({f.criterion}: {f.position}, q={_p(f.q_value)})" for f in flagged))
+    for line in significant_lines(report):
+        console.print(line)
+    covered = {tuple(g.index.criteria) for g in report.groups if g.index is not None and not g.index.suppressed}
+    if len(covered) > 1 or any(len(c) < len(criteria) for c in covered):
+        console.print(f"The index covers the criteria that reach n={report.min_n} among those counted when answered "
+                      "(see --format json, index.criteria).")
+    tested = max(report.min_n, report.min_n_inference)
+    console.print(f"— below n={report.min_n} a share is suppressed; tests need n={tested}; shares in percent, index "
+                  "0–100; significance is judged on Benjamini–Hochberg q-values.")
+
+
+SHOWN_FINDINGS = 15
+
+
+def significant_lines(report: ScoreReport) -> list[str]:
+    """The tests of the report whose q-value is below 0.05, the strongest first (at most :data:`SHOWN_FINDINGS`)."""
+    alpha = float(report.multiple_testing.get("alpha", 0.05))
+    found = []
+    for group in report.groups:
+        keys = ", ".join(_keys(group, report.by)) or "all"
+        for test in group.tests:
+            if test.q_value is not None and test.q_value < alpha:
+                found.append((test.q_value, f"{keys}: {_describe(test)}"))
+    for test in report.tests:
+        if test.q_value is not None and test.q_value < alpha:
+            found.append((test.q_value, f"{test.details.get('parent', '')}: {_describe(test)}"))
+    if not found:
+        return [f"No test significant after false-discovery control (q < {alpha:g}, "
+                f"{report.multiple_testing.get('m', 0)} tests)."]
+    found.sort(key=lambda item: item[0])
+    lines = [f"Significant after false-discovery control (q < {alpha:g}, {report.multiple_testing.get('m', 0)} "
+             "tests):"]
+    lines += [f"  {text}" for _, text in found[:SHOWN_FINDINGS]]
+    if len(found) > SHOWN_FINDINGS:
+        lines.append(f"  … and {len(found) - SHOWN_FINDINGS} more (--format json gives every test with its q_value)")
+    return lines
+
+
+def _describe(test: Any) -> str:
+    what = test.criterion or test.details.get("measure", "index")
+    direction = ""
+    # the sign of z (two proportions, trends) or of the rank-biserial r (Mann–Whitney's U has none)
+    signed = test.effect_size if test.test == "mann_whitney" else test.statistic
+    if signed is not None and test.comparison != "across_peers":
+        direction = " higher" if signed > 0 else " lower"
+    return f"{test.comparison} {what} ({test.test}){direction}, p={_p(test.pvalue)}, q={_p(test.q_value)}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 @click.command("scores")
@@ -128,19 +180,36 @@ def report_table(report: ScoreReport) -> None:
                    "questionnaire declares weighting.")
 @click.option("--min-n", default=30, show_default=True, type=int, help="Suppress measures below this many answers.")
 @click.option("--min-n-comments", default=10, show_default=True, type=int,
-              help="Hide comments below this many respondents.")
+              help="Hide comments below this many respondents (and always below --min-n).")
+@click.option("--min-n-inference", default=10, show_default=True, type=int,
+              help="Test no group below this many answers (nor below --min-n): with a lower --min-n the counts "
+                   "are shown but not tested.")
 @click.option("--format", "output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
               help="table for people, json (the API's) or csv (one row per group and criterion).")
 def scores(questionnaire: str, period: str, unit: str | None, service: str | None, channel: str | None,
-           by: tuple[str, ...], weighted: bool | None, min_n: int, min_n_comments: int, output: str) -> None:
-    """Satisfaction scores with intervals, comparisons and tests for a scope and period."""
+           by: tuple[str, ...], weighted: bool | None, min_n: int, min_n_comments: int, min_n_inference: int,
+           output: str) -> None:
+    """Satisfaction scores with intervals, comparisons and tests for a scope and period.
+
+    \b
+    Per group: n, the index over the criteria that reach --min-n (a criterion marked in_index: when_answered
+    counts only where enough people answered it; index.criteria says which), each criterion's satisfied share
+    with its Wilson interval, NPS and CES; tests against the sibling units (peers), the previous period (a year
+    once, with the previous year) and the same period a year earlier, the monthly trend (Mann-Kendall with Sen's
+    slope; Cochran-Armitage on the monthly satisfied counts where there is no index) and reliability (alpha for
+    three or more items, Spearman-Brown for two). Two proportions use Fisher's exact test when an expected count
+    is below 5. Funnel plots compare units of one level (Spiegelhalter 2005, widened for overdispersion; five
+    units at least). Every p-value has a Benjamini-Hochberg q-value over the report; significance uses q.
+    Nothing about a group below --min-n is shown but its n.
+    """
     import msgspec
 
     from survey.services.scores import ScoreParameterError, ScoreRequest, compute_scores
 
     try:
         request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service, channel=channel,
-                               by=by, weighted=weighted, min_n=min_n, min_n_comments=min_n_comments)
+                               by=by, weighted=weighted, min_n=min_n, min_n_comments=min_n_comments,
+                               min_n_inference=min_n_inference)
         from rich.console import Console
 
         with Console(stderr=True).status("Scoring ..."):
@@ -156,5 +225,25 @@ def scores(questionnaire: str, period: str, unit: str | None, service: str | Non
         report_table(report)
 
 
+@click.command("methodology")
+@click.option("--min-n", default=30, show_default=True, type=int, help="The display minimum the text states.")
+@click.option("--min-n-comments", default=10, show_default=True, type=int, help="The minimum for comments.")
+@click.option("--min-n-inference", default=10, show_default=True, type=int, help="The minimum for a test.")
+def methodology_command(min_n: int, min_n_comments: int, min_n_inference: int) -> None:
+    """How every figure of ``survey scores`` and the reports is made: the text the reports print."""
+    from scoring import SmallSampleRule
+    from survey.services.scores.methodology import methodology
+
+    try:
+        rule = SmallSampleRule(min_n, min_n_comments, min_n_inference)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    for section in methodology(rule):
+        click.echo(click.style(section.title, bold=True))
+        click.echo(click.wrap_text(section.text, width=100))
+        click.echo()
+
+
 def register(main: click.Group) -> None:
     main.add_command(scores)
+    main.add_command(methodology_command)

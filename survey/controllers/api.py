@@ -69,6 +69,8 @@ class ScoresController(Controller):
             description="Post-stratify to contact volumes (true/false; default: as the questionnaire's weighting "
                         "section says)")] = None,
         min_n: Annotated[int, Parameter(description="Suppress measures below this n", ge=1)] = 30,
+        min_n_inference: Annotated[int, Parameter(
+            description="Test no group below this n (nor below min_n)", ge=1, le=1_000_000)] = 10,
     ) -> ScoreReport:
         """Scores of one questionnaire for a period, limited to the caller's units.
 
@@ -77,7 +79,8 @@ class ScoresController(Controller):
         """
         try:
             score_request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service,
-                                         channel=channel, by=tuple(by or ()), weighted=weighted, min_n=min_n)
+                                         channel=channel, by=tuple(by or ()), weighted=weighted, min_n=min_n,
+                                         min_n_inference=min_n_inference)
             return await compute_scores(score_request, visible_path=caller.visible_path)
         except ScoreParameterError as error:
             # ``extra.parameter`` as clients read it before the problem body was flat

@@ -136,10 +136,15 @@ async def test_comments_are_counted_and_quoted_only_from_ten_respondents(seeded)
     assert (bd.n, bd.suppressed, len(bd.latest)) == (4, False, 3)  # 44 respondents: the newest three quoted
     assert "Gọi lại cho tôi: […] hoặc […]" in [c.text for c in bd.latest]  # phone and e-mail masked
     assert "0912" not in str(bd.latest) and "an@example.vn" not in str(bd.latest)
-    assert (hd.n, hd.suppressed, hd.suppression_reason, hd.latest) == (9, True, "n=9 < 10", [])
+    # nine respondents: below the minimum of 30, nothing about the group is shown but its n, comments included
+    assert (hd.n, hd.suppressed, hd.suppression_reason, hd.latest) == (9, True, "n=9 < 30", [])
     assert groups["HN-CG"].comments.n == 0
     looser = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-HD", min_n_comments=5))
-    assert [c.text for c in looser.groups[0].comments.latest] == ["Chờ lâu"] * 3
+    assert looser.groups[0].comments.latest == []  # min_n_comments below min_n changes nothing
+    shown = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-HD", min_n=9, min_n_comments=9))
+    assert [c.text for c in shown.groups[0].comments.latest] == ["Chờ lâu"] * 3
+    fewer = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-HD", min_n=5, min_n_comments=10))
+    assert fewer.groups[0].comments.suppression_reason == "n=9 < 10"  # and min_n below it keeps its own minimum
 
 
 async def _invoke(args):

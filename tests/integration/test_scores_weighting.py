@@ -7,11 +7,12 @@ under-represented. Cells (channel, service): answers n_h, satisfied k_h, contact
     counter, HIC   n=20  k=16 (0.8)   N=200      w = (200/1000)/(20/100) = 1
     call,    SIB   n=10  k=4  (0.4)   N=300      w = (300/1000)/(10/100) = 3
     call,    HIC   n=10  k=3  (0.3)   N=200      w = (200/1000)/(10/100) = 2
-    online,  SIB   n=0                N=250      (no respondent: left out, coverage 1000/1250 = 0.8)
+    online,  SIB   n=0                N=250      (not a channel of post-call, and nobody answered online: not counted)
 
 Unweighted share 77/100 = 0.77; weighted Σ (N_h/N)·p_h = 0.3·0.9 + 0.2·0.8 + 0.3·0.4 + 0.2·0.3 = 0.61.
 Kish: Σw = 30 + 20 + 30 + 20 = 100, Σw² = 15 + 20 + 90 + 40 = 165, deff = 100·165/100² = 1.65,
-effective n = 100/1.65 = 60.61. Contacts of April and of another unit must not count.
+effective n = 100/1.65 = 60.61. Contacts of April, of another unit and of a channel the questionnaire does not serve
+must not count, so every contact counted is covered (coverage 1).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ async def test_hand_computed_weights_shares_and_kish_design_effect(seeded):
     assert group.weighting is not None
     assert group.weighting.design_effect == pytest.approx(DEFF)
     assert group.weighting.effective_n == pytest.approx(EFFECTIVE_N)
-    assert group.weighting.coverage == pytest.approx(1000 / 1250)  # the online contacts have no respondent
+    assert group.weighting.coverage == pytest.approx(1.0)  # the online contacts are no post-call population
     assert group.weighting.cells == 4
     for before, after in zip(unweighted.criteria, group.criteria, strict=True):
         assert before.weighted is None
@@ -143,9 +144,10 @@ async def test_a_questionnaire_that_declares_weighting_is_weighted_by_its_cells(
     report = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-BD"))
     assert report.weighted and report.version == 2
     (group,) = report.groups
-    # channel cells: counter 80 answers (70 satisfied) for 500 contacts, call 20 (7) for 500, online 0 for 250
+    # channel cells: counter 80 answers (70 satisfied) for 500 contacts, call 20 (7) for 500; online is no channel
+    # of post-call and nobody answered online, so its 250 contacts are not counted
     assert group.weighting.by == ["channel"] and group.weighting.cells == 2
-    assert group.weighting.coverage == pytest.approx(1000 / 1250)
+    assert group.weighting.coverage == pytest.approx(1.0)
     share = 0.5 * 70 / 80 + 0.5 * 7 / 20  # 0.6125
     assert group.criteria[0].weighted.satisfied_share == pytest.approx(share)
     assert group.index.weighted.value == pytest.approx(100 * share)

@@ -91,6 +91,9 @@ async def test_too_few_responses_say_why_instead_of_a_number(client, seeded):
     assert cell(row, "index") == "không hiển thị: Tiếp cận dịch vụ: n = 12 < 30"
     assert cell(row, "access") == "không hiển thị: n = 12 < 30"
     assert "<svg" not in row  # no bar without a number
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split())
+    # nothing but its n, the minimum and the target the questionnaire sets
+    assert set(re.findall(r"\d+(?:[.,]\d+)?", words)) <= {"12", "30", "80"}
     english = await client.get("/staff/scores?period=this_year&lang=en")
     assert cell(row_of(english.text, "HN-CG"), "index") == "not shown: Access to the service: n = 12 < 30"
     assert "Satisfaction index" in english.text and "Ba Dinh District SS" in english.text
@@ -190,7 +193,8 @@ async def test_a_questionnaire_weighted_by_design_shows_the_weighted_index(clien
     from survey.services.questionnaires import publish
     from survey.tables import Contact, Service, Unit
 
-    await publish(replace(load_bundled()["counter"], version=2, weighting=Weighting(("service",))))
+    counter = load_bundled()["counter"]
+    await publish(replace(counter, version=counter.version + 1, weighting=Weighting(("service",))))
     unit = await Unit.select(Unit.id).where(Unit.code == "HN-BD").first()
     services = {r["code"]: r["id"] for r in await Service.select(Service.id, Service.code)}
     now = datetime.now(UTC)
@@ -211,3 +215,23 @@ async def test_a_questionnaire_weighted_by_design_shows_the_weighted_index(clien
     text = cell(row_of(page.text, "HN"), "index")
     assert f"Gia quyền theo lượng tiếp nhận: {format_number(weighted['value'], 'vi')} KTC 95%" in text
     assert "hệ số thiết kế" in text
+
+
+async def test_the_trend_arrow_is_judged_on_the_q_value_the_command_gives(client, reference):
+    # Ba Đình improves month after month: 10 of 40 satisfied eleven months ago, 40 of 40 this month
+    for months_ago in range(11):
+        satisfied = 40 - 3 * months_ago
+        await add_counter_responses("HN-BD", 40, ago=timedelta(days=30 * months_ago),
+                                    ratings=[5] * satisfied + [2] * (40 - satisfied))
+    await sign_in_as(client, "leader", "HN")
+    page = await client.get("/staff/scores", params={"questionnaire": "counter", "period": "last_12_months",
+                                                     "lang": "en"})
+    assert page.status_code == 200, page.text
+    report = await cli_scores("--questionnaire", "counter", "--period", this_period("last_12_months"), "--unit", "HN",
+                              "--by", "subunit")
+    group = next(g for g in report["groups"] if g["subunit"] == "HN-BD")
+    trend = next(t for t in group["tests"] if t["comparison"] == "trend" and t["criterion"] is None)
+    assert trend["statistic"] > 0 and trend["q_value"] < 0.05 and trend["q_value"] >= trend["pvalue"]
+    shown = cell(row_of(page.text, "HN-BD"), "trend")
+    q = "< 0.001" if trend["q_value"] < 0.001 else f"= {format_number(trend['q_value'], 'en', 3)}"
+    assert shown == f"↑ rising, q {q}"

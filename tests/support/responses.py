@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 __all__ = ["RATINGS", "add_counter_responses"]
@@ -12,10 +13,13 @@ RATINGS = ("access_place", "access_facilities", "procedure_public", "procedure_d
 
 
 async def add_counter_responses(unit_code: str, count: int, *, service_code: str = "SIB", offset: int = 0,
-                                minutes_apart: int = 3) -> None:
+                                minutes_apart: int = 3, ago: timedelta = timedelta(0),
+                                ratings: Sequence[int] | None = None) -> None:
     """``count`` complete counter responses submitted in the last hours, every rating answered 3, 4 or 5 in turn.
 
-    The ``i``-th response was submitted ``minutes_apart * i + 1`` minutes ago; ``offset`` shifts the answers.
+    The ``i``-th response was submitted ``minutes_apart * i + 1`` minutes (and ``ago``) before now; ``offset``
+    shifts the answers; ``ratings`` (one per response) answers every rating question of the ``i``-th with
+    ``ratings[i]`` instead.
     """
     from survey.services.questionnaires import latest_version
     from survey.tables import Answer, Response, Service, Unit
@@ -27,8 +31,8 @@ async def add_counter_responses(unit_code: str, count: int, *, service_code: str
     for i in range(count):
         response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
                             channel="counter", trust="kiosk", status="complete", page=3,
-                            submitted_at=now - timedelta(minutes=minutes_apart * i + 1))
+                            submitted_at=now - ago - timedelta(minutes=minutes_apart * i + 1))
         await response.save()
         await Answer.insert(*[Answer(response=response.id, question_id=question,
-                                     value_number=float(3 + (i + offset + k) % 3))
+                                     value_number=float(3 + (i + offset + k) % 3 if ratings is None else ratings[i]))
                               for k, question in enumerate(RATINGS)])

@@ -2,20 +2,24 @@
 
 The statistics are :mod:`scoring`'s; this package reads the data (:mod:`survey.services.extract`,
 :mod:`.queries`), groups it (``by`` unit, service, channel, month) and composes the library's results
-(:mod:`.assessment`, :mod:`.group_tests`, :mod:`.weighting`, :mod:`.comments`) into the JSON of
+(:mod:`.assessment`, :mod:`.group_tests`, :mod:`.funnels`, :mod:`.weighting`, :mod:`.comments`) into the JSON of
 ``survey scores`` and ``GET /api/v1/scores`` (:mod:`.contract`):
 
 * per group: ``n``, ``response_rate`` (responses that came through an invitation / delivered
-  invitations, ``None`` where no invitation exists), ``index`` {value, ci, target, met}, ``criteria``
+  invitations, ``None`` where no invitation exists), ``index`` {value, ci, target, met, criteria} over the
+  criteria that reach ``min_n`` (a ``when_answered`` criterion counts only there), ``criteria``
   [{id, n, mean, satisfied_share, ci, suppressed}], ``questions`` (mean and distribution), ``nps`` and
-  ``ces`` where the questionnaire has such questions, and ``tests``: the group against its peer units
-  (same parent: two proportions and Mann–Whitney per criterion), against the previous period and the
-  same period a year earlier, the trend of the monthly index (Mann–Kendall with Sen's slope) and
-  Cronbach's alpha per criterion of two or more items;
-* for the report: Kruskal–Wallis with Dunn/Holm across peer units per criterion, and funnel-plot limits.
+  ``ces`` where the questionnaire has such questions, and ``tests``: the group against its peers (the sibling
+  units: two proportions, with Fisher's exact test for small expected counts, and Mann–Whitney per criterion),
+  against the previous period and the same period a year earlier (a year once), the monthly trend
+  (Mann–Kendall with Sen's slope of the index, or of each criterion with Cochran–Armitage) and the reliability
+  of each criterion (alpha from three items, Spearman–Brown for two);
+* for the report: Kruskal–Wallis with Dunn/Holm across the peers of each parent, funnel plots of the units of one
+  level (Spiegelhalter 2005, with overdispersion) and a Benjamini–Hochberg q-value beside every p-value.
 
-Shares are fractions 0–1, the index 0–100, NPS −100..100. Below ``min_n`` a measure is suppressed and
-no test runs on it. The staff scores page is :mod:`.page`; ``survey questionnaires show`` is :mod:`.describe`.
+Shares are fractions 0–1, the index 0–100, NPS −100..100. Below ``min_n`` nothing about a group is shown but its
+n; below ``max(min_n, min_n_inference)`` no test runs on it (:mod:`.methodology` says all of it in words). The
+staff scores page is :mod:`.page`; ``survey questionnaires show`` is :mod:`.describe`.
 
 >>> parse_period("2026-Q2").label, str(parse_period("2026-Q2").end)
 ('2026-Q2', '2026-07-01')
@@ -33,6 +37,7 @@ from survey.services.scores.contract import (
     CommentExcerpt,
     CommentsResult,
     CriterionResult,
+    FunnelFamily,
     FunnelUnit,
     IndexResult,
     NPSResult,
@@ -47,6 +52,7 @@ from survey.services.scores.contract import (
 )
 from survey.services.scores.describe import describe_questionnaire
 from survey.services.scores.errors import ScoreParameterError
+from survey.services.scores.methodology import MethodSection, methodology
 from survey.services.scores.page import (
     DEFAULT_PERIOD_CHOICE,
     DEFAULT_SCORE_QUESTIONNAIRE,
@@ -77,8 +83,10 @@ __all__ = [
     "CommentsResult",
     "Context",
     "CriterionResult",
+    "FunnelFamily",
     "FunnelUnit",
     "IndexResult",
+    "MethodSection",
     "NPSResult",
     "Period",
     "QuestionResult",
@@ -98,6 +106,7 @@ __all__ = [
     "compute_scores",
     "describe_questionnaire",
     "mask_contact_details",
+    "methodology",
     "month_label",
     "parse_period",
     "period_for",

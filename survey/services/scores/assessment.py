@@ -17,9 +17,19 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from msgspec.structs import force_setattr, replace
 
 from questionnaires.model import CHANNELS, Criterion, Question, Questionnaire
-from scoring import CESScore, GroupAssessment, GroupStats, KeyGroups, group_keys, nps_from_counts, wilson_interval
+from scoring import (
+    CESScore,
+    GroupAssessment,
+    GroupStats,
+    KeyGroups,
+    bh_q_values,
+    group_keys,
+    nps_from_counts,
+    wilson_interval,
+)
 from scoring.patterns import PatternCounts, assess_patterns
 from survey.services.extract import ResponseFrame, month_codes
 from survey.services.scores.context import Context, RowCodes
@@ -27,6 +37,7 @@ from survey.services.scores.contract import (
     CESResult,
     CommentsResult,
     CriterionResult,
+    FunnelFamily,
     FunnelUnit,
     IndexResult,
     NPSResult,
@@ -38,6 +49,7 @@ from survey.services.scores.contract import (
     json_number,
     json_numbers,
 )
+from survey.services.scores.funnels import funnel_plots
 from survey.services.scores.group_tests import TestColumn, peer_tests, period_tests, reliability_tests
 from survey.services.scores.periods import month_label
 from survey.services.scores.weighting import GroupWeights, weigh
@@ -45,6 +57,8 @@ from survey.services.scores.weighting import GroupWeights, weigh
 __all__ = ["ScoreAssessment", "assess"]
 
 GroupKey = dict[str, str | None]
+
+SIGNIFICANCE = 0.05  # the false discovery rate the q-values are read at
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,7 @@ class ScoreAssessment:
     group_tests: list[TestColumn]
     report_tests: list[TestResult]
     funnel: list[FunnelUnit]
+    funnel_families: list[FunnelFamily] = field(default_factory=list)
     weights: GroupWeights | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -91,11 +106,13 @@ class ScoreAssessment:
         for column in self.group_tests:
             for k in np.flatnonzero(column.has).tolist():
                 per_group[k].append(column.build(k))
+        per_group, report_tests, funnel, family_size = _with_q_values(per_group, self.report_tests, self.funnel)
         counts, invited = self.counts.tolist(), self.invited.tolist()
         delivered = None if self.delivered is None else self.delivered.tolist()
         groups: list[ScoreGroup] = []
         for k, key in enumerate(self.group_keys()):
-            rate = None if delivered is None or delivered[k] == 0 else invited[k] / delivered[k]
+            small = counts[k] < rule.min_n  # nothing about the group but its n
+            rate = None if small or delivered is None or delivered[k] == 0 else invited[k] / delivered[k]
             groups.append(ScoreGroup(
                 unit=key.get("unit"), service=key.get("service"), channel=key.get("channel"), month=key.get("month"),
                 subunit=key.get("subunit"), n=counts[k], response_rate=rate,
@@ -111,8 +128,11 @@ class ScoreAssessment:
             questionnaire=q.id, version=q.version, period=context.period.label, start=start_text, end=end_text,
             unit=context.units.code.get(context.scope_unit) if context.scope_unit else None, service=service,
             channel=channel, by=list(context.by), weighted=context.contacts is not None, min_n=rule.min_n,
-            min_n_comments=rule.min_n_comments, groups=groups, tests=self.report_tests, funnel=self.funnel,
-            timings={**(timings or {}), **self.timings, "report_s": time.perf_counter() - clock})
+            min_n_comments=rule.min_n_comments, groups=groups, tests=report_tests, funnel=funnel,
+            timings={**(timings or {}), **self.timings, "report_s": time.perf_counter() - clock},
+            min_n_inference=rule.min_n_inference, funnel_families=self.funnel_families,
+            multiple_testing={"method": "benjamini_hochberg", "alpha": SIGNIFICANCE, "m": family_size,
+                              "family": "every test of this report with a p-value, and the funnel points"})
 
     def _question_column(self, x: Question) -> list[QuestionResult]:
         st, rule = self.question_stats[x.id], self.context.rule
@@ -123,8 +143,9 @@ class ScoreAssessment:
         column = []
         for k, row in enumerate(st.distribution.tolist()):
             reason = rule.reason(ns[k])
-            column.append(QuestionResult(x.id, x.type, ns[k], means[k], sds[k], dict(zip(points, row, strict=True)),
-                                         reason is not None, reason))
+            distribution = {} if reason else dict(zip(points, row, strict=True))  # counts give the mean away
+            column.append(QuestionResult(x.id, x.type, ns[k], means[k], sds[k], distribution, reason is not None,
+                                         reason))
         return column
 
     def _nps(self, question: Question, k: int) -> NPSResult:
@@ -133,6 +154,8 @@ class ScoreAssessment:
         points = st.scale_min + np.arange(d.shape[0])
         promoters, detractors = int(d[points >= 9].sum()), int(d[points <= 6].sum())
         score = nps_from_counts(promoters, int(d.sum()) - promoters - detractors, detractors, self.context.rule)
+        if score.suppressed:
+            return NPSResult(question.id, score.n, None, None, None, None, None, True, score.suppression_reason)
         return NPSResult(question.id, score.n, json_number(score.value),
                          json_interval(score.ci(self.context.confidence_level)), score.promoters, score.passives,
                          score.detractors, score.suppressed, score.suppression_reason)
@@ -141,8 +164,9 @@ class ScoreAssessment:
         st = self.question_stats[question.id]
         n = int(st.n[k])
         reason = self.context.rule.reason(n)
+        scale = question.scale
         score = CESScore(None if reason else json_number(st.mean[k]), n, None if reason else json_number(st.sd[k]),
-                         reason is not None, reason)
+                         reason is not None, reason, scale=None if scale is None else (scale.min, scale.max))
         return CESResult(question.id, n, score.mean, json_interval(score.ci(self.context.confidence_level)),
                          score.suppressed, reason)
 
@@ -166,7 +190,7 @@ class ScoreAssessment:
                 reason = rule.reason(ns[k])
                 s = shares[k]
                 column.append(CriterionResult(
-                    id=criterion.id, n=ns[k], satisfied=ks[k], mean=means[k], satisfied_share=s,
+                    id=criterion.id, n=ns[k], satisfied=None if reason else ks[k], mean=means[k], satisfied_share=s,
                     ci=None if reason else [lows[k], highs[k]], target=target,
                     met=None if s is None or target is None else s >= target, suppressed=reason is not None,
                     suppression_reason=reason, weighted=None if weighted is None else weighted[k]))
@@ -183,7 +207,8 @@ class ScoreAssessment:
             score = a.index_score(k)
             columns.append(IndexResult(json_number(score.value), json_interval(score.ci), score.target, score.met,
                                        score.n, score.formula, score.suppressed, score.suppression_reason,
-                                       None if weighted is None else weighted[k]))
+                                       None if weighted is None else weighted[k],
+                                       criteria=[] if score.suppressed else list(score.criteria)))
         return columns
 
 
@@ -235,21 +260,64 @@ def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
     clock = time.perf_counter()
     report_tests: list[TestResult] = []
     funnel: list[FunnelUnit] = []
+    families: list[FunnelFamily] = []
     if criteria:
         peers = peer_tests(frame, context, criteria, rows, counted, in_period, in_scope, grouping, counts, parents)
-        group_tests, report_tests, funnel = [*group_tests, *peers.columns], peers.across, peers.funnel
+        group_tests, report_tests = [*group_tests, *peers.columns], peers.across
+        focus = _funnel_focus(context, grouping)
+        if focus:
+            funnel, families = funnel_plots(frame, context, criteria, rows, in_period, focus, own="unit" in by)
     timings["peers_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     if criteria and "month" not in by:
         group_tests = [*group_tests, *period_tests(frame, context, criteria, rows, counted, in_scope, grouping,
-                                                   months)]
+                                                   months, counts)]
     timings["periods_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     weights = weigh(frame, context, criteria, selected, g, n_groups)
     timings["weighting_s"] = time.perf_counter() - clock
     return ScoreAssessment(context, grouping, criteria, counts, invited, delivered, assessment, question_stats,
-                           group_tests, report_tests, funnel, weights, timings)
+                           group_tests, report_tests, funnel, families, weights, timings)
+
+
+def _funnel_focus(context: Context, grouping: KeyGroups) -> list[int]:
+    """The units whose funnels the report shows: the units (or subunits) of its groups, else the scope unit."""
+    by = context.by
+    dimension = next((d for d in ("unit", "subunit") if d in by), None)
+    if dimension is not None:
+        units = np.unique(grouping.keys[:, by.index(dimension)]).tolist()
+        if dimension == "subunit":  # the scope's own answers are no subtree of a unit of the level below
+            units = [u for u in units if u != context.scope_unit]
+        return [int(u) for u in units]
+    return [] if context.scope_unit is None else [context.scope_unit]
+
+
+def _with_q_values(per_group: list[list[TestResult]], report_tests: list[TestResult],
+                   funnel: list[FunnelUnit]) -> tuple[list[list[TestResult]], list[TestResult], list[FunnelUnit], int]:
+    """Every test and funnel point with its Benjamini–Hochberg q-value over the report's whole family of tests; a
+    funnel point is ``flagged`` when it lies outside its 95% limits and its q-value is below 0.05."""
+    pvalues = [t.pvalue for tests in per_group for t in tests] + [t.pvalue for t in report_tests] \
+        + [f.pvalue for f in funnel]
+    p = np.array([np.nan if v is None else v for v in pvalues], dtype=np.float64)
+    q = json_numbers(bh_q_values(p)) if p.size else []
+    m = int(np.count_nonzero(~np.isnan(p)))
+    at = iter(q)
+    for tests in per_group:  # built just now for this report: set in place, as a frozen Struct's __post_init__ may
+        for t in tests:
+            force_setattr(t, "q_value", _next(at))
+    report_tests = [replace(t, q_value=_next(at)) for t in report_tests]
+    flagged = []
+    for f in funnel:
+        value = _next(at)
+        outside = f.position not in ("within", "suppressed")
+        flagged.append(replace(f, q_value=value, flagged=bool(outside and value is not None and value < SIGNIFICANCE)))
+    return per_group, report_tests, flagged, m
+
+
+def _next(values: Any) -> float | None:
+    value: float | None = next(values)
+    return value
 
 
 def _question_stats(q: Questionnaire, rows: RowCodes, counted: dict[str, PatternCounts],

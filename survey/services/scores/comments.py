@@ -1,5 +1,5 @@
 """Each group's free-text comments: how many respondents left one, and the newest few, contact details masked,
-quoted only from groups of at least ``min_n_comments`` respondents.
+quoted only from groups of at least ``min_n_comments`` respondents (and never below ``min_n``).
 
 >>> mask_contact_details("Gọi tôi 0912 345 678 hoặc an.nguyen@example.vn, cảm ơn")
 'Gọi tôi […] hoặc […], cảm ơn'
@@ -65,7 +65,8 @@ async def group_comments(groups: Sequence[tuple[GroupKey, int]], scope: Response
             picked = newest.setdefault(key, [])
             if len(picked) < LATEST_COMMENTS:
                 picked.append(comment.response_id)
-    reasons = [rule.comments_reason(n) for _, n in groups]
+    # a group below min_n shows nothing but its n, comments included, whatever min_n_comments says
+    reasons = [rule.reason(n) or rule.comments_reason(n) for _, n in groups]
     wanted = sorted({rid for (key, _), reason in zip(groups, reasons, strict=True) if reason is None
                      for rid in newest.get(key, ())})
     texts = await extract_comments(scope, question_ids, response_ids=wanted) if wanted else []

@@ -35,6 +35,7 @@ __all__ = [
     "CommentsResult",
     "CriterionResult",
     "Dimension",
+    "FunnelFamily",
     "FunnelUnit",
     "IndexResult",
     "NPSResult",
@@ -86,6 +87,7 @@ class WeightedIndexResult(msgspec.Struct, frozen=True):
     effective_n: float | None
     suppressed: bool
     suppression_reason: str | None = None
+    criteria: list[str] = msgspec.field(default_factory=list)  # the criteria the weighted index covers
 
 
 class IndexResult(msgspec.Struct, frozen=True):
@@ -100,6 +102,7 @@ class IndexResult(msgspec.Struct, frozen=True):
     suppressed: bool
     suppression_reason: str | None = None
     weighted: WeightedIndexResult | None = None
+    criteria: list[str] = msgspec.field(default_factory=list)  # the criteria the index covers (see in_index)
 
 
 class WeightedResult(msgspec.Struct, frozen=True):
@@ -118,7 +121,7 @@ class CriterionResult(msgspec.Struct, frozen=True):
 
     id: str
     n: int
-    satisfied: int
+    satisfied: int | None  # None below min_n: a count of satisfied answers is a share in disguise
     mean: float | None
     satisfied_share: float | None
     ci: list[float] | None
@@ -130,7 +133,8 @@ class CriterionResult(msgspec.Struct, frozen=True):
 
 
 class QuestionResult(msgspec.Struct, frozen=True):
-    """One numeric question: answers ``n``, ``mean``, ``sd`` and the count per scale point."""
+    """One numeric question: answers ``n``, ``mean``, ``sd`` and the count per scale point (empty below min_n: a
+    distribution gives the mean away)."""
 
     id: str
     type: str
@@ -149,9 +153,9 @@ class NPSResult(msgspec.Struct, frozen=True):
     n: int
     value: float | None
     ci: list[float] | None
-    promoters: int
-    passives: int
-    detractors: int
+    promoters: int | None  # the three counts: None below min_n
+    passives: int | None
+    detractors: int | None
     suppressed: bool
     suppression_reason: str | None = None
 
@@ -201,6 +205,9 @@ class TestResult(msgspec.Struct, frozen=True):
     suppressed: bool
     suppression_reason: str | None = None
     details: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Benjamini–Hochberg q-value over the report's family of tests (every test with a p-value, and the funnel
+    # flags): what significance markers use; ``pvalue`` stays the raw p
+    q_value: float | None = None
 
 
 class WeightingResult(msgspec.Struct, frozen=True):
@@ -236,11 +243,13 @@ class ScoreGroup(msgspec.Struct, frozen=True):
 
 
 class FunnelUnit(msgspec.Struct, frozen=True):
-    """A unit on the funnel plot of one criterion: its share, the limits for its n and where it falls."""
+    """A unit on the funnel plot of one criterion: its share, the limits for its n and where it falls (``family``:
+    the units it is compared with, see :class:`FunnelFamily`); ``flagged`` when its z (against the possibly widened
+    limits) has a q-value below 0.05."""
 
     criterion: str
     unit: str
-    k: int
+    k: int | None  # None below min_n
     n: int
     share: float | None
     target: float
@@ -249,6 +258,33 @@ class FunnelUnit(msgspec.Struct, frozen=True):
     lower_998: float | None
     upper_998: float | None
     position: str
+    family: str | None = None
+    z: float | None = None
+    pvalue: float | None = None
+    q_value: float | None = None
+    flagged: bool = False
+
+
+class FunnelFamily(msgspec.Struct, frozen=True):
+    """One funnel plot: the units of one level compared on one criterion (Spiegelhalter 2005). ``family`` names
+    them (the children of a unit, or every unit of a level in the country), ``target`` is the criterion's declared
+    target or the family's pooled share (``target_source``); ``phi`` the overdispersion of the winsorised z-scores,
+    ``tau2`` the additive random-effects variance and ``widened`` whether the limits were widened by it. A family of
+    fewer than five shown units gets no funnel (``suppressed``: "too few units to compare")."""
+
+    criterion: str
+    family: str
+    level: int
+    units: list[str]
+    n_units: int
+    target: float | None
+    target_source: str | None
+    phi: float | None
+    tau2: float | None
+    widened: bool
+    overdispersion_pvalue: float | None
+    suppressed: bool
+    suppression_reason: str | None = None
 
 
 class ScoreReport(msgspec.Struct, frozen=True):
@@ -270,6 +306,9 @@ class ScoreReport(msgspec.Struct, frozen=True):
     tests: list[TestResult]
     funnel: list[FunnelUnit]
     timings: dict[str, float] = msgspec.field(default_factory=dict)
+    min_n_inference: int = 10  # the fewest answers a group needs to be tested (never fewer than min_n)
+    funnel_families: list[FunnelFamily] = msgspec.field(default_factory=list)
+    multiple_testing: dict[str, Any] = msgspec.field(default_factory=dict)  # method, alpha and family size m
 
 
 @dataclass(frozen=True)
@@ -285,6 +324,7 @@ class ScoreRequest:
     weighted: bool | None = None  # None: as the questionnaire's ``weighting`` section says
     min_n: int = 30
     min_n_comments: int = 10
+    min_n_inference: int = 10  # below it a group's counts are shown (when min_n allows) but never tested
     comments: bool = True  # count (and quote) each group's comments
 
     def __post_init__(self) -> None:
@@ -306,7 +346,7 @@ class ScoreRequest:
                                       "its subtree)")
         if self.channel is not None and self.channel not in CHANNELS:
             raise ScoreParameterError("channel", f"{self.channel!r} is not allowed; allowed: {', '.join(CHANNELS)}")
-        for name in ("min_n", "min_n_comments"):
+        for name in ("min_n", "min_n_comments", "min_n_inference"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MIN_N:
                 raise ScoreParameterError(name, f"must be a whole number from 1 to {MAX_MIN_N}, got {value!r}")

@@ -19,16 +19,20 @@ def describe(q: Questionnaire) -> dict[str, Any]:
     if q.index is not None:
         weights = "Criterion.weight" if q.index.formula == "weighted_satisfied_share" else "1"
         index = {"formula": q.index.formula, "target": q.index.target,
-                 "formula_text": f"100 × Σ w_c p_c / Σ w_c over the criteria (w_c = {weights}; p_c = share of "
-                                 f"respondents whose mean answer on the criterion's questions is at or above its "
-                                 f"threshold){'' if q.index.target is None else f'; target {q.index.target:g}'}"}
+                 "formula_text": f"100 × Σ w_c p_c / Σ w_c over the criteria that reach the minimum n (w_c = "
+                                 f"{weights}; p_c = share of respondents whose mean answer on the criterion's "
+                                 f"questions is at or above its threshold; a criterion counted when answered is "
+                                 f"left out where too few answered it, a required one below the minimum "
+                                 f"suppresses the index)"
+                                 f"{'' if q.index.target is None else f'; target {q.index.target:g}'}"}
     return {
         "id": q.id, "version": q.version, "title": q.title.get(q.default_language, ""), "languages": list(q.languages),
         "questions": [{"id": x.id, "type": x.type, "scale_min": x.scale.min if x.scale else None,
                        "scale_max": x.scale.max if x.scale else None, "criterion": x.criterion,
                        "options": list(x.option_values)} for x in q.questions],
         "criteria": [{"id": c.id, "title": c.title.get(q.default_language, ""), "threshold": c.satisfied_threshold,
-                      "weight": c.weight, "target": c.target, "questions": [x.id for x in q.questions_of(c.id)]}
+                      "weight": c.weight, "target": c.target, "in_index": c.in_index,
+                      "questions": [x.id for x in q.questions_of(c.id)]}
                      for c in q.criteria],
         "index": index,
         "weighting": None if q.weighting is None else q.weighting.to_dict(),

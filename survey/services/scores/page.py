@@ -89,9 +89,15 @@ class ScoreRow:
     @property
     def trend(self) -> TestResult | None:
         """Mann–Kendall over the monthly index of the twelve months ending with the period."""
+        return self.trend_of(None)
+
+    def trend_of(self, criterion_id: str | None) -> TestResult | None:
+        """Mann–Kendall over the monthly values of a criterion's share (``None``: the index) in the twelve months
+        ending with the period."""
         if self.group is None:
             return None
-        return next((test for test in self.group.tests if test.comparison == "trend"), None)
+        return next((test for test in self.group.tests if test.comparison == "trend" and test.test == "mann_kendall"
+                     and test.criterion == criterion_id), None)
 
     def criterion(self, criterion_id: str) -> CriterionResult | None:
         if self.group is None:

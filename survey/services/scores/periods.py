@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from survey.services.scores.errors import ScoreParameterError
 
-__all__ = ["FIRST_YEAR", "LAST_YEAR", "PERIOD_FORMS", "Period", "add_months", "month_label", "parse_period"]
+__all__ = ["FIRST_YEAR", "LAST_YEAR", "PERIOD_FORMS", "Period", "add_months", "month_label", "parse_period",
+           "period_name"]
 
 PERIOD_FORMS = "2026-05 (month), 2026-Q2 (quarter), 2026 (year) or 2026-01-01..2026-03-31 (from..to, inclusive)"
 # the years a period may cover: a typo such as 0226 for 2026 is refused, not scored as an empty antiquity
@@ -73,6 +74,24 @@ class Period:
         zone = ZoneInfo(timezone)
         return (datetime.combine(self.start, datetime.min.time(), zone).astimezone(UTC),
                 datetime.combine(self.end, datetime.min.time(), zone).astimezone(UTC))
+
+
+def period_name(period: Period) -> str:
+    """The days of ``period`` as a user writes them: ``2026-05``, ``2026-Q1``, ``2025`` or ``from..to``.
+
+    >>> [period_name(parse_period(p).previous()) for p in ("2026-06", "2026-Q2", "2026", "2026-01-11..2026-01-20")]
+    ['2026-05', '2026-Q1', '2025', '2026-01-01..2026-01-10']
+    """
+    start, end = period.start, period.end
+    if start.day == 1 and end.day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month
+        if months == 1:
+            return f"{start:%Y-%m}"
+        if months == 3 and start.month % 3 == 1:
+            return f"{start.year}-Q{start.month // 3 + 1}"
+        if months == 12 and start.month == 1:
+            return str(start.year)
+    return f"{start.isoformat()}..{(end - timedelta(days=1)).isoformat()}"
 
 
 def _parse(raw: str) -> Period | None:

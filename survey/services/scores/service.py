@@ -68,11 +68,10 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
         if service_id is None:
             raise ScoreParameterError("service", f"unknown service {request.service!r}; allowed: "
                                       f"{', '.join(sorted(services.values()))}")
-    # the universe: the scope's parent subtree when the scope is compared with its siblings
+    # the universe: the whole country, read once: peers are siblings, and a funnel may compare a unit with every
+    # unit of its level (the district offices of a province with fewer than five)
     scope_path = units.path[scope_unit] if scope_unit else "/"
-    universe_path = scope_path
-    if scope_unit and not {"unit", "subunit"} & set(request.by) and units.parent.get(scope_unit):
-        universe_path = units.path[units.parent[scope_unit]]
+    universe_path = "/"
     earliest = min(period.previous().start, period.year_earlier().start, add_months(period.end, -13))
     start, end = Period("window", earliest, period.end).bounds(settings.timezone)
     numeric = [x.id for x in questionnaire.questions if x.is_numeric]
@@ -85,10 +84,13 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
                                               request.channel, settings.timezone)
     declared = questionnaire.weighting
     weighted = declared is not None if request.weighted is None else request.weighted
-    contacts = await contact_volumes(p_start, p_end, scope_path, service_id, request.channel) if weighted else None
+    contacts = None
+    if weighted:
+        contacts = await contact_volumes(p_start, p_end, scope_path, service_id, request.channel)
+    rule = SmallSampleRule(request.min_n, request.min_n_comments, request.min_n_inference)
     context = Context(questionnaire=questionnaire, period=period, timezone=settings.timezone, units=units,
-                      service_codes=services, scope_unit=scope_unit, by=tuple(request.by),
-                      rule=SmallSampleRule(request.min_n, request.min_n_comments), invitations=invitations,
+                      service_codes=services, scope_unit=scope_unit, by=tuple(request.by), rule=rule,
+                      invitations=invitations,
                       contacts=contacts, weighting_by=tuple(declared.by) if declared else ("channel", "service"))
     assessment = assess(frame, context)
     text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
@@ -126,5 +128,6 @@ def redact(report: ScoreReport, path_of: dict[str, str], visible_path: str) -> S
             details["dunn_holm"] = [pair for pair in pairs if (pair["unit1"], pair["unit2"]) != (PEER, PEER)]
         return replace(test, details=details)
 
+    families = [replace(family, units=[shown(u) or PEER for u in family.units]) for family in report.funnel_families]
     return replace(report, funnel=[point for point in report.funnel if shown(point.unit) != PEER],
-                   tests=[named(test) for test in report.tests])
+                   tests=[named(test) for test in report.tests], funnel_families=families)

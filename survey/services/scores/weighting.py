@@ -84,6 +84,17 @@ def _weighted_shares(groups: WeightedIndexGroups, criteria: Sequence[Criterion],
     return out
 
 
+def _own_channels(context: Context, current: ResponseFrame) -> npt.NDArray[np.int64]:
+    """The contact rows of the questionnaire's own channels (those it declares, and any its respondents came
+    through): the population its answers stand for. A post-call survey stands for calls, not counter visits."""
+    declared = {CHANNELS.index(c) for c in context.questionnaire.channels if c in CHANNELS}
+    answered = {int(c) for c in np.unique(current.channel) if c >= 0}
+    contacts = context.contacts
+    assert contacts is not None
+    own: npt.NDArray[np.int64] = contacts[np.isin(contacts[:, 0], sorted(declared | answered))]
+    return own
+
+
 def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], selected: npt.NDArray[np.bool_],
           g_all: npt.NDArray[np.intp], n_groups: int) -> GroupWeights | None:
     """Post-stratify the scope's sample (the ``selected`` rows, in groups ``g_all``) to the contact volumes, then
@@ -91,7 +102,7 @@ def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion],
     if context.contacts is None or not np.any(selected):
         return None
     current = frame.take(selected)
-    weights = _post_stratify(current, context.contacts, context.weighting_by)
+    weights = _post_stratify(current, _own_channels(context, current), context.weighting_by)
     if weights is None:
         return None
     q, rule, level = context.questionnaire, context.rule, context.confidence_level
@@ -105,7 +116,7 @@ def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion],
     formula_weights = [c.weight if index is not None and index.formula == "weighted_satisfied_share" else 1.0
                        for c in criteria]
     groups = weighted_index_groups(satisfied, answered, weights.weights, g, n_groups, formula_weights, rule, level,
-                                   [c.id for c in criteria])
+                                   [c.id for c in criteria], required=[c.in_index == "required" for c in criteria])
     weighted_index = None
     if index is not None:
         weighted_index = []
@@ -115,7 +126,8 @@ def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion],
             weighted_index.append(WeightedIndexResult(
                 json_number(value), json_interval(w.ci),
                 None if value is None or index.target is None else value >= index.target,
-                json_number(w.design_effect), json_number(w.effective_n), w.suppressed, w.suppression_reason))
+                None if w.suppressed else json_number(w.design_effect), json_number(w.effective_n), w.suppressed,
+                w.suppression_reason, criteria=[] if w.suppressed else list(w.criteria)))
     everyone = np.bincount(g, minlength=n_groups + 1)[:n_groups]
     sum_w = np.bincount(g, weights=weights.weights, minlength=n_groups + 1)[:n_groups]
     sum_w2 = np.bincount(g, weights=weights.weights ** 2, minlength=n_groups + 1)[:n_groups]
@@ -124,7 +136,7 @@ def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion],
     cells = int(np.count_nonzero(weights.sample_counts))
     weighting = []
     for n_k, d_k in zip(everyone.tolist(), group_deff.tolist(), strict=True):
-        finite = n_k > 0 and math.isfinite(d_k) and d_k > 0
+        finite = n_k >= rule.min_n and math.isfinite(d_k) and d_k > 0  # below min_n only the group's n is shown
         weighting.append(WeightingResult(d_k if finite else None, n_k / d_k if finite else None,
                                          json_number(weights.coverage), cells, list(context.weighting_by)))
     return GroupWeights(_weighted_shares(groups, criteria, context, n_groups), weighted_index, weighting)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -126,3 +127,43 @@ def test_online_service_asks_for_customer_effort_on_seven_points() -> None:
     rule = BUNDLED["online-service"].follow_up
     assert rule is not None
     assert rule.triggered_by({"overall": 5, "wrong_info": "yes"}) == ("wrong_info = yes (equals yes)",)
+
+
+# The checksums of the published versions (SHA-256 of the canonical JSON): they must never change, or
+# publishing the bundled definitions again would conflict with what the database holds.
+PUBLISHED_CHECKSUMS = {
+    ("counter", 1): "3b23e60162ae6b0559d876b6a0ab8d4f95ffbb1291836e9d96800fe0d8981ad8",
+    ("online-service", 1): "ca8ab63f7fa48d3151803fd6f055484f264b7b0cec4859c3459b77025f08ecba",
+    ("post-call", 1): "eec03bdae3f780ccb0227a92d12061dce4391713dcead93e7d18e2c1043fab3a",
+}
+
+
+@pytest.mark.parametrize("qid", ["online-service", "post-call"])
+def test_questionnaires_without_in_index_keep_their_published_checksum(qid: str) -> None:
+    q = BUNDLED[qid]
+    assert all(c.in_index == "required" for c in q.criteria)
+    assert all("in_index" not in c for c in q.to_dict()["criteria"])
+    assert q.checksum == PUBLISHED_CHECKSUMS[(qid, q.version)]
+
+
+def test_counter_version_2_counts_feedback_only_where_it_was_answered() -> None:
+    q = BUNDLED["counter"]
+    assert q.version == 2
+    assert {c.id: c.in_index for c in q.criteria} == {
+        "access": "required",
+        "procedure": "required",
+        "civil_servant": "required",
+        "result": "required",
+        "feedback": "when_answered",
+    }
+    # The feedback questions are only shown to those who gave feedback: that is why it may be missing.
+    assert all(question.show_if is not None for question in q.questions_of("feedback"))
+    assert [c.get("in_index") for c in q.to_dict()["criteria"]] == [None, None, None, None, "when_answered"]
+
+
+def test_counter_version_2_asks_the_questions_of_version_1_whose_checksum_is_unchanged() -> None:
+    q = BUNDLED["counter"]
+    # Version 1 was the same definition with every criterion required: rebuilt so, it has its published checksum.
+    version_1 = replace(q, version=1, criteria=tuple(replace(c, in_index="required") for c in q.criteria))
+    assert version_1.checksum == PUBLISHED_CHECKSUMS[("counter", 1)]
+    assert q.checksum != version_1.checksum

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from questionnaires import AnswerValue, Condition, FollowUpRule, Questionnaire, Scale, load_bundled
-from questionnaires.model import Weighting
+from questionnaires import AnswerValue, Condition, Criterion, FollowUpRule, Questionnaire, Scale, load_bundled
+from questionnaires.model import INDEX_COVERAGE, Weighting
 
 ANSWERS: dict[str, AnswerValue] = {"overall": 2, "resolved": "no", "channels": ("hotline", "vssid"), "comment": "Chậm"}
 
@@ -103,3 +103,19 @@ def test_a_declared_weighting_is_part_of_the_stored_definition() -> None:
     assert q.weighting == Weighting(("channel",))
     assert q.to_dict()["weighting"] == {"by": ["channel"]}
     assert q.checksum != load_bundled()["counter"].checksum
+
+
+def test_a_criterion_is_required_in_the_index_unless_it_says_otherwise() -> None:
+    assert INDEX_COVERAGE == ("required", "when_answered")
+    required = Criterion("access", {"en": "Access"}, 4)
+    assert required.in_index == "required"
+    assert "in_index" not in required.to_dict()  # JSON stored before the key existed reads the same
+    assert Criterion.from_dict(required.to_dict()) == required
+    feedback = Criterion("feedback", {"en": "Feedback"}, 4, in_index="when_answered")
+    assert feedback.to_dict()["in_index"] == "when_answered"
+    assert Criterion.from_dict(json.loads(json.dumps(feedback.to_dict()))) == feedback
+
+
+def test_a_criterion_refuses_an_unknown_in_index() -> None:
+    with pytest.raises(ValueError, match="Criterion.in_index must be one of required, when_answered, got 'sometimes'"):
+        Criterion("access", {"en": "Access"}, 4, in_index="sometimes")  # type: ignore[arg-type]

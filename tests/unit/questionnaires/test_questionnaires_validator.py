@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from questionnaires import (
+    DEFINITIONS_DIR,
     Problem,
     Questionnaire,
     QuestionnaireError,
@@ -217,6 +218,16 @@ CASES = [
         "criterion target in percent",
         edit(("    satisfied_threshold: 4\n", "    satisfied_threshold: 4\n    target: 80\n")),
         "demo.yaml:10: criteria[0].target: must be a share between 0 and 1, got 80",
+    ),
+    (
+        "in_index unknown value",
+        edit(("    satisfied_threshold: 4\n", "    satisfied_threshold: 4\n    in_index: sometimes\n")),
+        "demo.yaml:10: criteria[0].in_index: must be one of required, when_answered, got 'sometimes'",
+    ),
+    (
+        "in_index not text",
+        edit(("    satisfied_threshold: 4\n", "    satisfied_threshold: 4\n    in_index: [required]\n")),
+        "demo.yaml:10: criteria[0].in_index: expected text, got a list",
     ),
     (
         "threshold outside scale",
@@ -678,3 +689,32 @@ def test_declaring_weighting_changes_the_checksum() -> None:
     weighted = load_text(edit(append="weighting: {}\n"), "demo.yaml")
     by_service = load_text(edit(append="weighting: {by: [service]}\n"), "demo.yaml")
     assert len({plain.checksum, weighted.checksum, by_service.checksum}) == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", "required"), ("    in_index: required\n", "required"), ("    in_index: when_answered\n", "when_answered")],
+)
+def test_in_index_is_loaded_and_left_out_of_the_stored_definition_when_required(value: str, expected: str) -> None:
+    questionnaire = load_text(edit(("    satisfied_threshold: 4\n", "    satisfied_threshold: 4\n" + value)))
+    assert questionnaire.criterion("overall").in_index == expected
+    stored = questionnaire.to_dict()["criteria"][0]
+    assert ("in_index" in stored) == (expected != "required")
+    assert Questionnaire.from_dict(json.loads(json.dumps(questionnaire.to_dict()))) == questionnaire
+
+
+def test_saying_in_index_required_keeps_the_checksum_of_leaving_it_out() -> None:
+    explicit = load_text(edit(("    satisfied_threshold: 4\n", "    satisfied_threshold: 4\n    in_index: required\n")))
+    when_answered = load_text(
+        edit(("    satisfied_threshold: 4\n", "    satisfied_threshold: 4\n    in_index: when_answered\n"))
+    )
+    assert explicit.checksum == load_text(BASE).checksum != when_answered.checksum
+
+
+def test_a_bad_in_index_in_the_bundled_counter_is_reported_with_its_line() -> None:
+    text = (DEFINITIONS_DIR / "counter.yaml").read_text(encoding="utf-8")
+    line = text[: text.index("in_index: when_answered")].count("\n") + 1
+    problems = validate_text(text.replace("in_index: when_answered", "in_index: sometimes"), "counter.yaml")
+    assert [str(p) for p in problems] == [
+        f"counter.yaml:{line}: criteria[4].in_index: must be one of required, when_answered, got 'sometimes'"
+    ]

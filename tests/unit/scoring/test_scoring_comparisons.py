@@ -109,21 +109,22 @@ def test_mann_kendall_skips_suppressed_months_and_needs_enough_periods() -> None
 
 def test_funnel_limits_follow_spiegelhalter_interpolated_binomial() -> None:
     target, n = 0.8, 150
-    result = funnel_limits([120], [n], target=target)
+    result = funnel_limits([120], [n], target=target, min_units=1)  # one unit on target: no over-dispersion
     point = result.points[0]
     # Spiegelhalter (2005), appendix A.1.1: r_p = binom.ppf, alpha interpolates between r_p − 1 and r_p.
     r = stats.binom.ppf(0.975, n, target)
     alpha = (stats.binom.cdf(r, n, target) - 0.975) / (stats.binom.pmf(r, n, target))
     assert point.upper_95 == pytest.approx((r - alpha) / n)
     # For large n the exact limits approach the normal approximation target ± z·sqrt(θ(1−θ)/n).
-    big = funnel_limits([8000], [10_000], target=target).points[0]
+    big = funnel_limits([8000], [10_000], target=target, min_units=1).points[0]
     assert big.upper_998 == pytest.approx(target + 3.090232 * math.sqrt(0.16 / 10_000), abs=2e-4)
     assert big.lower_95 == pytest.approx(target - 1.959964 * math.sqrt(0.16 / 10_000), abs=2e-4)
 
 
-def test_funnel_classifies_units_and_pools_the_target() -> None:
-    result = funnel_limits([95, 80, 400, 25, 10], [100, 100, 500, 50, 12])
-    assert result.target == pytest.approx(610 / 762)
+def test_funnel_classifies_units_and_pools_the_target_of_the_shown_units() -> None:
+    # The unit of 12 answers is suppressed and leaves the pooled target alone: θ = 600/750, not 610/762.
+    result = funnel_limits([95, 80, 400, 25, 10], [100, 100, 500, 50, 12], min_units=4, overdispersion=False)
+    assert result.target == pytest.approx(600 / 750) and result.target_source == "pooled"
     positions = [p.position for p in result.points]
     assert positions == ["above_998", "within", "within", "below_998", "suppressed"]
     assert result.points[4].suppression_reason == "n=12 < 30"
@@ -132,5 +133,5 @@ def test_funnel_classifies_units_and_pools_the_target() -> None:
 
 
 def test_small_units_can_be_shown_with_an_explicit_rule() -> None:
-    result = funnel_limits([10], [12], target=0.8, rule=SmallSampleRule(min_n=10))
+    result = funnel_limits([10], [12], target=0.8, rule=SmallSampleRule(min_n=10), min_units=1)
     assert result.points[0].position == "within"

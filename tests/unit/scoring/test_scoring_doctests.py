@@ -16,6 +16,7 @@ from scoring import (
     intervals,
     keys,
     measures,
+    multiplicity,
     patterns,
     reliability,
     suppression,
@@ -26,8 +27,8 @@ from scoring import (
 
 @pytest.mark.parametrize(
     "module",
-    [_common, comparisons, funnel, grouped, grouping, intervals, keys, measures, patterns, reliability, suppression,
-     trend, weighting],
+    [_common, comparisons, funnel, grouped, grouping, intervals, keys, measures, multiplicity, patterns, reliability,
+     suppression, trend, weighting],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: ModuleType) -> None:

@@ -28,7 +28,7 @@ from scoring.grouped import (
 )
 from scoring.patterns import answer_codes, answer_patterns, assess_patterns, block_rest, value_counts
 
-RULE = SmallSampleRule(min_n=5)
+RULE = SmallSampleRule(min_n=5, min_n_inference=5)
 
 
 def likert(rng: np.random.Generator, n: int, k: int = 1, missing: float = 0.1) -> np.ndarray:

@@ -21,7 +21,7 @@ from scoring import (
 )
 from scoring.grouped import cronbach_alpha_groups
 
-NO_MINIMUM = SmallSampleRule(min_n=1, min_n_comments=1)
+NO_MINIMUM = SmallSampleRule(min_n=1, min_n_comments=1, min_n_inference=1)  # printed examples are small
 
 
 # Newcombe RG (1998). Two-sided confidence intervals for the single proportion: comparison of seven

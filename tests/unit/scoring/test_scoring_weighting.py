@@ -131,6 +131,7 @@ def test_the_readme_worked_example() -> None:
         "design_effect": 1.25,
         "suppressed": True,
         "suppression_reason": "result: effective n=25.8 < 30",
+        "criteria": ["access", "result"],  # the criteria it would be taken over, the one that withholds it among them
     }
 
 

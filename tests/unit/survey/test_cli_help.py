@@ -49,3 +49,22 @@ def test_questionnaires_validate_reports_each_problem_and_fails(tmp_path):
     assert f"{bad}:1: id:" in result.output
     assert f"{bad}:2: version:" in result.output
     assert "1 of 2 file(s) have problems" in result.output
+
+
+def test_scores_help_names_the_methods_and_the_inference_minimum():
+    result = CliRunner().invoke(main, ["scores", "--help"], terminal_width=120)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for words in ("--min-n-inference", "Fisher's exact test", "Benjamini-Hochberg q-value", "Spearman-Brown",
+                  "Cochran-Armitage", "index.criteria", "Spiegelhalter 2005"):
+        assert words in text, words
+
+
+def test_methodology_states_the_minimums_it_is_given():
+    result = CliRunner().invoke(main, ["methodology", "--min-n", "50", "--min-n-inference", "20"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Below n < 50 answers nothing about a group is shown except its n" in text
+    assert "only from n = 50 answers" in text and "Benjamini–Hochberg q-value" in text
+    refused = CliRunner().invoke(main, ["methodology", "--min-n", "0"])
+    assert refused.exit_code == 2 and "min_n" in refused.output and "Traceback" not in refused.output

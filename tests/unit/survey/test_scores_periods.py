@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 from datetime import date
 
 import numpy as np
@@ -68,6 +69,8 @@ def test_the_edges_of_the_window_are_periods():
     ({"min_n": 10**20}, "min_n"),
     ({"min_n_comments": 0}, "min_n_comments"),
     ({"min_n_comments": 1_000_001}, "min_n_comments"),
+    ({"min_n_inference": 0}, "min_n_inference"),
+    ({"min_n_inference": True}, "min_n_inference"),
 ])
 def test_every_request_field_is_checked_before_any_query(changes, parameter):
     with pytest.raises(ScoreParameterError) as raised:
@@ -79,6 +82,7 @@ def test_the_examples_in_the_docstrings_run_as_written():
     from survey.services import extract
     from survey.services.scores import comments, contract, errors, page, periods
 
-    for module in (extract, comments, contract, errors, page, periods):
+    methodology = importlib.import_module("survey.services.scores.methodology")  # the package exports its function
+    for module in (extract, comments, contract, errors, methodology, page, periods):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__

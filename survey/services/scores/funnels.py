@@ -1,0 +1,129 @@
+"""Funnel plots after Spiegelhalter (2005): which units one funnel compares, and the plot of each criterion.
+
+A funnel compares units of the same level: the children of one unit when it has at least :data:`MIN_UNITS`
+of them (the provinces of the country), else every unit of that level in the country (the district offices of
+a province with fewer than five are compared with all district offices). Units are counted as the groups of the
+report count them: with ``by`` unit each unit's own answers, otherwise each unit with its subtree. The target is
+the criterion's declared target, else the family's pooled share; overdispersion widens the limits
+(:func:`scoring.funnel_limits`). A family of fewer than five shown units gets no funnel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from questionnaires.model import Criterion
+from scoring import funnel_limits
+from scoring.patterns import PatternCounts
+from survey.services.extract import ResponseFrame
+from survey.services.scores.context import Context, RowCodes
+from survey.services.scores.contract import FunnelFamily, FunnelUnit, json_number
+
+__all__ = ["MIN_UNITS", "Family", "families_of", "funnel_plots"]
+
+MIN_UNITS = 5  # the fewest units a funnel compares (Spiegelhalter's overdispersion estimate needs a few)
+
+
+@dataclass(frozen=True)
+class Family:
+    """The units one funnel compares: every unit of ``level`` under ``parent`` (``None``: in the whole country)."""
+
+    level: int
+    parent: int | None
+    members: tuple[int, ...]
+
+
+def _level(path: str) -> int:
+    return path.count("/") - 2  # "/VN/" is level 0, "/VN/HN/" level 1
+
+
+def families_of(context: Context, focus: Sequence[int]) -> list[Family]:
+    """The families of the ``focus`` units (each unit in exactly one), in the order first met."""
+    units = context.units
+    children: dict[int, list[int]] = {}
+    for unit, parent in sorted(units.parent.items()):
+        children.setdefault(parent or 0, []).append(unit)
+    by_level: dict[int, list[int]] = {}
+    for unit, path in sorted(units.path.items()):
+        by_level.setdefault(_level(path), []).append(unit)
+    found: dict[tuple[int, int | None], Family] = {}
+    for unit in focus:
+        if unit not in units.path:
+            continue
+        level, parent = _level(units.path[unit]), units.parent.get(unit) or 0
+        siblings = [u for u in children.get(parent, []) if _level(units.path[u]) == level]
+        key: tuple[int, int | None] = (level, parent) if parent and len(siblings) >= MIN_UNITS else (level, None)
+        if key not in found:
+            members = siblings if key[1] is not None else by_level.get(level, [])
+            found[key] = Family(level, key[1], tuple(members))
+    return list(found.values())
+
+
+def _member_of_unit(context: Context, family: Family, size: int, own: bool) -> npt.NDArray[np.int64]:
+    """Per unit id, the index of the family member its answers count for (-1: none)."""
+    out = np.full(size, -1, dtype=np.int64)
+    index = {unit: i for i, unit in enumerate(family.members)}
+    if own:
+        for unit, i in index.items():
+            if unit < size:
+                out[unit] = i
+        return out
+    by_code = {context.units.code[u]: u for u in family.members}
+    for unit, path in context.units.path.items():
+        parts = path.strip("/").split("/")
+        if unit < size and len(parts) > family.level:
+            member = by_code.get(parts[family.level])
+            if member is not None:
+                out[unit] = index[member]
+    return out
+
+
+def funnel_plots(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], rows: RowCodes,
+                 in_period: npt.NDArray[np.bool_], focus: Sequence[int],
+                 own: bool) -> tuple[list[FunnelUnit], list[FunnelFamily]]:
+    """The funnel points and families of the ``focus`` units' families for every criterion (``own``: each unit's
+    own answers, else with its subtree)."""
+    rule, code = context.rule, context.units.code
+    points: list[FunnelUnit] = []
+    plots: list[FunnelFamily] = []
+    families = families_of(context, focus)
+    if not families:
+        return points, plots
+    size = max(int(frame.unit_id.max(initial=0)) + 1, max(context.units.path, default=0) + 1)
+    # one pass over the rows: each criterion's pattern counts per unit id; a family sums its members' rows
+    row_unit = np.where(in_period, frame.unit_id, size).astype(np.intp)
+    per_unit = {c.id: rows.patterns[c.id].count(row_unit, size) for c in criteria}
+    for family in families:
+        label = code.get(family.parent, str(family.parent)) if family.parent is not None else f"level {family.level}"
+        member = _member_of_unit(context, family, size, own)
+        n_members = len(family.members)
+        belongs = np.zeros((n_members, size))
+        inside = np.flatnonzero(member >= 0)
+        belongs[member[inside], inside] = 1.0
+        for c in criteria:
+            unit_counts = per_unit[c.id]
+            counted = PatternCounts(np.rint(belongs @ unit_counts.counts).astype(np.int64), unit_counts.values)
+            k, n = counted.satisfied(c.satisfied_threshold), counted.n
+            present = np.flatnonzero(n > 0)
+            if present.size == 0:
+                continue
+            names = [code.get(family.members[i], str(family.members[i])) for i in present.tolist()]
+            result = funnel_limits(k[present], n[present], target=c.target, rule=rule, min_units=MIN_UNITS)
+            plots.append(FunnelFamily(
+                criterion=c.id, family=label, level=family.level, units=names, n_units=result.n_units,
+                target=None if result.suppressed else json_number(result.target), target_source=result.target_source,
+                phi=json_number(result.phi), tau2=None if result.suppressed else json_number(result.tau2),
+                widened=bool(result.widened), overdispersion_pvalue=json_number(result.overdispersion_pvalue),
+                suppressed=bool(result.suppressed), suppression_reason=result.suppression_reason))
+            for name, point in zip(names, result.points, strict=True):
+                shown = point.position != "suppressed"
+                points.append(FunnelUnit(
+                    c.id, name, point.k if shown else None, point.n, json_number(point.share) if shown else None,
+                    float(result.target), json_number(point.lower_95), json_number(point.upper_95),
+                    json_number(point.lower_998), json_number(point.upper_998), point.position, family=label,
+                    z=json_number(point.z) if shown else None, pvalue=json_number(point.pvalue) if shown else None))
+    return points, plots
