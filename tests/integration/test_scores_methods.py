@@ -223,6 +223,8 @@ async def test_a_funnel_compares_units_of_one_level_and_needs_five_of_them(seede
     points = {f.unit: f for f in report.funnel if f.criterion == "overall" and f.family == "level 2"}
     assert points["HCM-TD"].position == "below_998" and points["HCM-TD"].flagged
     assert points["HCM-TD"].q_value is not None and points["HCM-TD"].q_value < 0.05
+    assert (points["HCM-TD"].phi, points["HCM-TD"].tau2, points["HCM-TD"].widened) == (
+        family.phi, family.tau2, family.widened)
     assert points[SMALL].position == "suppressed" and points[SMALL].k is None and not points[SMALL].flagged
     provinces = next(f for f in report.funnel_families if f.level == 1 and f.criterion == "overall")
     assert provinces.family == "VN"  # twelve provinces under the centre: compared with each other

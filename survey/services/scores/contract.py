@@ -263,6 +263,9 @@ class FunnelUnit(msgspec.Struct, frozen=True):
     pvalue: float | None = None
     q_value: float | None = None
     flagged: bool = False
+    phi: float | None = None  # the family's overdispersion, as in its FunnelFamily
+    tau2: float | None = None
+    widened: bool = False
 
 
 class FunnelFamily(msgspec.Struct, frozen=True):

@@ -125,5 +125,7 @@ def funnel_plots(frame: ResponseFrame, context: Context, criteria: Sequence[Crit
                     c.id, name, point.k if shown else None, point.n, json_number(point.share) if shown else None,
                     float(result.target), json_number(point.lower_95), json_number(point.upper_95),
                     json_number(point.lower_998), json_number(point.upper_998), point.position, family=label,
-                    z=json_number(point.z) if shown else None, pvalue=json_number(point.pvalue) if shown else None))
+                    z=json_number(point.z) if shown else None, pvalue=json_number(point.pvalue) if shown else None,
+                    phi=json_number(result.phi), tau2=None if result.suppressed else json_number(result.tau2),
+                    widened=bool(result.widened)))
     return points, plots
