@@ -247,3 +247,27 @@ async def test_weighting_counts_the_contacts_of_the_questionnaires_own_channels(
     (group,) = report.groups
     # the counter visits are no post-call population; the SIB calls had no respondent
     assert group.weighting.coverage == pytest.approx(100 / 150)
+
+
+async def test_a_unit_too_thin_for_a_monthly_index_still_gets_a_trend_from_its_monthly_counts(reference):
+    # 20 answers a month, never the 30 a monthly index needs, from 4 of 20 satisfied in January to 20 in June
+    lines = []
+    for month in range(1, 7):
+        satisfied = 4 + (month - 1) * 16 // 5  # 4, 7, 10, 13, 16, 20
+        day = f"2026-{month:02d}-10 09:00"
+        lines += rows(f"m{month}ok", "HN-BD", satisfied, 5, day=day) + rows(f"m{month}no", "HN-BD", 20 - satisfied, 2,
+                                                                          day=day)
+    await load(lines)
+    report = await compute_scores(ScoreRequest("post-call", "2026-Q2", unit="HN-BD"))
+    (group,) = report.groups
+    (index_trend,) = [t for t in group.tests if t.comparison == "trend" and t.test == "mann_kendall"]
+    assert index_trend.suppressed and index_trend.suppression_reason == "periods=0 < 4"
+    counts = {t.criterion: t for t in group.tests if t.comparison == "trend" and t.test == "cochran_armitage"}
+    assert set(counts) == {"access", "agent", "answer", "overall"}
+    assert all(t.statistic > 0 and t.q_value < 0.05 for t in counts.values())
+    # a unit with enough answers a month keeps the index's test alone
+    await load(rows("big", "HN-CG", 40, 5, day="2026-06-11 09:00") + [
+        row(f"big{m}-{i}", "HN-CG", 5, day=f"2026-{m:02d}-11 09:00") for m in range(1, 6) for i in range(40)])
+    steady = await compute_scores(ScoreRequest("post-call", "2026-Q2", unit="HN-CG"))
+    tests = [t.test for t in steady.groups[0].tests if t.comparison == "trend"]
+    assert tests == ["mann_kendall"]

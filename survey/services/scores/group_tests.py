@@ -348,7 +348,8 @@ def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
                 in_scope: BoolArray, grouping: KeyGroups, months: npt.NDArray[np.int32]) -> list[TestColumn]:
     """Over the twelve months that end with the period: Mann–Kendall (with Sen's slope) of the monthly index where
     the questionnaire has one; otherwise of each criterion's monthly satisfied share, with the Cochran–Armitage
-    test of its monthly satisfied counts. A month below ``min_n`` is left out of Mann–Kendall."""
+    test of its monthly satisfied counts. A month below ``min_n`` is left out of Mann–Kendall; a group with too
+    few months for the index's Mann–Kendall gets Cochran–Armitage on each criterion instead."""
     rule, q, n_groups = context.rule, context.questionnaire, grouping.n_groups
     everyone = np.ones(n_groups, dtype=bool)
     _, end = context.period.bounds(context.timezone)
@@ -380,6 +381,14 @@ def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
                                criteria=names[k])
 
         columns.append(TestColumn("trend", "mann_kendall", None, everyone, build_index))
+        # where too few months reach the minimum for the monthly index, each criterion's monthly counts still
+        # carry a trend: Cochran–Armitage needs no minimum per month
+        thin = trend.suppressed
+        if thin.any():
+            for c in criteria:
+                counted = monthly_counts[c.id]
+                columns.append(_armitage(c, counted.satisfied(c.satisfied_threshold).reshape(n_groups, 12),
+                                         counted.n.reshape(n_groups, 12), labels, rule, thin))
         return columns
     for c in criteria:
         counted = rows.patterns[c.id].count(codes, n_groups * 12)
@@ -404,9 +413,6 @@ def _criterion_trend(criterion: Criterion, shares: npt.NDArray[np.float64], k: n
                      everyone: BoolArray) -> list[TestColumn]:
     """Mann–Kendall of a criterion's monthly satisfied shares and Cochran–Armitage of its monthly counts."""
     trend = mann_kendall_groups(shares)
-    armitage = cochran_armitage_groups(k, n)
-    totals = n.sum(axis=1).tolist()
-    floor = rule.test_min_n
     rows_values = [json_numbers(v) for v in shares]
     tau, slope, ns = json_numbers(trend.tau), json_numbers(trend.slope), trend.n.tolist()
     cid = criterion.id
@@ -415,7 +421,19 @@ def _criterion_trend(criterion: Criterion, shares: npt.NDArray[np.float64], k: n
         return test_result("trend", "mann_kendall", cid, trend.result(g), ns[g], measure="satisfied_share",
                            tau=tau[g], sen_slope_per_month=slope[g], months=labels, values=rows_values[g])
 
-    def build_ca(g: int) -> TestResult:
+    return [TestColumn("trend", "mann_kendall", cid, everyone, build_mk),
+            _armitage(criterion, k, n, labels, rule, everyone)]
+
+
+def _armitage(criterion: Criterion, k: npt.NDArray[np.int64], n: npt.NDArray[np.int64], labels: list[str],
+              rule: SmallSampleRule, has: BoolArray) -> TestColumn:
+    """Cochran–Armitage of a criterion's monthly satisfied counts (``[group, month]``) for the groups in ``has``:
+    it needs no minimum per month, only the group's own test minimum over the window."""
+    armitage = cochran_armitage_groups(k, n)
+    totals = n.sum(axis=1).tolist()
+    floor, cid = rule.test_min_n, criterion.id
+
+    def build(g: int) -> TestResult:
         if totals[g] < floor:
             return TestResult("trend", "cochran_armitage", cid, None, None, None, "slope_per_month", totals[g], True,
                               f"n={totals[g]} < {floor}", {"months": labels})
@@ -424,5 +442,4 @@ def _criterion_trend(criterion: Criterion, shares: npt.NDArray[np.float64], k: n
                           json_number(result.effect_size), "slope_per_month", totals[g], bool(result.suppressed),
                           result.suppression_reason, {"months": labels, "measure": "satisfied_count"})
 
-    return [TestColumn("trend", "mann_kendall", cid, everyone, build_mk),
-            TestColumn("trend", "cochran_armitage", cid, everyone, build_ca)]
+    return TestColumn("trend", "cochran_armitage", cid, has, build)

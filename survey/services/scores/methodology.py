@@ -67,7 +67,9 @@ def methodology(rule: SmallSampleRule, funnel_units: int = 5, alpha: float = 0.0
             "approximation). The trend over the twelve months that end with the period is Mann–Kendall's test with "
             "Sen's slope (on the monthly index where the questionnaire has one, otherwise on each criterion's "
             "monthly share, with the Cochran–Armitage test of its monthly satisfied counts); a month below the "
-            "minimum is left out. The CES interval is the t interval truncated to the scale.")),
+            "minimum is left out, and a unit with too few months for the index's test gets the Cochran–Armitage "
+            "test of each criterion instead, which needs no monthly minimum. The CES interval is the t interval "
+            "truncated to the scale.")),
         MethodSection("Funnel plots", (
             "A funnel plot compares units of one level: the children of a unit when it has at least "
             f"{funnel_units} (the provinces), otherwise every unit of that level in the country (the district "
