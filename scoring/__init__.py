@@ -28,23 +28,25 @@ from scoring.grouping import GroupStats, combine_codes, group_stats, group_sums
 from scoring.intervals import NPSIntervalMethod, mean_interval, nps_interval, t_interval, wilson_interval
 from scoring.keys import KeyGroups, group_keys
 from scoring.measures import (
-    CESScore,
     CriterionScore,
     GroupAssessment,
     IndexScore,
-    NPSScore,
-    QuestionSummary,
     SatisfiedShare,
     assess_groups,
-    ces_score,
-    nps_from_counts,
-    nps_score,
     respondent_means,
     satisfied_share,
     score_criteria,
-    summarize_question,
 )
 from scoring.multiplicity import bh_q_values
+from scoring.questions import (
+    CESScore,
+    NPSScore,
+    QuestionSummary,
+    ces_score,
+    nps_from_counts,
+    nps_score,
+    summarize_question,
+)
 from scoring.reliability import CronbachAlphaResult, TwoItemReliabilityResult, cronbach_alpha, spearman_brown
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
 from scoring.trend import CochranArmitageResult, MannKendallResult, cochran_armitage, mann_kendall

@@ -271,7 +271,7 @@ def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
     clock = time.perf_counter()
     if criteria and "month" not in by:
         group_tests = [*group_tests, *period_tests(frame, context, criteria, rows, counted, in_scope, grouping,
-                                                   months, counts)]
+                                                   months, counts, assessment.index_criteria if assessment else None)]
     timings["periods_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -300,24 +300,19 @@ def _with_q_values(per_group: list[list[TestResult]], report_tests: list[TestRes
     pvalues = [t.pvalue for tests in per_group for t in tests] + [t.pvalue for t in report_tests] \
         + [f.pvalue for f in funnel]
     p = np.array([np.nan if v is None else v for v in pvalues], dtype=np.float64)
-    q = json_numbers(bh_q_values(p)) if p.size else []
+    q: list[float | None] = json_numbers(bh_q_values(p)) if p.size else []
     m = int(np.count_nonzero(~np.isnan(p)))
     at = iter(q)
     for tests in per_group:  # built just now for this report: set in place, as a frozen Struct's __post_init__ may
         for t in tests:
-            force_setattr(t, "q_value", _next(at))
-    report_tests = [replace(t, q_value=_next(at)) for t in report_tests]
+            force_setattr(t, "q_value", next(at))
+    report_tests = [replace(t, q_value=next(at)) for t in report_tests]
     flagged = []
     for f in funnel:
-        value = _next(at)
+        value = next(at)
         outside = f.position not in ("within", "suppressed")
         flagged.append(replace(f, q_value=value, flagged=bool(outside and value is not None and value < SIGNIFICANCE)))
     return per_group, report_tests, flagged, m
-
-
-def _next(values: Any) -> float | None:
-    value: float | None = next(values)
-    return value
 
 
 def _question_stats(q: Questionnaire, rows: RowCodes, counted: dict[str, PatternCounts],

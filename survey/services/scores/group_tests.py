@@ -274,7 +274,8 @@ def _reference_months(located: npt.NDArray[np.intp], months: npt.NDArray[np.int3
 
 def period_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], rows: RowCodes,
                  counted: dict[str, PatternCounts], in_scope: BoolArray, grouping: KeyGroups,
-                 months: npt.NDArray[np.int32], counts: npt.NDArray[np.int64]) -> list[TestColumn]:
+                 months: npt.NDArray[np.int32], counts: npt.NDArray[np.int64],
+                 index_criteria: BoolArray | None) -> list[TestColumn]:
     """Each group against the previous period and the same period a year earlier (once when they are the same
     days, as for a year), and its monthly trend."""
     rule, n_groups = context.rule, grouping.n_groups
@@ -296,7 +297,7 @@ def period_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Crit
             theirs = rows.patterns[c.id].count(located, n_groups)
             for column in _compare(label, c, mine, theirs, everyone, rule, name):
                 columns.append(_with_coverage(column, with_answers, span, name))
-    trends = trend_tests(context, criteria, rows, counted, in_scope, grouping, months)
+    trends = trend_tests(context, criteria, rows, index_criteria, in_scope, grouping, months)
     columns.extend(_only_tested(column, counts, rule) for column in trends)
     return columns
 
@@ -344,7 +345,7 @@ def trend_index_criteria(n_months: npt.NDArray[np.intp], required: BoolArray, co
     return mask
 
 
-def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes, period: dict[str, PatternCounts],
+def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes, index_criteria: BoolArray | None,
                 in_scope: BoolArray, grouping: KeyGroups, months: npt.NDArray[np.int32]) -> list[TestColumn]:
     """Over the twelve months that end with the period: Mann–Kendall (with Sen's slope) of the monthly index where
     the questionnaire has one; otherwise of each criterion's monthly satisfied share, with the Cochran–Armitage
@@ -364,11 +365,11 @@ def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
         monthly_counts = {c.id: rows.patterns[c.id].count(codes, n_groups * 12) for c in criteria}
         n_months = np.stack([monthly_counts[c.id].n.reshape(n_groups, 12) for c in criteria], axis=2)
         required = np.array([c.in_index == "required" for c in criteria])
-        period_n = np.stack([period[c.id].n for c in criteria], axis=1)
-        mask = trend_index_criteria(n_months, required, period_n >= rule.min_n, rule.min_n)
+        covered = np.ones((n_groups, len(criteria)), dtype=bool) if index_criteria is None else index_criteria
+        mask = trend_index_criteria(n_months, required, covered, rule.min_n)
         monthly, _ = assess_patterns(criteria, rows.patterns, codes, n_groups * 12, q.index, rule,
                                      context.confidence_level, index_criteria=np.repeat(mask, 12, axis=0))
-        shown = _index_shown(monthly, mask, rule.min_n)
+        shown = monthly.index_shown
         values = np.where(shown, monthly.index, np.nan).reshape(n_groups, 12)
         trend = mann_kendall_groups(values)
         rows_values = [json_numbers(v) for v in values]
@@ -398,14 +399,6 @@ def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
             shares = np.where(n >= rule.min_n, k / n, np.nan)
         columns.extend(_criterion_trend(c, shares, k, n, labels, rule, everyone))
     return columns
-
-
-def _index_shown(monthly: Any, mask: BoolArray, min_n: int) -> BoolArray:
-    """Which group-months have an index over their group's trend criteria (each of them at ``min_n``)."""
-    repeated = np.repeat(mask, 12, axis=0)
-    enough = np.where(repeated, monthly.n >= min_n, True).all(axis=1) & repeated.any(axis=1)
-    shown: BoolArray = enough & np.isfinite(monthly.index)
-    return shown
 
 
 def _criterion_trend(criterion: Criterion, shares: npt.NDArray[np.float64], k: npt.NDArray[np.int64],

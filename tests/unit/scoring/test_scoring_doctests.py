@@ -18,6 +18,7 @@ from scoring import (
     measures,
     multiplicity,
     patterns,
+    questions,
     reliability,
     suppression,
     trend,
@@ -27,8 +28,8 @@ from scoring import (
 
 @pytest.mark.parametrize(
     "module",
-    [_common, comparisons, funnel, grouped, grouping, intervals, keys, measures, multiplicity, patterns, reliability,
-     suppression, trend, weighting],
+    [_common, comparisons, funnel, grouped, grouping, intervals, keys, measures, multiplicity, patterns, questions,
+     reliability, suppression, trend, weighting],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: ModuleType) -> None:

@@ -419,3 +419,19 @@ def test_required_names_each_criterion_with_a_boolean(required: list[object]) ->
     satisfied, answered, weights = weighted_readme_example()
     with pytest.raises(ValueError, match="required must be 3 booleans, one per criterion"):
         weighted_index_groups(satisfied, answered, weights, EVERYONE, 1, [1, 1, 1], required=required)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), feedback=st.sampled_from(["required", "when_answered"]))
+def test_index_shown_says_for_every_group_at_once_what_index_score_says_for_one(seed: int, feedback: str) -> None:
+    rng = np.random.default_rng(seed)
+    size = 400
+    answers: Answers = {}
+    for c in (*SIPAS, "feedback"):
+        values = rng.integers(1, 6, size).astype(np.float64)
+        values[rng.random(size) < (0.9 if c == "feedback" else 0.1)] = NAN
+        answers[c] = values[:, None]
+    groups = rng.integers(0, 12, size)
+    assessment = assess_groups(sipas_criteria(feedback), answers, groups, 12, MEAN, SmallSampleRule(min_n=25))
+    scores = [assessment.index_score(g) for g in range(12)]
+    assert assessment.index_shown.tolist() == [score is not None and not score.suppressed for score in scores]
