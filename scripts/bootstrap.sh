@@ -12,6 +12,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 [ -e /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf ] || need_apt+=(fonts-noto-core)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need_apt+=(fonts-dejavu-core)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v pdftotext >/dev/null 2>&1 || need_apt+=(poppler-utils)  # pdftotext, pdffonts, pdftoppm: the report tests read the PDFs
 ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need_apt+=(libpango-1.0-0 libpangoft2-1.0-0)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -144,6 +144,14 @@ class Settings:
     worker_in_process: bool = True
     job_max_attempts: int = 6
     job_lease_seconds: int = 60
+    # PDF reports: where the archive keeps them, the largest attachment (bigger: a link into the staff area), the
+    # days after a period's end before a scheduled report is made (late answers), the rendering processes and
+    # how many reports one renders before it is replaced (WeasyPrint keeps memory)
+    reports_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var" / "reports")
+    report_attach_max_bytes: int = 5_000_000
+    report_grace_days: int = 3
+    report_processes: int = 0  # 0: one per core
+    report_recycle_after: int = 20
 
     @property
     def twilio_configured(self) -> bool:
@@ -202,6 +210,14 @@ class Settings:
             raise SettingsError("SURVEY_JOB_MAX_ATTEMPTS: must be at least 1")
         if self.job_lease_seconds < 1:
             raise SettingsError("SURVEY_JOB_LEASE_SECONDS: must be at least 1")
+        if self.report_attach_max_bytes < 0:
+            raise SettingsError("SURVEY_REPORT_ATTACH_MAX_BYTES: must be 0 or more (0: always a link)")
+        if self.report_grace_days < 0:
+            raise SettingsError("SURVEY_REPORT_GRACE_DAYS: must be 0 or more")
+        if self.report_processes < 0:
+            raise SettingsError("SURVEY_REPORT_PROCESSES: must be 0 (one per core) or more")
+        if self.report_recycle_after < 1:
+            raise SettingsError("SURVEY_REPORT_RECYCLE_AFTER: must be at least 1")
 
 
 def _quiet_hours(raw: str) -> tuple[str, str]:
@@ -284,4 +300,9 @@ def get_settings() -> Settings:
         worker_in_process=_env_bool("WORKER_IN_PROCESS", _env("DATABASE_URL", default_db).startswith("sqlite:")),
         job_max_attempts=_env_int("JOB_MAX_ATTEMPTS", 6),
         job_lease_seconds=_env_int("JOB_LEASE_SECONDS", 60),
+        reports_dir=Path(_env("REPORTS_DIR", str(var_dir / "reports"))),
+        report_attach_max_bytes=_env_int("REPORT_ATTACH_MAX_BYTES", 5_000_000),
+        report_grace_days=_env_int("REPORT_GRACE_DAYS", 3),
+        report_processes=_env_int("REPORT_PROCESSES", 0),
+        report_recycle_after=_env_int("REPORT_RECYCLE_AFTER", 20),
     )

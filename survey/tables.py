@@ -29,7 +29,9 @@ __all__ = [
     "Job",
     "Kiosk",
     "QuestionnaireVersion",
+    "ReportFrequency",
     "ReportRun",
+    "ReportRunStatus",
     "ReportSchedule",
     "Respondent",
     "Response",
@@ -294,21 +296,42 @@ class ApiKey(Table):
     revoked_at = Timestamptz(null=True, default=None)
 
 
+class ReportFrequency(StrEnum):
+    monthly = "monthly"
+    quarterly = "quarterly"
+
+
+class ReportRunStatus(StrEnum):
+    queued = "queued"          # asked for (on demand): not started
+    rendering = "rendering"    # claimed by a process (lease_expires_at): being assembled and rendered
+    archived = "archived"      # the PDF is on disk with its checksum
+    sent = "sent"              # mailed to the schedule's recipients (scheduled runs only)
+    skipped = "skipped"        # too few answers for the scope: nothing made
+    failed = "failed"
+
+
 class ReportSchedule(Table):
-    """Which PDF report is due when, and for whom."""
+    """Which PDF report is due when, and for whom: a unit subtree (optionally one service and one questionnaire),
+    monthly or quarterly, in one language, mailed to the recipients after the period closes and its grace."""
 
     name = Varchar(length=120)
-    unit = ForeignKey(Unit)
+    unit = ForeignKey(Unit, help_text="Root of the scope: the unit with its subtree")
     service = ForeignKey(Service, null=True)
-    questionnaire_key = Varchar(length=64)
-    frequency = Varchar(length=16, help_text="monthly, quarterly, yearly")
+    questionnaire_key = Varchar(length=64, help_text="Empty: every questionnaire with answers")
+    frequency = Varchar(length=16, choices=ReportFrequency, help_text="monthly or quarterly")
     recipients = JSON(default="[]")
-    next_run_at = Timestamptz()
+    next_run_at = Timestamptz(help_text="When the next period falls due (its end plus the grace)")
     active = Boolean(default=True)
+    language = Varchar(length=8, default="vi")
+    kind = Varchar(length=16, default="unit", help_text="unit (the unit's report) or leadership")
+    grace_days = Integer(default=3, help_text="Days after the period's end for late answers")
+    first_period = Varchar(length=16, default="", help_text="The first period it reports (e.g. 2026-Q3)")
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class ReportRun(Table):
-    """One generated report: scope, period, file and checksum."""
+    """One report made or being made: scope, period, language, the file with its checksum, and for a scheduled run
+    whether it was sent. ``run_key`` is unique: a schedule's period is claimed once, across workers and restarts."""
 
     schedule = ForeignKey(ReportSchedule, null=True)
     unit = ForeignKey(Unit, null=True)
@@ -321,6 +344,19 @@ class ReportRun(Table):
     status = Varchar(length=16, default="pending")
     requested_by = ForeignKey(StaffUser, null=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    # unique through the index the migration creates (SQLite cannot add a UNIQUE column)
+    run_key = Varchar(length=200, null=True, default=None, index=True,
+                      help_text="'schedule:<id>:<period>' for scheduled runs: claimed once (a unique index)")
+    kind = Varchar(length=16, default="unit", help_text="unit, service or leadership")
+    period = Varchar(length=16, default="", help_text="2026-09, 2026-Q3 or 2026")
+    language = Varchar(length=8, default="vi")
+    pages = Integer(null=True, default=None)
+    size_bytes = Integer(null=True, default=None)
+    progress = Integer(default=0, help_text="0-100 while rendering")
+    error = Text(null=True, default=None)
+    lease_expires_at = Timestamptz(null=True, default=None)
+    finished_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
 
 
 class AuditEvent(Table):

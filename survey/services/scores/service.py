@@ -9,15 +9,20 @@ quotes the comments, and names no unit outside the caller's subtree.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 from msgspec.structs import replace
 
+from questionnaires.model import Questionnaire
 from scoring import SmallSampleRule
-from survey.services.extract import ResponseScope, extract_responses
+from survey.services.extract import ResponseFrame, ResponseScope, extract_responses
 from survey.services.questionnaires import latest_version
 from survey.services.scores.assessment import assess
 from survey.services.scores.comments import group_comments
-from survey.services.scores.context import Context
+from survey.services.scores.context import Context, UnitTree
 from survey.services.scores.contract import ScoreReport, ScoreRequest, TestResult
 from survey.services.scores.errors import ScoreParameterError
 from survey.services.scores.periods import Period, add_months
@@ -30,9 +35,73 @@ from survey.services.scores.queries import (
 )
 from survey.settings import get_settings
 
-__all__ = ["PEER", "compute_scores", "redact"]
+__all__ = ["PEER", "ScoreData", "compute_scores", "load_score_data", "redact", "score_loaded"]
 
 PEER = "peer"  # how a unit outside the caller's scope is named in comparisons
+
+
+@dataclass(frozen=True)
+class ScoreData:
+    """What scoring reads from the database for one questionnaire, read once and scored for many requests
+    (:func:`score_loaded`): the whole country's responses over a window that holds each period with its previous
+    period, the same period a year earlier and the twelve months before its end, and the delivered invitations of
+    each period (the whole country, every service)."""
+
+    questionnaire: Questionnaire
+    units: UnitTree
+    services: dict[int, str]
+    channel: str | None
+    window: Period
+    frame: ResponseFrame
+    invitations: dict[str, npt.NDArray[np.int64]]  # by period label: rows (unit, service, channel, month, count)
+    extract_s: float
+
+
+def _window(periods: Sequence[Period]) -> Period:
+    earliest = min(min(p.previous().start, p.year_earlier().start, add_months(p.end, -13)) for p in periods)
+    return Period("window", earliest, max(p.end for p in periods))
+
+
+async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, channel: str | None = None,
+                          service: str | None = None) -> ScoreData:
+    """Read ``questionnaire_key``'s responses and invitations once for ``periods`` (see :class:`ScoreData`);
+    ``service`` limits the reading to one service (what ``compute_scores`` does for a request with a service).
+
+    Raises :class:`ScoreParameterError` naming the questionnaire or the service when unknown."""
+    settings = get_settings()
+    try:
+        questionnaire = (await latest_version(questionnaire_key)).questionnaire
+    except LookupError:
+        keys = await published_questionnaires()
+        raise ScoreParameterError("questionnaire", f"{questionnaire_key!r} is not published; allowed: "
+                                  f"{', '.join(keys) or '(none published)'}") from None
+    units = await unit_tree()
+    services = await service_codes()
+    service_id = _service_id(services, service)
+    window = _window(periods)
+    start, end = window.bounds(settings.timezone)
+    numeric = [x.id for x in questionnaire.questions if x.is_numeric]
+    clock = time.perf_counter()
+    # the universe: the whole country, read once: peers are siblings, and a funnel may compare a unit with every
+    # unit of its level (the district offices of a province with fewer than five)
+    frame = await extract_responses(ResponseScope(questionnaire.id, start, end, "/", service_id, channel), numeric)
+    extracted = time.perf_counter() - clock
+    invitations = {}
+    for period in periods:
+        p_start, p_end = period.bounds(settings.timezone)
+        invitations[period.label] = await delivered_invitations(questionnaire.id, p_start, p_end, "/", service_id,
+                                                                channel, settings.timezone)
+    return ScoreData(questionnaire, units, services, channel, window, frame, invitations, extracted)
+
+
+def _service_id(services: dict[int, str], code: str | None) -> int | None:
+    if code is None:
+        return None
+    service_id = next((i for i, c in services.items() if c == code), None)
+    if service_id is None:
+        allowed = ", ".join(sorted(services.values()))
+        raise ScoreParameterError("service", f"unknown service {code!r}; allowed: {allowed}")
+    return service_id
 
 
 async def compute_scores(request: ScoreRequest, *, visible_path: str | None = None) -> ScoreReport:
@@ -41,15 +110,21 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
     Raises :class:`ScoreParameterError` naming the parameter for unknown questionnaires, units,
     services or periods, and :class:`PermissionError` when the unit lies outside ``visible_path``.
     """
+    data = await load_score_data(request.questionnaire, [request.period_range], channel=request.channel,
+                                 service=request.service)
+    return await score_loaded(data, request, visible_path=visible_path)
+
+
+async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: str | None = None) -> ScoreReport:
+    """The scores for ``request`` from data read once by :func:`load_score_data` (the same questionnaire and
+    channel, and the request's period among the loaded ones): exactly what :func:`compute_scores` gives."""
     settings = get_settings()
     period = request.period_range
-    try:
-        questionnaire = (await latest_version(request.questionnaire)).questionnaire
-    except LookupError:
-        keys = await published_questionnaires()
-        raise ScoreParameterError("questionnaire", f"{request.questionnaire!r} is not published; allowed: "
-                                  f"{', '.join(keys) or '(none published)'}") from None
-    units = await unit_tree()
+    questionnaire, units, services = data.questionnaire, data.units, data.services
+    if request.questionnaire != questionnaire.id or request.channel != data.channel:
+        raise ValueError("score_loaded: the request's questionnaire and channel must be those of the data")
+    if period.label not in data.invitations or _window([period]).start < data.window.start:
+        raise ValueError(f"score_loaded: period {period.label} was not loaded")
     by_code = {code: unit for unit, code in units.code.items()}
     unit_code = request.unit
     if unit_code is None and visible_path is not None:
@@ -61,27 +136,17 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
             raise ScoreParameterError("unit", f"unknown unit {unit_code!r}; allowed: {', '.join(sorted(by_code))}")
         if visible_path is not None and not units.path[scope_unit].startswith(visible_path):
             raise PermissionError(f"unit {unit_code!r} is outside the units you may see")
-    services = await service_codes()
-    service_id = None
-    if request.service is not None:
-        service_id = next((i for i, c in services.items() if c == request.service), None)
-        if service_id is None:
-            raise ScoreParameterError("service", f"unknown service {request.service!r}; allowed: "
-                                      f"{', '.join(sorted(services.values()))}")
-    # the universe: the whole country, read once: peers are siblings, and a funnel may compare a unit with every
-    # unit of its level (the district offices of a province with fewer than five)
+    service_id = _service_id(services, request.service)
     scope_path = units.path[scope_unit] if scope_unit else "/"
-    universe_path = "/"
-    earliest = min(period.previous().start, period.year_earlier().start, add_months(period.end, -13))
-    start, end = Period("window", earliest, period.end).bounds(settings.timezone)
-    numeric = [x.id for x in questionnaire.questions if x.is_numeric]
-    clock = time.perf_counter()
-    frame = await extract_responses(
-        ResponseScope(questionnaire.id, start, end, universe_path, service_id, request.channel), numeric)
-    extracted = time.perf_counter() - clock
+    frame = data.frame
+    invitations = data.invitations[period.label]
+    if service_id is not None:
+        frame = frame.take(frame.service_id == service_id)
+        invitations = invitations[invitations[:, 1] == service_id]
+    if scope_unit is not None:
+        inside = np.array([units.path.get(int(u), "").startswith(scope_path) for u in invitations[:, 0]], dtype=bool)
+        invitations = invitations[inside.reshape(-1)] if invitations.size else invitations
     p_start, p_end = period.bounds(settings.timezone)
-    invitations = await delivered_invitations(questionnaire.id, p_start, p_end, scope_path, service_id,
-                                              request.channel, settings.timezone)
     declared = questionnaire.weighting
     weighted = declared is not None if request.weighted is None else request.weighted
     contacts = None
@@ -102,7 +167,7 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
             ResponseScope(questionnaire.id, p_start, p_end, scope_path, service_id, request.channel), text_questions,
             context)
     report = assessment.report(service=request.service, channel=request.channel, comments=comments,
-                               timings={"extract_s": extracted})
+                               timings={"extract_s": data.extract_s})
     if visible_path is None:
         return report
     return redact(report, {units.code[u]: p for u, p in units.path.items()}, visible_path)
