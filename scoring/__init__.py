@@ -16,13 +16,22 @@ from scoring.comparisons import (
     PeriodComparison,
     TwoProportionResult,
     compare_periods,
+    difference_of_estimates,
     dunn_test,
     holm_adjust,
     kruskal_wallis,
     mann_whitney,
     two_proportion_test,
 )
-from scoring.funnel import FunnelPoint, FunnelPosition, FunnelResult, TargetSource, funnel_limits
+from scoring.funnel import (
+    FunnelCurve,
+    FunnelPoint,
+    FunnelPosition,
+    FunnelResult,
+    TargetSource,
+    funnel_curve,
+    funnel_limits,
+)
 from scoring.grouped import CochranArmitageGroups, cochran_armitage_groups
 from scoring.grouping import GroupStats, combine_codes, group_stats, group_sums
 from scoring.intervals import NPSIntervalMethod, mean_interval, nps_interval, t_interval, wilson_interval
@@ -102,7 +111,10 @@ __all__ = [
     "compare_periods",
     "cronbach_alpha",
     "dunn_test",
+    "funnel_curve",
     "funnel_limits",
+    "difference_of_estimates",
+    "FunnelCurve",
     "group_keys",
     "group_stats",
     "group_sums",

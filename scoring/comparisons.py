@@ -29,12 +29,14 @@ from scoring._common import ConfidenceInterval, FloatArray, as_float_array, json
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
 
 __all__ = [
+    "DifferenceResult",
     "DunnPair",
     "KruskalWallisResult",
     "MannWhitneyResult",
     "PeriodComparison",
     "TwoProportionResult",
     "compare_periods",
+    "difference_of_estimates",
     "dunn_test",
     "holm_adjust",
     "kruskal_wallis",
@@ -444,3 +446,47 @@ def kruskal_wallis(
         pairwise=dunn_test(v, g),
         excluded=tuple(excluded),
     )
+
+
+@dataclass(frozen=True)
+class DifferenceResult:
+    """Two independent estimates compared (Altman & Bland, BMJ 2003;326:219): ``difference = estimate1 −
+    estimate2`` with ``se = sqrt(se1² + se2²)``, ``statistic = difference / se`` and its two-sided normal p."""
+
+    estimate1: float
+    se1: float
+    estimate2: float
+    se2: float
+    difference: float
+    se: float
+    statistic: float
+    pvalue: float
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        z = float(stats.norm.ppf(0.5 + confidence_level / 2))
+        return ConfidenceInterval(self.difference - z * self.se, self.difference + z * self.se, confidence_level)
+
+
+def difference_of_estimates(estimate1: float, interval1: tuple[float, float], estimate2: float,
+                            interval2: tuple[float, float], confidence_level: float = 0.95) -> DifferenceResult:
+    """Whether two estimates from independent samples (a unit's index this period and last) differ, from their
+    symmetric normal intervals at ``confidence_level`` (each ``se = width / (2·z)``).
+
+    Altman & Bland's example (BMJ 2003;326:219): two estimates 0.5 (se 0.3) and 0.1 (se 0.2) differ by 0.4 with
+    se 0.36, z = 1.11, p = 0.27.
+
+    >>> z = 1.959963984540054
+    >>> r = difference_of_estimates(0.5, (0.5 - z * 0.3, 0.5 + z * 0.3), 0.1, (0.1 - z * 0.2, 0.1 + z * 0.2))
+    >>> round(r.difference, 2), round(r.se, 2), round(r.statistic, 2), round(r.pvalue, 2)
+    (0.4, 0.36, 1.11, 0.27)
+    """
+    z = float(stats.norm.ppf(0.5 + confidence_level / 2))
+    se1 = (float(interval1[1]) - float(interval1[0])) / (2 * z)
+    se2 = (float(interval2[1]) - float(interval2[0])) / (2 * z)
+    if se1 < 0 or se2 < 0:
+        raise ValueError("an interval's upper bound lies below its lower bound")
+    difference = float(estimate1) - float(estimate2)
+    se = math.sqrt(se1 * se1 + se2 * se2)
+    statistic = difference / se if se > 0 else math.copysign(math.inf, difference) if difference else 0.0
+    pvalue = float(2 * stats.norm.sf(abs(statistic))) if se > 0 or difference else 1.0
+    return DifferenceResult(float(estimate1), se1, float(estimate2), se2, difference, se, statistic, pvalue)

@@ -28,7 +28,8 @@ from scipy import special, stats
 from scoring._common import FloatArray, json_number
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
 
-__all__ = ["FunnelPoint", "FunnelPosition", "FunnelResult", "TargetSource", "funnel_limits"]
+__all__ = ["FunnelCurve", "FunnelPoint", "FunnelPosition", "FunnelResult", "TargetSource", "funnel_curve",
+           "funnel_limits"]
 
 
 FunnelPosition = Literal["above_998", "above_95", "within", "below_95", "below_998", "suppressed"]
@@ -245,3 +246,44 @@ def funnel_limits(
             z=None if z is None else float(z[i]), pvalue=None if p_unit is None else float(p_unit[i])))
     return FunnelResult(target=target, points=tuple(points), method=method, target_source=source, n_units=n_units,
                         phi=phi, tau2=tau2, widened=widened, overdispersion_pvalue=pvalue_od)
+
+
+@dataclass(frozen=True)
+class FunnelCurve:
+    """The control limits of a funnel as functions of n (for drawing it): at each ``n``, the limits
+    :func:`funnel_limits` gives a unit of that size around ``target`` (widened by ``tau2`` when ``widened``)."""
+
+    target: float
+    n: tuple[float, ...]
+    lower_95: tuple[float, ...]
+    upper_95: tuple[float, ...]
+    lower_998: tuple[float, ...]
+    upper_998: tuple[float, ...]
+
+
+def funnel_curve(target: float, n_max: float, *, tau2: float = 0.0, widened: bool = False, n_min: float = 10.0,
+                 points: int = 60) -> FunnelCurve:
+    """The limits of :func:`funnel_limits` along ``points`` sizes spaced evenly on a log scale from ``n_min`` to
+    ``n_max``: the exact binomial limits with Spiegelhalter's interpolation, or ``target ± z·sqrt(s² + τ²)`` when
+    the family's limits were ``widened``.
+
+    >>> curve = funnel_curve(0.8, 400, points=3, n_min=100)
+    >>> curve.n, [round(x, 3) for x in curve.lower_95]
+    ((100.0, 200.0, 400.0), [0.714, 0.741, 0.759])
+    >>> result = funnel_limits([80, 160, 320], [100, 200, 400], target=0.8, min_units=1)
+    >>> [round(p.lower_95, 3) for p in result.points]  # the same limits a unit of that size gets
+    [0.714, 0.741, 0.759]
+    """
+    if not 0.0 <= target <= 1.0:
+        raise ValueError("the target share must lie in [0, 1]")
+    if not 1.0 <= n_min <= n_max or points < 2:
+        raise ValueError(f"funnel_curve needs 1 <= n_min <= n_max and points >= 2, got {n_min}, {n_max}, {points}")
+    n = np.unique(np.round(np.geomspace(n_min, n_max, points)))
+    if widened:
+        se = np.sqrt(target * (1.0 - target) / n + tau2)
+        limits = {name: np.clip(target + float(special.ndtri(p)) * se, 0.0, 1.0) for name, p in _LIMITS}
+    else:
+        limits = {name: _binomial_limit(p, n, target) for name, p in _LIMITS}
+    as_tuple = {name: tuple(float(v) for v in values) for name, values in limits.items()}
+    return FunnelCurve(target, tuple(float(v) for v in n), as_tuple["lower_95"], as_tuple["upper_95"],
+                       as_tuple["lower_998"], as_tuple["upper_998"])

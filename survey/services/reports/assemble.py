@@ -1,76 +1,491 @@
-"""A report's content as plain data (picklable, for a rendering process): every figure from
-:mod:`survey.services.scores`, read once per questionnaire and period through :class:`Sources`."""
+"""A report's content as plain data (picklable, for a rendering process). Every figure comes from
+:mod:`survey.services.scores` (and so from :mod:`scoring`), each questionnaire read once per batch through
+:class:`Sources`; nothing about a group below its minimum n is put in, only that n.
+
+A unit report has a part per questionnaire with answers in its scope: the executive summary (the index against
+its target and the previous period, n, response rate, findings in sentences), the criteria with their intervals,
+the distribution of each rating question, the 12-month trend with its test, the funnel of the unit among the units
+of its level, the results by channel, comments grouped by the criterion their author rated lowest; then the
+follow-up cases and the methodology. The leadership report has the national part, the league table of the units
+under the centre, the heatmap of units × criteria, the five best and worst, the movers, the services ranked and the
+follow-up compliance by unit.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from survey.i18n import pick, t
+import numpy as np
+
+from questionnaires.model import Criterion, Questionnaire
+from scoring import bh_q_values, difference_of_estimates, funnel_curve, wilson_interval
+from survey.db import aware, run_sql
+from survey.i18n import N_, pick, t
+from survey.services.extract import ResponseScope, extract_comments, subtree_pattern
 from survey.services.reports.spec import ReportParameterError, ReportSpec
-from survey.services.scores import ScoreParameterError, ScoreRequest
-from survey.services.scores.periods import Period
+from survey.services.scores import ScoreGroup, ScoreParameterError, ScoreReport, ScoreRequest, mask_contact_details
+from survey.services.scores.methodology import methodology
+from survey.services.scores.periods import Period, add_months, parse_period, period_name
 from survey.services.scores.queries import published_questionnaires
 from survey.services.scores.service import ScoreData, load_score_data, score_loaded
 from survey.settings import get_settings
 from survey.tables import Service, Unit
 
-__all__ = ["Sources", "assemble"]
+__all__ = ["ALPHA", "COMMENTS_SHOWN", "Sources", "assemble", "report_periods", "twelve_months"]
+
+ALPHA = 0.05  # significance markers: q (or the headline's p) below it
+COMMENTS_SHOWN = 24  # the newest comments a report quotes (from groups of min_n_comments)
+MOVERS = 5
+# texts chosen at run time
+KIND_TITLES = {"unit": N_("report.kind.unit"), "service": N_("report.kind.service"),
+               "leadership": N_("report.kind.leadership")}
+N_("report.findings.target_met"), N_("report.findings.target_missed"), N_("report.findings.rose")
+N_("report.findings.fell"), N_("report.findings.trend_up"), N_("report.findings.trend_down")
+N_("report.findings.funnel_low"), N_("report.findings.funnel_high")
+
+
+def twelve_months(period: Period) -> Period:
+    """The twelve months ending with ``period``'s last month: the trend's window."""
+    start = add_months(period.end, -12)
+    last = date.fromordinal(period.end.toordinal() - 1)
+    return parse_period(f"{start.isoformat()}..{last.isoformat()}")
+
+
+def previous(period: Period) -> Period:
+    """The period before ``period``, labelled as a user writes it (``2026-Q2`` before ``2026-Q3``)."""
+    return parse_period(period_name(period.previous()))
+
+
+def report_periods(period: Period) -> list[Period]:
+    """What a report of ``period`` scores: the period, the one before and the twelve months."""
+    return [period, previous(period), twelve_months(period)]
 
 
 @dataclass
 class Sources:
-    """Data read once and shared by the reports of one batch: per questionnaire, its :class:`ScoreData`."""
+    """Data read once and shared by the reports of one batch: per questionnaire, its :class:`ScoreData` for the
+    periods of :func:`report_periods`; and the names of units and services."""
 
-    periods: list[Period]
+    period: Period
     data: dict[str, ScoreData] = field(default_factory=dict)
+    units: list[dict[str, Any]] = field(default_factory=list)
+    services: list[dict[str, Any]] = field(default_factory=list)
 
     async def get(self, questionnaire: str) -> ScoreData:
         if questionnaire not in self.data:
-            self.data[questionnaire] = await load_score_data(questionnaire, self.periods)
+            self.data[questionnaire] = await load_score_data(questionnaire, report_periods(self.period))
         return self.data[questionnaire]
 
+    async def catalogue(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        if not self.units:
+            self.units = await Unit.select(Unit.id, Unit.code, Unit.name_vi, Unit.name_en, Unit.path, Unit.level,
+                                           Unit.parent).order_by(Unit.path)
+            self.services = await Service.select(Service.id, Service.code, Service.name_vi,
+                                                 Service.name_en).order_by(Service.code)
+        return self.units, self.services
 
-async def _names(spec: ReportSpec) -> dict[str, str | None]:
-    names: dict[str, str | None] = {"unit": None, "service": None}
-    column = "name_vi" if spec.lang == "vi" else "name_en"
-    if spec.unit is not None:
-        row = await Unit.select(Unit.code, getattr(Unit, column)).where(Unit.code == spec.unit).first()
-        if row is None:
-            codes = [r["code"] for r in await Unit.select(Unit.code).order_by(Unit.code)]
-            raise ReportParameterError("unit", f"unknown unit {spec.unit!r}; allowed: {', '.join(codes)}")
-        names["unit"] = row[column]
-    if spec.service is not None:
-        row = await Service.select(getattr(Service, column)).where(Service.code == spec.service).first()
-        if row is None:
-            codes = [r["code"] for r in await Service.select(Service.code).order_by(Service.code)]
-            raise ReportParameterError("service", f"unknown service {spec.service!r}; allowed: {', '.join(codes)}")
-        names["service"] = row[column]
-    return names
+
+def _name(row: dict[str, Any] | None, lang: str) -> str:
+    if row is None:
+        return ""
+    return str(row["name_vi"] if lang == "vi" else row["name_en"] or row["name_vi"])
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+class _Scorer:
+    """Scores one questionnaire's loaded data for the requests of one report."""
+
+    def __init__(self, data: ScoreData, spec: ReportSpec, unit: str | None, service: str | None) -> None:
+        self.data, self.spec, self.unit, self.service = data, spec, unit, service
+
+    async def __call__(self, period: Period, by: tuple[str, ...] = (), *, comments: bool = False,
+                       unit: str | None = None) -> ScoreReport:
+        request = ScoreRequest(self.data.questionnaire.id, period.label, unit=unit or self.unit, service=self.service,
+                               by=by, comments=comments)
+        try:
+            return await score_loaded(self.data, request)
+        except ScoreParameterError as error:
+            raise ReportParameterError(error.parameter, str(error).split(": ", 1)[-1]) from None
+
+
+def _criteria(q: Questionnaire) -> list[Criterion]:
+    return [c for c in q.criteria if q.questions_of(c.id)]
+
+
+def _marker(test: Any) -> dict[str, Any] | None:
+    if test is None or test.suppressed or test.pvalue is None:
+        return None
+    q = test.q_value
+    return {"statistic": test.statistic, "pvalue": test.pvalue, "q": q, "significant": q is not None and q < ALPHA,
+            "effect": test.effect_size, "test": test.test}
+
+
+def _tests(group: ScoreGroup, comparison: str, test: str) -> dict[str | None, Any]:
+    return {x.criterion: x for x in group.tests if x.comparison == comparison and x.test == test}
+
+
+def _index_change(now: ScoreGroup | None, before: ScoreGroup | None) -> dict[str, Any] | None:
+    """The index against the previous period: the headline comparison, one pre-specified test (so its p is not
+    adjusted): the difference of two independent estimates from their intervals."""
+    a = now.index if now else None
+    b = before.index if before else None
+    if a is None or b is None or a.value is None or b.value is None or not a.ci or not b.ci:
+        return None
+    result = difference_of_estimates(a.value, (a.ci[0], a.ci[1]), b.value, (b.ci[0], b.ci[1]))
+    ci = result.confidence_interval()
+    return {"before": b.value, "difference": result.difference, "ci": [ci.low, ci.high], "z": result.statistic,
+            "pvalue": result.pvalue, "significant": result.pvalue < ALPHA}
+
+
+async def _comment_groups(data: ScoreData, spec: ReportSpec, period: Period, group: ScoreGroup,
+                          scope_path: str, service_id: int | None) -> dict[str, Any]:
+    """The newest comments of the scope, each under the criterion its author rated lowest (below the satisfied
+    threshold), else under "satisfied"; masked, and only when the group reaches the comments minimum."""
+    q = data.questionnaire
+    comments = group.comments
+    text_ids = [x.id for x in q.questions if x.type == "text"]
+    result: dict[str, Any] = {"n": comments.n if comments else 0, "shown": False, "reason": None, "groups": []}
+    if comments is None or not text_ids:
+        return result
+    if comments.suppressed:
+        result["reason"] = comments.suppression_reason
+        return result
+    start, end = period.bounds(get_settings().timezone)
+    scope = ResponseScope(q.id, start, end, scope_path, service_id, None)
+    marks = await extract_comments(scope, text_ids, with_text=False)
+    newest: list[int] = []
+    for mark in marks:
+        if mark.response_id not in newest:
+            newest.append(mark.response_id)
+        if len(newest) >= COMMENTS_SHOWN:
+            break
+    texts = await extract_comments(scope, text_ids, response_ids=newest) if newest else []
+    frame = data.frame
+    row_of = {int(r): i for i, r in enumerate(frame.response_id.tolist()) if int(r) in set(newest)}
+    criteria = _criteria(q)
+    zone = ZoneInfo(get_settings().timezone)
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for comment in texts:
+        if not (comment.text or "").strip():
+            continue
+        row = row_of.get(comment.response_id)
+        lowest, lowest_gap = "satisfied", 0.0
+        if row is not None:
+            for criterion in criteria:
+                values = [frame.answers[row, frame.question_ids.index(x.id)] for x in q.questions_of(criterion.id)
+                          if x.id in frame.question_ids]
+                values = [v for v in values if v == v]
+                if values:
+                    gap = float(np.mean(values)) - criterion.satisfied_threshold
+                    if gap < lowest_gap:
+                        lowest, lowest_gap = criterion.id, gap
+        grouped.setdefault(lowest, []).append({
+            "text": mask_contact_details(comment.text or ""),
+            "date": comment.submitted_at.astimezone(zone).strftime("%d/%m/%Y")})
+    order = [c.id for c in criteria] + ["satisfied"]
+    labels = {c.id: pick(c.title, spec.lang) for c in criteria}
+    labels["satisfied"] = t("report.comments.satisfied", spec.lang)
+    result["groups"] = [{"criterion": key, "label": labels[key], "items": grouped[key]} for key in order
+                        if key in grouped]
+    result["shown"] = True
+    return result
+
+
+def _funnel(report: ScoreReport, unit: str | None, q: Questionnaire, lang: str) -> dict[str, Any] | None:
+    """The funnel of the unit's family on the criterion where the unit lies furthest from the target (the most
+    telling one); None when the unit has no funnel (too few units of its level, or too few answers)."""
+    mine = [p for p in report.funnel if p.unit == unit and p.share is not None and p.z is not None]
+    if not mine:
+        return None
+    focus = max(mine, key=lambda p: abs(p.z or 0.0))
+    family = next((f for f in report.funnel_families if f.criterion == focus.criterion and f.family == focus.family),
+                  None)
+    if family is None or family.suppressed or family.target is None:
+        return None
+    points = [p for p in report.funnel if p.criterion == focus.criterion and p.family == focus.family
+              and p.share is not None]
+    n_max = max(max(p.n for p in points), 40) * 1.1
+    curve = funnel_curve(family.target, n_max, tau2=family.tau2 or 0.0, widened=family.widened,
+                         n_min=max(10.0, min(p.n for p in points) * 0.8))
+    criterion = next(c for c in q.criteria if c.id == focus.criterion)
+    return {"criterion": pick(criterion.title, lang), "target": family.target, "target_source": family.target_source,
+            "phi": family.phi, "widened": family.widened, "family": family.family, "n_units": family.n_units,
+            "curve": {"n": curve.n, "lower_95": curve.lower_95, "upper_95": curve.upper_95,
+                      "lower_998": curve.lower_998, "upper_998": curve.upper_998},
+            "points": [{"label": p.unit, "n": p.n, "share": p.share, "highlight": p.unit == unit,
+                        "flagged": p.flagged} for p in points],
+            "position": focus.position, "flagged": focus.flagged, "q": focus.q_value, "share": focus.share}
+
+
+def _findings(part: dict[str, Any], lang: str) -> list[str]:
+    """The one to three findings that matter, in sentences: the index against its target, the change since the
+    previous period when significant, the weakest criterion, a significant trend, a flag on the funnel."""
+    out: list[str] = []
+    index = part["index"]
+    if index is None:
+        return [t("report.findings.too_few", lang, n=part["n"], min_n=part["min_n"])]
+    if index["target"] is not None:
+        key = "report.findings.target_met" if index["met"] else "report.findings.target_missed"
+        out.append(t(key, lang, value=_num(index["value"]), target=_num(index["target"], 0)))
+    change = part["change"]
+    if change and change["significant"]:
+        key = "report.findings.rose" if change["difference"] > 0 else "report.findings.fell"
+        out.append(t(key, lang, points=_num(abs(change["difference"])), previous=part["previous_label"]))
+    shown = [c for c in part["criteria"] if c["share"] is not None]
+    if shown:
+        weakest = min(shown, key=lambda c: c["share"])
+        out.append(t("report.findings.weakest", lang, criterion=weakest["label"], share=_pct(weakest["share"])))
+    trend = part["trend"]["test"]
+    if trend and trend["significant"] and len(out) < 3:
+        key = "report.findings.trend_up" if (trend["statistic"] or 0) > 0 else "report.findings.trend_down"
+        out.append(t(key, lang))
+    funnel = part["funnel"]
+    if funnel and funnel["flagged"] and len(out) < 3:
+        key = "report.findings.funnel_low" if funnel["position"].startswith("below") else "report.findings.funnel_high"
+        out.append(t(key, lang, criterion=funnel["criterion"]))
+    return out[:3]
+
+
+async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: int | None) -> dict[str, Any] | None:
+    """One questionnaire's part of a unit or service report; None when the scope has no answer to it."""
+    q, lang, period = data.questionnaire, spec.lang, spec.period_range
+    score = _Scorer(data, spec, spec.unit, spec.service)
+    report = await score(period, comments=True)
+    group = report.groups[0] if report.groups else None
+    if group is None or group.n == 0:
+        return None
+    rule_min = report.min_n
+    earlier_report = await score(previous(period))
+    before = earlier_report.groups[0] if earlier_report.groups else None
+    criteria_defs = _criteria(q)
+    peers = _tests(group, "vs_peers", "two_proportion")
+    earlier = _tests(group, "previous_period", "two_proportion")
+    criteria = []
+    for c, result in zip(criteria_defs, group.criteria, strict=False):
+        criteria.append({"id": c.id, "label": pick(c.title, lang), "n": result.n, "share": result.satisfied_share,
+                         "ci": result.ci, "mean": result.mean, "target": result.target, "met": result.met,
+                         "reason": result.suppression_reason, "peers": _marker(peers.get(c.id)),
+                         "previous": _marker(earlier.get(c.id))})
+    distributions = []
+    for question in group.questions:
+        definition = next(x for x in q.questions if x.id == question.id)
+        if question.suppressed or definition.scale is None or question.type not in ("rating", "ces", "nps"):
+            continue
+        points = definition.scale.points
+        distributions.append({"label": pick(definition.text, lang), "n": question.n,
+                              "counts": [question.distribution.get(str(p), 0) for p in points],
+                              "points": [pick({k: v.get(p, str(p)) for k, v in definition.scale.labels.items()}, lang)
+                                         or str(p) for p in points]})
+    window = twelve_months(period)
+    monthly = await score(window, ("month",))
+    overall = await score(window)
+    months = {g.month: g for g in monthly.groups}
+    labels = [add_months(window.start, i).strftime("%Y-%m") for i in range(12)]
+    trend_points = []
+    for label in labels:
+        g = months.get(label)
+        index = g.index if g else None
+        shown = index is not None and index.value is not None
+        trend_points.append({"label": label, "value": index.value if shown else None,
+                             "low": index.ci[0] if shown and index.ci else None,
+                             "high": index.ci[1] if shown and index.ci else None, "n": g.n if g else 0})
+    trend_group = overall.groups[0] if overall.groups else None
+    trend_test = None
+    if trend_group is not None:
+        found = next((x for x in trend_group.tests if x.comparison == "trend" and x.criterion is None), None)
+        if found is not None:
+            trend_test = _marker(found)
+            if trend_test:
+                trend_test["slope"] = found.details.get("slope")
+        elif not trend_group.n:
+            trend_test = None
+    channels = []
+    by_channel = await score(period, ("channel",))
+    for g in by_channel.groups:
+        index = g.index
+        channels.append({"channel": g.channel, "n": g.n, "value": index.value if index else None,
+                         "ci": index.ci if index else None, "reason": index.suppression_reason if index else None})
+    index = None
+    if group.index is not None and group.index.value is not None:
+        index = {"value": group.index.value, "ci": group.index.ci, "target": group.index.target,
+                 "met": group.index.met, "criteria": [pick(c.title, lang) for c in criteria_defs
+                                                      if c.id in group.index.criteria]}
+    part: dict[str, Any] = {
+        "questionnaire": q.id, "title": pick(q.title, lang), "n": group.n, "min_n": rule_min,
+        "min_n_comments": report.min_n_comments, "response_rate": group.response_rate,
+        "index": index, "index_reason": group.index.suppression_reason if group.index else None,
+        "previous_label": previous(period).label, "change": _index_change(group, before),
+        "criteria": criteria, "distributions": distributions,
+        "trend": {"points": trend_points, "test": trend_test},
+        "funnel": _funnel(report, spec.unit, q, lang),
+        "channels": channels,
+        "comments": await _comment_groups(data, spec, period, group, scope_path, service_id),
+        "nps": group.nps, "ces": group.ces,
+    }
+    part["findings"] = _findings(part, lang)
+    return part
+
+
+async def followup_figures(scope_path: str, service_id: int | None, period: Period, *, now: datetime,
+                           by_level: int | None = None) -> list[dict[str, Any]]:
+    """Follow-up cases opened in ``period`` in the scope: opened, closed, closed within the one-working-hour rule
+    (``closed_at <= due_at``) with its Wilson interval, still open, overdue; per unit of ``by_level`` (the depth
+    under the root: 1 for provinces) or one row for the scope."""
+    start, end = period.bounds(get_settings().timezone)
+    args: list[Any] = [start, end, subtree_pattern(scope_path)]
+    where = ""
+    if service_id is not None:
+        args.append(service_id)
+        where = " AND r.service = {}"
+    rows = await run_sql(
+        "SELECT u.path AS path, f.status AS status, f.due_at AS due_at, f.closed_at AS closed_at "  # noqa: S608
+        "FROM follow_up f JOIN unit u ON u.id = f.unit JOIN response r ON r.id = f.response "
+        "WHERE f.created_at >= {} AND f.created_at < {} AND u.path LIKE {} ESCAPE '\\'" + where, *args)
+    buckets: dict[str, list[int]] = {}
+    for row in rows:
+        key = scope_path
+        if by_level is not None:
+            parts = row["path"].strip("/").split("/")
+            if len(parts) <= by_level:
+                continue
+            key = "/" + "/".join(parts[:by_level + 1]) + "/"
+        due, closed = aware(row["due_at"]), aware(row["closed_at"])
+        counts = buckets.setdefault(key, [0, 0, 0, 0, 0])
+        counts[0] += 1
+        if closed is not None:
+            counts[1] += 1
+            counts[2] += int(due is not None and closed <= due)
+            counts[4] += int(due is not None and closed > due)
+        else:
+            counts[3] += 1
+            counts[4] += int(due is not None and due < now)
+    out = []
+    for key, (opened, closed, on_time, still_open, overdue) in sorted(buckets.items()):
+        low, high = wilson_interval(on_time, opened) if opened else (None, None)
+        out.append({"path": key, "opened": opened, "closed": closed, "on_time": on_time, "open": still_open,
+                    "overdue": overdue, "on_time_share": on_time / opened if opened else None,
+                    "ci": None if low is None else [float(low), float(high)]})
+    return out
+
+
+def _methods(lang: str) -> list[dict[str, str]]:
+    from scoring import SmallSampleRule
+
+    return [{"title": s.title, "text": s.text} for s in methodology(SmallSampleRule())] if lang else []
+
+
+async def _league(data: ScoreData, spec: ReportSpec, units: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The leadership part of one questionnaire: the units under the centre with their index and interval, the
+    heatmap, the best and worst five, the movers and the services."""
+    q, lang, period = data.questionnaire, spec.lang, spec.period_range
+    score = _Scorer(data, spec, None, None)
+    now_units = await score(period, ("subunit",))
+    before_units = await score(previous(period), ("subunit",))
+    by_service = await score(period, ("service",))
+    before = {g.subunit: g for g in before_units.groups}
+    criteria_defs = _criteria(q)
+    rows = []
+    for g in now_units.groups:
+        if g.subunit is None or g.subunit not in units:
+            continue
+        index = g.index
+        value = index.value if index else None
+        below = sum(1 for x in g.tests if x.comparison == "vs_peers" and x.test == "two_proportion"
+                    and x.q_value is not None and x.q_value < ALPHA and (x.effect_size or 0) < 0)
+        above = sum(1 for x in g.tests if x.comparison == "vs_peers" and x.test == "two_proportion"
+                    and x.q_value is not None and x.q_value < ALPHA and (x.effect_size or 0) > 0)
+        rows.append({"unit": g.subunit, "name": _name(units[g.subunit], lang), "n": g.n, "value": value,
+                     "ci": index.ci if index and value is not None else None,
+                     "reason": index.suppression_reason if index else None,
+                     "cells": [c.satisfied_share for c in g.criteria], "above": above, "below": below,
+                     "change": _index_change(g, before.get(g.subunit))})
+    changes = [r["change"] for r in rows if r["change"]]
+    qs = bh_q_values([c["pvalue"] for c in changes]) if changes else []
+    for change, q_value in zip(changes, qs, strict=True):
+        change["q"] = float(q_value)
+        change["significant"] = float(q_value) < ALPHA
+    shown = sorted((r for r in rows if r["value"] is not None), key=lambda r: -r["value"])
+    movers = sorted((r for r in rows if r["change"]), key=lambda r: -abs(r["change"]["difference"]))[:MOVERS]
+    services = []
+    names = {s["code"]: _name(s, lang) for s in (await Service.select(Service.code, Service.name_vi,
+                                                                      Service.name_en))}
+    for g in by_service.groups:
+        index = g.index
+        services.append({"service": g.service, "name": names.get(g.service or "", g.service or "–"), "n": g.n,
+                         "value": index.value if index else None, "ci": index.ci if index else None,
+                         "reason": index.suppression_reason if index else None})
+    services.sort(key=lambda s: (s["value"] is None, -(s["value"] or 0)))
+    return {"units": shown + [r for r in rows if r["value"] is None], "best": shown[:5], "worst": shown[-5:][::-1],
+            "movers": movers, "services": services, "criteria": [pick(c.title, lang) for c in criteria_defs],
+            "funnel": _funnel(await score(period, ("subunit",)), shown[-1]["unit"] if shown else None, q, lang)
+            if shown else None}
 
 
 async def assemble(spec: ReportSpec, *, sources: Sources | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """The content of ``spec``'s report."""
+    """The content of ``spec``'s report (see the module docstring).
+
+    Raises :class:`ReportParameterError` naming an unknown unit, service or questionnaire."""
     now = now or datetime.now(UTC)
+    settings = get_settings()
     period = spec.period_range
-    sources = sources or Sources([period])
-    names = await _names(spec)
-    keys = [spec.questionnaire] if spec.questionnaire else await published_questionnaires()
-    parts = []
+    sources = sources or Sources(period)
+    units, services = await sources.catalogue()
+    unit_row = next((u for u in units if u["code"] == spec.unit), None) if spec.unit else None
+    if spec.unit is not None and unit_row is None:
+        raise ReportParameterError("unit", f"unknown unit {spec.unit!r}; allowed: "
+                                   f"{', '.join(sorted(u['code'] for u in units))}")
+    service_row = next((s for s in services if s["code"] == spec.service), None) if spec.service else None
+    if spec.service is not None and service_row is None:
+        raise ReportParameterError("service", f"unknown service {spec.service!r}; allowed: "
+                                   f"{', '.join(s['code'] for s in services)}")
+    published = await published_questionnaires()
+    if spec.questionnaire is not None and spec.questionnaire not in published:
+        raise ReportParameterError("questionnaire", f"{spec.questionnaire!r} is not published; allowed: "
+                                   f"{', '.join(published)}")
+    keys = [spec.questionnaire] if spec.questionnaire else published
+    root = next((u for u in units if u["parent"] is None), None)
+    scope_path = unit_row["path"] if unit_row else (root["path"] if root else "/")
+    service_id = service_row["id"] if service_row else None
+    lang = spec.lang
+    parts, leagues = [], []
+    by_code = {u["code"]: u for u in units}
     for key in keys:
-        try:
-            data = await sources.get(key)
-            report = await score_loaded(data, ScoreRequest(key, spec.period, unit=spec.unit, service=spec.service))
-        except ScoreParameterError as error:
-            raise ReportParameterError(error.parameter, str(error).split(": ", 1)[-1]) from None
-        group = report.groups[0] if report.groups else None
-        if group is None or group.n == 0:
-            continue
-        parts.append({"questionnaire": key, "title": pick(data.questionnaire.title, spec.lang), "n": group.n,
-                      "index": group.index})
-    scope = names["unit"] or t("report.scope.country", spec.lang)
-    title = " · ".join(x for x in (scope, names["service"]) if x)
-    local = now.astimezone(__import__("zoneinfo").ZoneInfo(get_settings().timezone))
-    return {"spec": spec, "lang": spec.lang, "title": title, "period": spec.period, "parts": parts,
-            "generated_at": local.strftime("%Y-%m-%d %H:%M")}
+        data = await sources.get(key)
+        if spec.kind == "leadership":
+            national = await _part(data, spec, scope_path, None)
+            if national is None:
+                continue
+            parts.append(national)
+            leagues.append(await _league(data, spec, by_code))
+        else:
+            part = await _part(data, spec, scope_path, service_id)
+            if part is not None:
+                parts.append(part)
+    level = 1 if spec.kind == "leadership" else None
+    followups = await followup_figures(scope_path, service_id, period, now=now, by_level=level)
+    for row in followups:
+        unit = next((u for u in units if u["path"] == row["path"]), None)
+        row["name"] = _name(unit, lang) if unit else row["path"]
+    scope = _name(unit_row, lang) if unit_row else t("report.scope.country", lang)
+    title = " · ".join(x for x in (scope, _name(service_row, lang) if service_row else None) if x)
+    local = now.astimezone(ZoneInfo(settings.timezone))
+    return {
+        "spec": spec, "kind": spec.kind, "kind_title": t(KIND_TITLES[spec.kind], lang), "lang": lang, "title": title, "scope": scope,
+        "unit_code": spec.unit, "service": _name(service_row, lang) if service_row else None,
+        "period": spec.period, "period_start": period.start.strftime("%d/%m/%Y"),
+        "period_end": date.fromordinal(period.end.toordinal() - 1).strftime("%d/%m/%Y"),
+        "generated_at": local.strftime("%d/%m/%Y %H:%M"), "parts": parts, "leagues": leagues,
+        "followups": followups, "methods": _methods(lang), "min_n": parts[0]["min_n"] if parts else 30,
+        "n": sum(p["n"] for p in parts), "national_target": 85.0, "national_target_2030": 90.0,
+    }
