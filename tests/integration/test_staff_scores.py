@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import html
 import json
 import re
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
 
+from survey.charts import chart_size
 from survey.services.scores import period_for
 from survey.web import format_number
 from tests.support.responses import add_counter_responses
@@ -32,6 +35,17 @@ def row_of(page: str, unit_code: str) -> str:
     match = re.search(rf'<tr[^>]*data-unit="{re.escape(unit_code)}"[^>]*>(.*?)</tr>', page, re.S)
     assert match, f"no row for {unit_code}"
     return match.group(1)
+
+
+def charts_of(page: str) -> list[tuple[str, str]]:
+    """Each chart image of the page: its alt text and the SVG its data: URI holds."""
+    images = re.findall(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"[^>]*\salt="([^"]*)"', page)
+    return [(html.unescape(alt), base64.b64decode(data).decode("utf-8")) for data, alt in images]
+
+
+def without_images(page: str) -> str:
+    """The page less its data: URIs, whose base64 letters may spell anything."""
+    return re.sub(r'src="data:[^"]*"', 'src=""', page)
 
 
 def cell(row: str, measure: str) -> str:
@@ -99,14 +113,45 @@ async def test_too_few_responses_say_why_instead_of_a_number(client, seeded):
     assert "Satisfaction index" in english.text and "Ba Dinh District SS" in english.text
 
 
+async def test_the_page_shows_the_criteria_of_the_users_unit_as_a_chart_image_with_its_alt_text(client, seeded):
+    await sign_in_as(client, "leader", "HN")
+    page = await client.get("/staff/scores", params={"questionnaire": "counter", "period": "last_12_months"})
+    assert page.status_code == 200, page.text
+    (alt, svg), = charts_of(page.text)
+    assert alt.startswith("Biểu đồ tỷ lệ hài lòng theo từng tiêu chí của BHXH TP. Hà Nội: mỗi tiêu chí một điểm")
+    assert "<figcaption>Tỷ lệ hài lòng theo tiêu chí: " in page.text
+    # each criterion a row, the target in the legend, the axis in percent
+    words = [" ".join("".join(text.itertext()).split())
+             for text in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    for title in ("Tiếp cận dịch vụ", "Thủ tục hành chính", "Kết quả giải quyết"):
+        assert title in words
+    assert {"Mục tiêu", "Tỷ lệ hài lòng và khoảng tin cậy 95%", "80%", "100%"} <= set(words)
+    # in English too, sized for the page and scaled down on a phone
+    english = await client.get("/staff/scores", params={"period": "last_12_months", "lang": "en"})
+    (alt, svg), = charts_of(english.text)
+    assert alt.startswith("Chart of the satisfied share for each criterion of ")
+    assert "Access to the service" in svg and "Target" in svg
+    image = re.search(r'<img src="data:[^"]*" width="(\d+)" height="(\d+)"', english.text)
+    width, height = chart_size(svg)
+    assert image and int(image.group(1)) > 400 and int(image.group(1)) / int(image.group(2)) == pytest.approx(
+        width / height, rel=0.01)  # shown undistorted
+    css = (await client.get("/static/staff.css")).text
+    assert "img { max-width: 100%; height: auto; }" in css
+    # 12 responses in Cầu Giấy: every criterion is suppressed, so there is no chart to show, never one of zeros
+    await sign_in_as(client, "unit_manager", "HN-CG")
+    thin = await client.get("/staff/scores", params={"period": "last_12_months"})
+    assert cell(row_of(thin.text, "HN-CG"), "n") == "12" and charts_of(thin.text) == []
+
+
 async def test_a_unit_manager_sees_their_unit_only(client, seeded):
     await sign_in_as(client, "unit_manager", "HN-BD")
     page = await client.get("/staff/scores?period=last_12_months")
     assert page.status_code == 200
     units = re.findall(r'data-unit="([^"]+)"', page.text)
     assert units == ["HN-BD"]
+    shown = without_images(page.text) + "".join(svg for _, svg in charts_of(page.text))
     for elsewhere in ("HCM", "Hồ Chí Minh", "Quận 1", "HN-CG", "Cầu Giấy"):
-        assert elsewhere not in page.text
+        assert elsewhere not in shown
 
 
 async def test_the_quality_officer_of_the_centre_sees_the_provinces(client, seeded):

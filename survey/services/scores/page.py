@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from questionnaires.model import Questionnaire, Text
+from survey.charts import IntervalRow, chart_size, interval_chart, svg_data_uri
+from survey.i18n import pick, t
 from survey.services.accounts import StaffIdentity
 from survey.services.questionnaires import latest_version
 from survey.services.scores.contract import (
@@ -24,11 +26,14 @@ from survey.settings import get_settings
 from survey.tables import Service, Unit
 
 __all__ = [
+    "CHART_SCREEN_PX_PER_MM",
+    "CHART_WIDTH_MM",
     "DEFAULT_PERIOD_CHOICE",
     "DEFAULT_SCORE_QUESTIONNAIRE",
     "PERIOD_CHOICES",
     "SCORE_BREAKDOWNS",
     "SCORE_QUESTIONNAIRES",
+    "PageChart",
     "ScopeScores",
     "ScoreRow",
     "period_for",
@@ -42,6 +47,10 @@ PERIOD_CHOICES: tuple[str, ...] = (
 )
 DEFAULT_PERIOD_CHOICE = "this_quarter"
 SCORE_BREAKDOWNS: tuple[str, ...] = ("service", "month")
+# The page's chart is drawn 110 mm wide (a report's is 170 mm) and shown a quarter larger than that on paper: a
+# screen is read from further away than a page, and the stylesheet scales the image down to a phone's width.
+CHART_WIDTH_MM = 110
+CHART_SCREEN_PX_PER_MM = 1.25 * 96 / 25.4
 
 
 def period_for(choice: str, today: date) -> str:
@@ -106,6 +115,26 @@ class ScoreRow:
 
 
 @dataclass(frozen=True)
+class PageChart:
+    """A chart of :mod:`survey.charts` as a page embeds it: the ``<img>``'s ``src`` (a ``data:`` URI) and its size
+    in CSS pixels (:data:`CHART_SCREEN_PX_PER_MM`; the stylesheet scales it down to a narrow screen)."""
+
+    svg: str
+
+    @property
+    def src(self) -> str:
+        return svg_data_uri(self.svg)
+
+    @property
+    def width(self) -> int:
+        return round(chart_size(self.svg)[0] * CHART_SCREEN_PX_PER_MM)
+
+    @property
+    def height(self) -> int:
+        return round(chart_size(self.svg)[1] * CHART_SCREEN_PX_PER_MM)
+
+
+@dataclass(frozen=True)
 class ScopeScores:
     """The scores of a user's scope: their unit and each of its children, as the scores service computes them."""
 
@@ -134,6 +163,40 @@ class ScopeScores:
     @property
     def has_ces(self) -> bool:
         return any(row.group is not None and row.group.ces is not None for row in self.rows)
+
+    def criteria_chart(self, language: str) -> PageChart | None:
+        """The satisfied share of each criterion of the user's own unit (the scope line of the table) with its 95%
+        interval and the questionnaire's target, as :func:`survey.charts.interval_chart` draws it, in ``language``.
+
+        The figures are the scores service's, as in the table; a suppressed criterion shows why instead of a point.
+        ``None`` when there is nothing to draw: broken down (the scope has a line per service or month), no
+        response, or every criterion suppressed.
+        """
+        scope = self.rows[0] if self.rows and self.rows[0].is_scope else None
+        if self.by is not None or scope is None or scope.group is None:
+            return None
+        rows: list[IntervalRow] = []
+        targets: set[float | None] = set()
+        for criterion in self.questionnaire.criteria:
+            result = scope.criterion(criterion.id)
+            if result is None:
+                continue
+            label = pick(criterion.title, language)
+            targets.add(result.target)
+            if result.suppressed or result.satisfied_share is None:
+                reason = (result.suppression_reason or "").replace("=", " = ")  # as the table writes it
+                rows.append(IntervalRow(label, None, None, None, note=t("staff.scores.suppressed", language,
+                                                                         reason=reason)))
+            else:
+                low, high = result.ci if result.ci else (None, None)
+                rows.append(IntervalRow(label, result.satisfied_share, low, high))
+        if not any(row.value is not None for row in rows):
+            return None
+        # one line when the criteria share their target (the bundled questionnaires do), none when they differ
+        target = next(iter(targets)) if len(targets) == 1 else None
+        return PageChart(interval_chart(
+            rows, target=target, target_label=t("staff.scores.chart_target", language) if target is not None else None,
+            x_label=t("staff.scores.chart_axis", language), width_mm=CHART_WIDTH_MM))
 
 
 async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_SCORE_QUESTIONNAIRE,
