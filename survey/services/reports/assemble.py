@@ -481,7 +481,8 @@ async def assemble(spec: ReportSpec, *, sources: Sources | None = None, now: dat
     title = " · ".join(x for x in (scope, _name(service_row, lang) if service_row else None) if x)
     local = now.astimezone(ZoneInfo(settings.timezone))
     return {
-        "spec": spec, "kind": spec.kind, "kind_title": t(KIND_TITLES[spec.kind], lang), "lang": lang, "title": title, "scope": scope,
+        "spec": spec, "kind": spec.kind, "kind_title": t(KIND_TITLES[spec.kind], lang), "lang": lang,
+        "title": title, "scope": scope,
         "unit_code": spec.unit, "service": _name(service_row, lang) if service_row else None,
         "period": spec.period, "period_start": period.start.strftime("%d/%m/%Y"),
         "period_end": date.fromordinal(period.end.toordinal() - 1).strftime("%d/%m/%Y"),

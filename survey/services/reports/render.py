@@ -42,10 +42,11 @@ def _part_charts(part: dict[str, Any], lang: str) -> dict[str, Any]:
             target_label=t("report.chart.target", lang), y_label=t("report.chart.index", lang)))
     funnel = part.get("funnel")
     if funnel:
-        curve = funnel["curve"]
+        c = funnel["curve"]
+        points = [charts.FunnelPoint(p["label"], p["n"], p["share"], p["highlight"], p["flagged"])
+                  for p in funnel["points"]]
         out["funnel"] = _chart(charts.funnel_chart(
-            [charts.FunnelPoint(p["label"], p["n"], p["share"], p["highlight"], p["flagged"]) for p in funnel["points"]],
-            charts.FunnelCurve(curve["n"], curve["lower_95"], curve["upper_95"], curve["lower_998"], curve["upper_998"]),
+            points, charts.FunnelCurve(c["n"], c["lower_95"], c["upper_95"], c["lower_998"], c["upper_998"]),
             target=funnel["target"], target_label=t("report.chart.target", lang),
             x_label=t("report.chart.answers_n", lang), y_label=t("report.chart.satisfied_share", lang)))
     return out

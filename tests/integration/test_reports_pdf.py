@@ -1,0 +1,97 @@
+"""The PDF reports as a reader gets them: their text (pdftotext) carries the scoring's figures, the fonts are
+embedded Noto only, the PDF is tagged, nothing falls outside the page, and hostile comment text is printed as text."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from survey.services.reports import ReportSpec, make_report
+from survey.services.response_import import import_responses
+from survey.services.scores import ScoreRequest, compute_scores
+
+HEADER = ("response_id,questionnaire,version,unit,service,channel,submitted_at,language,"
+          "reach,waiting_time,courtesy,clarity,usefulness,resolved,overall,recommend,comment")
+HOSTILE = ('<script>alert(1)</script> <b>đậm</b> ' + "x" * 850 + " 😀 שלום עולם \u202eabc gọi 0912345678 "
+           "hoặc a.b@example.vn")
+
+
+def row(rid: str, unit: str, rating: int, day: str, comment: str = "") -> str:
+    nps = 10 if rating >= 4 else 3
+    text = '"' + comment.replace('"', '""') + '"' if comment else ""
+    return f"{rid},post-call,1,{unit},HOTLINE,call,{day},vi," + ",".join([str(rating)] * 5) + \
+        f",yes,{rating},{nps},{text}"
+
+
+@pytest.fixture
+async def seeded(reference):
+    lines = [row(f"bd-{i}", "HN-BD", 5 if i % 3 else 2, "2026-05-10 09:00", comment=HOSTILE if i == 1 else
+                 ("Tổng đài viên nhiệt tình" if i % 4 == 0 else "")) for i in range(45)]
+    lines += [row(f"cg-{i}", "HN-CG", 4 if i % 2 else 1, "2026-05-11 09:00") for i in range(40)]
+    lines += [row(f"dd-{i}", "HN-DD", 5, "2026-05-12 09:00") for i in range(12)]
+    result = await import_responses(("\n".join([HEADER, *lines]) + "\n").encode())
+    assert result.problems == [] and result.imported == len(lines)
+    return reference
+
+
+def poppler(*args: str) -> str:
+    return subprocess.run(list(args), capture_output=True, text=True, check=True).stdout
+
+
+def text_of(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    return poppler("pdftotext", "-layout", str(path), "-")
+
+
+async def test_a_unit_report_prints_the_scoring_figures_masked_comments_and_embedded_fonts(seeded, tmp_path):
+    made = await make_report(ReportSpec("unit", "2026-05", unit="HN-BD", questionnaire="post-call", lang="en"))
+    assert made.pdf.startswith(b"%PDF") and made.pages >= 3
+    text = text_of(made.pdf, tmp_path)
+    scores = await compute_scores(ScoreRequest("post-call", "2026-05", unit="HN-BD"))
+    group = scores.groups[0]
+    assert "Satisfaction assessment of the unit" in text and "The criteria" in text and "Methodology" in text
+    assert f"Satisfaction index: {group.index.value:.1f}" in text
+    assert f"n = {group.n}" in text
+    for criterion in group.criteria:
+        assert f"{100 * criterion.satisfied_share:.1f}%" in text
+    # contact details masked, markup printed as text, the direction override gone
+    assert "0912345678" not in text and "a.b@example.vn" not in text and "[…]" in text
+    assert "<script>alert(1)</script>" in text
+    assert "\u202e" not in text
+    path = tmp_path / "r.pdf"
+    fonts = poppler("pdffonts", str(path)).splitlines()[2:]
+    assert fonts and all(" yes " in line and "Noto" in line for line in fonts), fonts
+    info = poppler("pdfinfo", str(path))
+    assert re.search(r"Tagged:\s+yes", info)  # PDF/UA-1: a screen reader can read it
+    # nothing outside the page box: every text box lies inside A4
+    boxes = poppler("pdftotext", "-bbox", str(path), "-")
+    for x_max, y_max in re.findall(r'xMax="([\d.]+)" yMax="([\d.]+)"', boxes):
+        assert float(x_max) <= 595.5 and float(y_max) <= 842.5
+
+
+async def test_a_group_below_the_minimum_shows_only_its_n(seeded, tmp_path):
+    made = await make_report(ReportSpec("unit", "2026-05", unit="HN-DD", questionnaire="post-call", lang="en"))
+    text = text_of(made.pdf, tmp_path)
+    assert "Too few answers" in text and "n = 12" in text
+    assert "Satisfaction index:" not in text
+    assert "No comments quoted" in text
+
+
+async def test_the_leadership_report_ranks_units_with_intervals(seeded, tmp_path):
+    made = await make_report(ReportSpec("leadership", "2026-05", questionnaire="post-call", lang="vi"))
+    text = text_of(made.pdf, tmp_path)
+    assert "Báo cáo lãnh đạo" in text and "Xếp hạng đơn vị với khoảng tin cậy" in text
+    assert "Nghị quyết 28-NQ/TW" in text
+
+
+async def test_the_same_data_gives_the_same_pdf(seeded):
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
+    spec = ReportSpec("unit", "2026-05", unit="HN-BD", questionnaire="post-call")
+    first, second = await make_report(spec, now=now), await make_report(spec, now=now)
+    assert first.checksum == second.checksum
