@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup
 
 from survey.i18n import register
@@ -36,8 +36,8 @@ from survey.settings import PROJECT_ROOT
 if TYPE_CHECKING:
     from weasyprint import Document
 
-__all__ = ["FONT_DIR", "REPORT_FONTS", "STATIC_DIR", "TEMPLATES_DIR", "FontFile", "font_faces_css", "print_jinja",
-           "printable", "project_fetcher", "render_document", "render_pdf"]
+__all__ = ["FONT_DIR", "REPORT_FONTS", "STATIC_DIR", "TEMPLATES_DIR", "FontFile", "font_faces_css", "format_number",
+           "format_share", "print_jinja", "printable", "project_fetcher", "render_document", "render_pdf"]
 
 log = logging.getLogger("survey.pdf")
 
@@ -117,6 +117,40 @@ def printable(text: str) -> str:
     return "".join(out)
 
 
+def format_number(value: float | None, lang: str, digits: int = 1, *, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals as ``lang`` writes it (Vietnamese: ``76,8``, ``1.234,5``); ``–`` for none.
+
+    >>> format_number(1234.56, "vi"), format_number(1234.56, "en"), format_number(-1.5, "vi", sign=True)
+    ('1.234,6', '1,234.6', '-1,5')
+    """
+    from babel.numbers import format_decimal
+
+    if value is None or value != value or value in (float("inf"), float("-inf")):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    text = str(format_decimal(round(float(value), digits), format=pattern, locale=lang))
+    return f"+{text}" if sign and value > 0 else text
+
+
+def format_share(value: float | None, lang: str, digits: int = 1) -> str:
+    """A share 0–1 as a percentage in ``lang``: ``78,8%`` in Vietnamese.
+
+    >>> format_share(0.78766, "vi"), format_share(None, "en")
+    ('78,8%', '–')
+    """
+    return "–" if value is None else f"{format_number(100 * value, lang, digits)}%"
+
+
+@pass_context
+def _number_filter(context: Any, value: float | None, digits: int = 1, sign: bool = False) -> str:
+    return format_number(value, str(context.get("lang") or "vi"), digits, sign=sign)
+
+
+@pass_context
+def _share_filter(context: Any, value: float | None, digits: int = 1) -> str:
+    return format_share(value, str(context.get("lang") or "vi"), digits)
+
+
 @cache
 def print_jinja() -> Environment:
     """The Jinja environment of the print templates (autoescaped, with the text catalogue)."""
@@ -126,6 +160,8 @@ def print_jinja() -> Environment:
     environment.globals["font_faces_css"] = lambda: Markup(font_faces_css())  # noqa: S704 - the project's own CSS
     environment.globals["FONT_STACK"] = Markup(FONT_STACK)  # noqa: S704
     environment.filters["printable"] = printable
+    environment.filters["number"] = _number_filter
+    environment.filters["share"] = _share_filter
     return environment
 
 

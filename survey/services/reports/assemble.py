@@ -13,7 +13,6 @@ follow-up compliance by unit.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,6 +25,7 @@ from scoring import bh_q_values, difference_of_estimates, funnel_curve, wilson_i
 from survey.db import aware, run_sql
 from survey.i18n import N_, pick, t
 from survey.services.extract import ResponseScope, extract_comments, subtree_pattern
+from survey.services.pdf import format_number, format_share
 from survey.services.reports.spec import ReportParameterError, ReportSpec
 from survey.services.scores import ScoreGroup, ScoreParameterError, ScoreReport, ScoreRequest, mask_contact_details
 from survey.services.scores.methodology import methodology
@@ -95,14 +95,6 @@ def _name(row: dict[str, Any] | None, lang: str) -> str:
     return str(row["name_vi"] if lang == "vi" else row["name_en"] or row["name_vi"])
 
 
-def _num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
 class _Scorer:
     """Scores one questionnaire's loaded data for the requests of one report."""
 
@@ -123,12 +115,16 @@ def _criteria(q: Questionnaire) -> list[Criterion]:
     return [c for c in q.criteria if q.questions_of(c.id)]
 
 
+TEST_NAMES = {"mann_kendall": "Mann–Kendall", "cochran_armitage": "Cochran–Armitage", "two_proportion": "z",
+              "fisher_exact": "Fisher", "mann_whitney": "Mann–Whitney"}
+
+
 def _marker(test: Any) -> dict[str, Any] | None:
     if test is None or test.suppressed or test.pvalue is None:
         return None
     q = test.q_value
     return {"statistic": test.statistic, "pvalue": test.pvalue, "q": q, "significant": q is not None and q < ALPHA,
-            "effect": test.effect_size, "test": test.test}
+            "effect": test.effect_size, "test": test.test, "test_name": TEST_NAMES.get(test.test, test.test)}
 
 
 def _tests(group: ScoreGroup, comparison: str, test: str) -> dict[str | None, Any]:
@@ -237,15 +233,17 @@ def _findings(part: dict[str, Any], lang: str) -> list[str]:
         return [t("report.findings.too_few", lang, n=part["n"], min_n=part["min_n"])]
     if index["target"] is not None:
         key = "report.findings.target_met" if index["met"] else "report.findings.target_missed"
-        out.append(t(key, lang, value=_num(index["value"]), target=_num(index["target"], 0)))
+        out.append(t(key, lang, value=format_number(index["value"], lang),
+                     target=format_number(index["target"], lang, 0)))
     change = part["change"]
     if change and change["significant"]:
         key = "report.findings.rose" if change["difference"] > 0 else "report.findings.fell"
-        out.append(t(key, lang, points=_num(abs(change["difference"])), previous=part["previous_label"]))
+        out.append(t(key, lang, points=format_number(abs(change["difference"]), lang), previous=part["previous_label"]))
     shown = [c for c in part["criteria"] if c["share"] is not None]
     if shown:
         weakest = min(shown, key=lambda c: c["share"])
-        out.append(t("report.findings.weakest", lang, criterion=weakest["label"], share=_pct(weakest["share"])))
+        share = format_share(weakest["share"], lang)
+        out.append(t("report.findings.weakest", lang, criterion=weakest["label"], share=share))
     trend = part["trend"]["test"]
     if trend and trend["significant"] and len(out) < 3:
         key = "report.findings.trend_up" if (trend["statistic"] or 0) > 0 else "report.findings.trend_down"
@@ -302,14 +300,17 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
                              "high": index.ci[1] if shown and index.ci else None, "n": g.n if g else 0})
     trend_group = overall.groups[0] if overall.groups else None
     trend_test = None
+    criterion_trends = []
     if trend_group is not None:
         found = next((x for x in trend_group.tests if x.comparison == "trend" and x.criterion is None), None)
-        if found is not None:
-            trend_test = _marker(found)
-            if trend_test:
-                trend_test["slope"] = found.details.get("slope")
-        elif not trend_group.n:
-            trend_test = None
+        trend_test = _marker(found)
+        if trend_test is None:
+            # a unit too thin for a monthly index: each criterion's monthly counts (Cochran–Armitage)
+            titles = {c.id: pick(c.title, lang) for c in criteria_defs}
+            for x in trend_group.tests:
+                marked = _marker(x) if x.comparison == "trend" and x.test == "cochran_armitage" else None
+                if marked and x.criterion in titles:
+                    criterion_trends.append({**marked, "label": titles[x.criterion]})
     channels = []
     by_channel = await score(period, ("channel",))
     for g in by_channel.groups:
@@ -327,7 +328,7 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
         "index": index, "index_reason": group.index.suppression_reason if group.index else None,
         "previous_label": previous(period).label, "change": _index_change(group, before),
         "criteria": criteria, "distributions": distributions,
-        "trend": {"points": trend_points, "test": trend_test},
+        "trend": {"points": trend_points, "test": trend_test, "criteria": criterion_trends},
         "funnel": _funnel(report, spec.unit, q, lang),
         "channels": channels,
         "comments": await _comment_groups(data, spec, period, group, scope_path, service_id),

@@ -33,7 +33,7 @@ def _part_charts(part: dict[str, Any], lang: str) -> dict[str, Any]:
         same = [d for d in part["distributions"] if len(d["counts"]) == len(first["counts"])]
         out["distribution"] = _chart(charts.distribution_chart(
             [charts.Distribution(d["label"], d["counts"], d["n"]) for d in same], point_labels=first["points"],
-            x_label=t("report.chart.answers_share", lang)))
+            x_label=t("report.chart.answers_share", lang), row_height_mm=11))
     points = part["trend"]["points"]
     if any(p["value"] is not None for p in points):
         target = part["index"]["target"] if part["index"] else None
