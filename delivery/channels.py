@@ -28,7 +28,7 @@ import asyncio
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -42,6 +42,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 __all__ = [
+    "Attachment",
     "Channel",
     "DeliveryOutcome",
     "DeliveryResult",
@@ -60,9 +61,38 @@ TWILIO_API_BASE_URL = "https://api.twilio.com"
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an email: its name as the recipient sees it, its MIME type and its bytes.
+
+    >>> Attachment("report.pdf", "application/pdf", b"%PDF-1.7").maintype_subtype
+    ('application', 'pdf')
+    """
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.filename or any(char in self.filename for char in "/\\\r\n"):
+            raise ValueError(f"an attachment needs a plain file name, got {self.filename!r}")
+        if self.content_type.count("/") != 1:
+            raise ValueError(f"an attachment's content type is type/subtype, got {self.content_type!r}")
+
+    @property
+    def maintype_subtype(self) -> tuple[str, str]:
+        maintype, _, subtype = self.content_type.partition("/")
+        return maintype, subtype
+
+    def describe(self) -> str:
+        """``report.pdf (application/pdf, 12,345 bytes)``: how the sandbox notes an attachment it does not keep."""
+        return f"{self.filename} ({self.content_type}, {len(self.data):,} bytes)"
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
-    """One message to send. ``reference`` is the invitation id: it ties status callbacks and
-    the email's Message-ID back to the invitation."""
+    """One message to send. ``reference`` is the invitation id (or another sender's id, e.g. a report run's):
+    it ties status callbacks and the email's Message-ID back to what was sent. ``attachments`` go with an
+    email only."""
 
     channel: Literal["sms", "email"]
     to: str
@@ -71,6 +101,7 @@ class OutgoingMessage:
     html: str | None = None
     headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     reference: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -332,7 +363,8 @@ class SMTPEmailChannel:
         self.timeout = timeout
 
     def build_message(self, message: OutgoingMessage) -> EmailMessage:
-        """The MIME message: text part, HTML alternative, Message-ID carrying the reference, headers."""
+        """The MIME message: text part, HTML alternative, the attachments, Message-ID carrying the reference,
+        headers."""
         email = EmailMessage()
         email["From"] = self.from_address
         email["To"] = message.to
@@ -350,6 +382,9 @@ class SMTPEmailChannel:
         email.set_content(message.text, charset="utf-8")
         if message.html is not None:
             email.add_alternative(message.html, subtype="html", charset="utf-8")
+        for attachment in message.attachments:  # the text and HTML become the first part of a multipart/mixed
+            maintype, subtype = attachment.maintype_subtype
+            email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
         return email
 
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
@@ -403,7 +438,13 @@ class SandboxChannel:
         return None if self._find is None else await self._find(message, since)
 
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
-        """Record the message as sent, with a provider id ``SB`` + 32 hex digits."""
+        """Record the message as sent, with a provider id ``SB`` + 32 hex digits.
+
+        Attachments are not stored: the body handed to ``store`` ends with a line naming each one.
+        """
         result = DeliveryResult(status="sent", outcome="sent", provider_message_id="SB" + secrets.token_hex(16))
+        if message.attachments:
+            noted = "\n".join(f"[attachment: {attachment.describe()}]" for attachment in message.attachments)
+            message = replace(message, text=f"{message.text.rstrip()}\n\n{noted}", attachments=())
         await self._store(message, result)
         return result

@@ -12,6 +12,10 @@ asks the provider before sending again (see :mod:`survey.services.sending`).
 ``survey worker`` runs :meth:`Worker.run` until SIGINT/SIGTERM; the demo server runs the same loop
 in its own process (``SURVEY_WORKER_IN_PROCESS``). ``Worker.run_once`` works until nothing is due.
 
+Beside the jobs, :meth:`Worker.run` makes the due scheduled reports, at start and every
+``schedules_every`` seconds (:func:`~survey.services.reports.schedules.run_due_schedules`, in a task
+of its own: rendering runs in a thread, so sending goes on meanwhile); their mailing is a job like any.
+
 Example::
 
     worker = Worker(delivery_from_settings(), worker_id="w1", concurrency=8)
@@ -22,14 +26,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from survey.services.outbox import ClaimedJob, JobResult, Prepare, claim, finish
 from survey.services.sending import HANDLERS, Delivery, Handler, prepare_sends
+
+if TYPE_CHECKING:
+    from survey.services.reports.schedules import ScheduleRunSummary
 
 __all__ = ["Worker", "WorkerStats", "default_worker_id"]
 
@@ -64,6 +73,7 @@ class Worker:
         poll_interval: float = 1.0,
         handlers: Mapping[str, Handler] | None = None,
         prepare: Prepare | None = prepare_sends,
+        schedules_every: float | None = 60.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -74,6 +84,7 @@ class Worker:
         self.poll_interval = poll_interval
         self.handlers = dict(handlers or HANDLERS)
         self.prepare = prepare
+        self.schedules_every = schedules_every  # None: this worker makes no scheduled reports
         self.stats = WorkerStats()
         self._stopping = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
@@ -213,15 +224,47 @@ class Worker:
         await self._results.put(None)
         await writer
 
+    async def run_schedules(self) -> ScheduleRunSummary | None:
+        """Make the due scheduled reports once and queue their mailing; ``None`` when that failed (logged)."""
+        try:
+            # the reports package loads the PDF renderer (about a second): not on the loop that sends
+            module = await asyncio.to_thread(importlib.import_module, "survey.services.reports.schedules")
+            summary: ScheduleRunSummary = await module.run_due_schedules(delivery=self.delivery,
+                                                                         worker_id=self.worker_id)
+        except Exception:
+            log.exception("running the report schedules failed")
+            return None
+        for run in summary.runs:
+            log.info("schedule %s (%s) %s: run %s %s", run.schedule_id, run.schedule_name, run.period, run.run_id,
+                     run.status)
+        return summary
+
+    async def _schedules_loop(self, every: float) -> None:
+        while not self._stopping.is_set():
+            await self.run_schedules()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=every)
+
     async def run(self) -> WorkerStats:
-        """Work until :meth:`stop` is called."""
+        """Work until :meth:`stop` is called (and make the due scheduled reports, see the module docstring)."""
         log.info("worker %s started (concurrency %d, lease %ss)", self.worker_id, self.concurrency,
                  self.lease_seconds)
-        await self._loop(until_idle=False)
+        schedules = (asyncio.create_task(self._schedules_loop(self.schedules_every))
+                     if self.schedules_every is not None else None)
+        try:
+            await self._loop(until_idle=False)
+        finally:
+            if schedules is not None:
+                # a report being made is left to its lease: the next worker takes the run over
+                schedules.cancel()
+                await asyncio.gather(schedules, return_exceptions=True)
         return self.stats
 
-    async def run_once(self) -> int:
-        """Work until no job is due; returns how many job outcomes were committed."""
+    async def run_once(self, *, schedules: bool = False) -> int:
+        """Work until no job is due (first making the due scheduled reports, with ``schedules``); returns how many
+        job outcomes were committed."""
+        if schedules:
+            await self.run_schedules()
         before = self.stats.done + self.stats.retried + self.stats.rescheduled
         await self._loop(until_idle=True)
         return self.stats.done + self.stats.retried + self.stats.rescheduled - before

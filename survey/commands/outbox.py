@@ -22,12 +22,16 @@ __all__ = ["register"]
 @click.option("--id", "worker_id", default=None, help="Name of this worker in job leases (default: host:pid).")
 @click.option("--lease", "lease_seconds", default=None, type=click.FloatRange(1, 3600),
               help="Lease on claimed jobs in seconds (default: SURVEY_JOB_LEASE_SECONDS).")
-def worker(once: bool, concurrency: int, worker_id: str | None, lease_seconds: float | None) -> None:
+@click.option("--report-schedules/--no-report-schedules", default=True, show_default=True,
+              help="Also make the due scheduled reports (at start, then every minute) and mail them.")
+def worker(once: bool, concurrency: int, worker_id: str | None, lease_seconds: float | None,
+           report_schedules: bool) -> None:
     """Send the due invitations and reminders from the outbox (Twilio, SMTP or the sandbox).
 
     Run several beside the server in production; each claims jobs under a lease, so none is sent
     twice while its lease runs, and the jobs of a worker that died are taken over once it ends.
-    Stops cleanly on Ctrl-C or SIGTERM after committing what it has sent.
+    Stops cleanly on Ctrl-C or SIGTERM after committing what it has sent. It also makes the
+    scheduled PDF reports once their period has closed (``survey reports schedule``) and mails them.
     """
     from survey.services.sending import delivery_from_settings
     from survey.worker import Worker
@@ -46,7 +50,8 @@ def worker(once: bool, concurrency: int, worker_id: str | None, lease_seconds: f
         if pooled:  # without a pool every transaction opens a connection: a longer window between send and commit
             await db.start_connection_pool(min_size=2, max_size=4)
         delivery = delivery_from_settings()
-        runner = Worker(delivery, worker_id=worker_id, concurrency=concurrency, lease_seconds=lease_seconds)
+        runner = Worker(delivery, worker_id=worker_id, concurrency=concurrency, lease_seconds=lease_seconds,
+                        schedules_every=60.0 if report_schedules else None)
         channels = ", ".join(f"{kind}: {delivery.channel_label(kind)}" for kind in ("sms", "email"))
         click.echo(f"worker {runner.worker_id}: {channels}; concurrency {concurrency}, lease {runner.lease_seconds}s",
                    err=True)
@@ -56,7 +61,7 @@ def worker(once: bool, concurrency: int, worker_id: str | None, lease_seconds: f
                 loop.add_signal_handler(signum, runner.stop)
         try:
             if once:
-                await runner.run_once()
+                await runner.run_once(schedules=report_schedules)
             else:
                 await runner.run()
         finally:

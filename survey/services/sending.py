@@ -581,10 +581,19 @@ async def apply_twilio_status_job(job: ClaimedJob, delivery: Delivery) -> JobRes
     return JobResult.retry(job, "no invitation with this message id yet")
 
 
+async def send_report_job(job: ClaimedJob, delivery: Delivery) -> JobResult:
+    """A scheduled report mailed to its recipients: :func:`survey.services.reports.schedules.send_report`."""
+    # imported here: the reports package loads the PDF renderer, which only this job needs
+    from survey.services.reports.schedules import send_report
+
+    return await send_report(job, delivery)
+
+
 Handler = Callable[[ClaimedJob, Delivery], Awaitable[JobResult]]
 
 HANDLERS: Mapping[str, Handler] = {
     "send_invitation": send_invitation,
     "send_reminder": send_reminder,
     "twilio_status": apply_twilio_status_job,
+    "send_report": send_report_job,
 }
