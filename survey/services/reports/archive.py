@@ -26,7 +26,11 @@ from survey.services.reports.spec import MadeReport, ReportSpec
 from survey.settings import get_settings
 from survey.tables import ReportRun, ReportRunStatus, Service, Unit
 
-__all__ = ["ArchivedReport", "archive_file", "archive_report", "list_runs", "run_path"]
+__all__ = ["INTERRUPTED", "ArchivedReport", "archive_file", "archive_report", "list_runs", "queue_run", "run_path",
+           "update_run"]
+
+# what an on-demand run whose process died shows: its lease ran out while it was queued or rendering
+INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,43 @@ async def archive_report(made: MadeReport, *, run_id: int | None = None, request
     return int(row.id)
 
 
+async def queue_run(spec: ReportSpec, *, requested_by: int | None, lease_expires_at: datetime) -> int:
+    """A new run of ``spec`` asked for on demand, status queued, held by the asking process until
+    ``lease_expires_at`` (renewed as it works: a run whose lease ran out lists as failed, interrupted)."""
+    unit, service = await _ids(spec)
+    start, end = spec.period_range.bounds(get_settings().timezone)
+    row = ReportRun(unit=unit, service=service, questionnaire_key=spec.questionnaire or "", period_start=start,
+                    period_end=end, kind=spec.kind, period=spec.period, language=spec.lang, requested_by=requested_by,
+                    status=ReportRunStatus.queued, progress=0, lease_expires_at=lease_expires_at)
+    await row.save()
+    return int(row.id)
+
+
+async def update_run(run_id: int, *, status: str | None = None, progress: int | None = None,
+                     error: str | None = None, lease_expires_at: datetime | None = None) -> None:
+    """Record how a run goes: the given values only (a failed or skipped run also gets its finish time)."""
+    values: dict[Any, Any] = {}
+    if status is not None:
+        values[ReportRun.status] = status
+        if status in (ReportRunStatus.failed, ReportRunStatus.skipped):
+            values[ReportRun.finished_at] = datetime.now(UTC)
+            values[ReportRun.lease_expires_at] = None
+    if progress is not None:
+        values[ReportRun.progress] = max(0, min(100, progress))
+    if error is not None:
+        values[ReportRun.error] = error
+    if lease_expires_at is not None:
+        values[ReportRun.lease_expires_at] = lease_expires_at
+    if values:
+        await ReportRun.update(values).where(ReportRun.id == run_id)
+
+
+def _interrupted(row: dict[str, Any], now: datetime) -> bool:
+    lease = aware(row["lease_expires_at"])
+    return (row["schedule"] is None and row["status"] in (ReportRunStatus.queued, ReportRunStatus.rendering)
+            and lease is not None and lease < now)
+
+
 def run_path(run: ArchivedReport) -> Path | None:
     """The archived file of ``run``, when it is complete and still on disk."""
     if run.file_name is None:
@@ -121,7 +162,7 @@ async def list_runs(*, visible_path: str | None = None, unit: str | None = None,
     """The archive, newest first: runs whose unit lies in ``visible_path``'s subtree (a run with no unit, a
     service or leadership report of the whole country, only for a user who sees the whole country, i.e. the
     root's subtree ``/<root>/``, or with no ``visible_path``), optionally of one ``unit`` (its subtree) and
-    ``period``."""
+    ``period``. An on-demand run whose lease ran out (its process died) lists as failed, :data:`INTERRUPTED`."""
     args: list[Any] = []
     where = ["1 = 1"]
     if visible_path is not None:
@@ -141,14 +182,17 @@ async def list_runs(*, visible_path: str | None = None, unit: str | None = None,
     args.append(limit)
     sql = ("SELECT r.id, r.kind, u.code AS unit, u.path AS unit_path, s.code AS service, "  # noqa: S608
            "r.questionnaire_key, r.period, r.language, r.status, r.pages, r.size_bytes, r.checksum, r.created_at, "
-           "r.finished_at, r.schedule, r.progress, r.error, r.file_path FROM report_run r "
+           "r.finished_at, r.schedule, r.progress, r.error, r.file_path, r.lease_expires_at FROM report_run r "
            "LEFT JOIN unit u ON u.id = r.unit LEFT JOIN service s ON s.id = r.service WHERE "
            + " AND ".join(where) + " ORDER BY r.created_at DESC, r.id DESC LIMIT {}")
     rows = await run_sql(sql, *args)
+    now = datetime.now(UTC)
     return [ArchivedReport(
         id=r["id"], kind=r["kind"], unit=r["unit"], unit_path=r["unit_path"], service=r["service"],
-        questionnaire=r["questionnaire_key"], period=r["period"], language=r["language"], status=r["status"],
+        questionnaire=r["questionnaire_key"], period=r["period"], language=r["language"],
+        status=ReportRunStatus.failed if interrupted else r["status"],
         pages=r["pages"], size_bytes=r["size_bytes"], checksum=r["checksum"],
-        created_at=aware(r["created_at"]) or datetime.now(UTC), finished_at=aware(r["finished_at"]),
-        schedule=r["schedule"], progress=r["progress"] or 0, error=r["error"], file_name=r["file_path"])
-        for r in rows]
+        created_at=aware(r["created_at"]) or now, finished_at=aware(r["finished_at"]),
+        schedule=r["schedule"], progress=r["progress"] or 0, error=INTERRUPTED if interrupted else r["error"],
+        file_name=r["file_path"])
+        for r in rows for interrupted in (_interrupted(r, now),)]
