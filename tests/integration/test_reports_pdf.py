@@ -95,3 +95,32 @@ async def test_the_same_data_gives_the_same_pdf(seeded):
     spec = ReportSpec("unit", "2026-05", unit="HN-BD", questionnaire="post-call")
     first, second = await make_report(spec, now=now), await make_report(spec, now=now)
     assert first.checksum == second.checksum
+
+
+def ink_at_the_edges(pdf: bytes, tmp_path: Path, mm: float = 6.0) -> list[tuple[int, str]]:
+    """Pages (number, edge) with anything printed within ``mm`` of the paper's edge, rendered by pdftoppm."""
+    from PIL import Image
+
+    path = tmp_path / "edges.pdf"
+    path.write_bytes(pdf)
+    poppler("pdftoppm", "-r", "50", "-gray", str(path), str(tmp_path / "page"))
+    found = []
+    for number, image_path in enumerate(sorted(tmp_path.glob("page-*.pgm")), start=1):
+        image = Image.open(image_path)
+        width, height = image.size
+        edge = round(mm / 25.4 * 50)
+        strips = {"left": (0, 0, edge, height), "right": (width - edge, 0, width, height),
+                  "top": (0, 0, width, edge), "bottom": (0, height - edge, width, height)}
+        for name, box in strips.items():
+            if image.crop(box).getextrema()[0] < 200:  # anything darker than a faint grey
+                found.append((number, name))
+    return found
+
+
+async def test_no_page_prints_beyond_its_margins_even_with_a_hostile_comment(seeded, tmp_path):
+    for spec in (ReportSpec("unit", "2026-05", unit="HN-BD", questionnaire="post-call"),
+                 ReportSpec("leadership", "2026-05", questionnaire="post-call", lang="en")):
+        made = await make_report(spec)
+        pages = tmp_path / spec.kind
+        pages.mkdir()
+        assert ink_at_the_edges(made.pdf, pages) == []
