@@ -282,6 +282,13 @@ async def build_demo(settings: Settings, *, responses: int, seed: int, progress:
     from survey.services.apikeys import create_api_key
 
     api_key, _ = await create_api_key("switchboard")
+    # leadership's quarterly report, from the last closed quarter: the worker makes and mails it (to the sandbox)
+    from survey.services.reports.schedules import add_schedule
+
+    day = today or datetime.now(VN_TZ).date()
+    year, quarter = (day.year, (day.month - 1) // 3) if day.month > 3 else (day.year - 1, 4)
+    await add_schedule("Báo cáo quý cho lãnh đạo Trung tâm", None, kind="leadership", frequency="quarterly",
+                       recipients=["lanhdao@baohiemxahoi.example"], first_period=f"{year}-Q{quarter}")
     stages.advance("links")
     labels = ("After a hotline call (post-call)", "Counter ticket at BHXH quận Ba Đình", "Online service / VssID")
     base_url = settings.base_url

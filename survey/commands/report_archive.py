@@ -43,21 +43,23 @@ def _table(runs: list[ArchivedReport]) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from survey.settings import get_settings
     from survey.web import format_local_time
 
-    table = Table(title=f"Report archive: {len(runs)} run{'s' if len(runs) != 1 else ''}, newest first")
-    for name in ("id", "kind", "unit", "service", "questionnaire", "period", "language", "status"):
-        table.add_column(name, justify="right" if name == "id" else "left")
-    for name in ("pages", "size"):
-        table.add_column(name, justify="right")
-    for name in ("created", "checksum", "file"):
-        table.add_column(name, overflow="fold")
+    title = (f"Report archive: {len(runs)} run{'s' if len(runs) != 1 else ''}, newest first; files under "
+             f"{get_settings().reports_dir}")
+    table = Table(title=title)
+    for name in ("id", "report", "period", "lang", "status", "pages", "size", "created", "sha256"):
+        table.add_column(name, justify="right" if name in ("id", "pages", "size") else "left", overflow="fold",
+                         min_width={"sha256": 12, "period": 7, "created": 10}.get(name))
     for r in runs:
         status = r.status + (f" ({r.error})" if r.error else "") + (f" {r.progress}%" if r.status == "rendering"
                                                                    else "")
-        table.add_row(str(r.id), r.kind, r.unit or "-", r.service or "-", r.questionnaire or "all", r.period,
-                      r.language, status, "-" if r.pages is None else str(r.pages), _size(r.size_bytes),
-                      format_local_time(r.created_at), (r.checksum or "-")[:12], r.file_name or "-")
+        scope = " × ".join(x for x in (r.unit, r.service) if x) or "-"
+        report = f"{r.kind} {scope}" if scope != "-" else r.kind
+        report = report + (f" ({r.questionnaire})" if r.questionnaire else "")
+        table.add_row(str(r.id), report, r.period, r.language, status, "-" if r.pages is None else str(r.pages),
+                      _size(r.size_bytes), format_local_time(r.created_at), (r.checksum or "-")[:12])
     Console().print(table)
 
 
