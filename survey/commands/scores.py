@@ -229,7 +229,9 @@ def scores(questionnaire: str, period: str, unit: str | None, service: str | Non
 @click.option("--min-n", default=30, show_default=True, type=int, help="The display minimum the text states.")
 @click.option("--min-n-comments", default=10, show_default=True, type=int, help="The minimum for comments.")
 @click.option("--min-n-inference", default=10, show_default=True, type=int, help="The minimum for a test.")
-def methodology_command(min_n: int, min_n_comments: int, min_n_inference: int) -> None:
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="en", show_default=True,
+              help="The language of the text (the reports print it in theirs).")
+def methodology_command(min_n: int, min_n_comments: int, min_n_inference: int, lang: str) -> None:
     """How every figure of ``survey scores`` and the reports is made: the text the reports print."""
     from scoring import SmallSampleRule
     from survey.services.scores.methodology import methodology
@@ -238,7 +240,7 @@ def methodology_command(min_n: int, min_n_comments: int, min_n_inference: int) -
         rule = SmallSampleRule(min_n, min_n_comments, min_n_inference)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    for section in methodology(rule):
+    for section in methodology(rule, lang=lang):
         click.echo(click.style(section.title, bold=True))
         click.echo(click.wrap_text(section.text, width=100))
         click.echo()

@@ -68,3 +68,13 @@ def test_methodology_states_the_minimums_it_is_given():
     assert "only from n = 50 answers" in text and "Benjamini–Hochberg q-value" in text
     refused = CliRunner().invoke(main, ["methodology", "--min-n", "0"])
     assert refused.exit_code == 2 and "min_n" in refused.output and "Traceback" not in refused.output
+
+
+def test_methodology_speaks_vietnamese_when_asked_and_english_by_default():
+    vietnamese = CliRunner().invoke(main, ["methodology", "--lang", "vi", "--min-n", "50"])
+    assert vietnamese.exit_code == 0, vietnamese.output
+    text = " ".join(vietnamese.output.split())
+    assert "Đối tượng được tính" in text and "Nhóm có n < 50 phiếu trả lời" in text and "giá trị q" in text
+    assert "Who is counted" in CliRunner().invoke(main, ["methodology"]).output
+    refused = CliRunner().invoke(main, ["methodology", "--lang", "fr"])
+    assert refused.exit_code == 2 and "'fr' is not one of 'vi', 'en'" in refused.output
