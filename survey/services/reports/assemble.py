@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from questionnaires.model import Criterion, Questionnaire
-from scoring import bh_q_values, difference_of_estimates, funnel_curve, wilson_interval
+from scoring import SmallSampleRule, bh_q_values, difference_of_estimates, funnel_curve, wilson_interval
 from survey.db import aware, run_sql
 from survey.i18n import N_, pick, t
 from survey.services.extract import ResponseScope, extract_comments, subtree_pattern
@@ -381,9 +381,11 @@ async def followup_figures(scope_path: str, service_id: int | None, period: Peri
 
 
 def _methods(lang: str) -> list[dict[str, str]]:
-    from scoring import SmallSampleRule
-
-    return [{"title": s.title, "text": s.text} for s in methodology(SmallSampleRule())] if lang else []
+    """The methodology appendix in the report's language, for the rule the reports score with (the defaults of
+    :class:`ScoreRequest`)."""
+    request = ScoreRequest("counter", "2026")
+    rule = SmallSampleRule(request.min_n, request.min_n_comments, request.min_n_inference)
+    return [{"title": s.title, "text": s.text} for s in methodology(rule, lang=lang)]
 
 
 async def _league(data: ScoreData, spec: ReportSpec, units: dict[str, dict[str, Any]]) -> dict[str, Any]:
