@@ -87,3 +87,26 @@ def test_weighting_coverage_counts_only_the_questionnaires_own_channels(demo):
     report = scores(demo, "--questionnaire", "post-call", "--period", "2026-Q3", "--weighted")
     (group,) = report["groups"]
     assert group["weighting"]["coverage"] == pytest.approx(1.0)
+
+
+def test_thu_duc_s_year_report_prints_its_figures_and_its_weakest_criterion_within_the_page(demo, tmp_path):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_reports_pdf import ink_at_the_edges, poppler
+
+    pdf = tmp_path / "hcm-td.pdf"
+    command = [str(Path(sys.executable).with_name("survey")), "reports", "make", "--unit", "HCM-TD",
+               "--questionnaire", "counter", "--period", "2026", "--lang", "en", "--output", str(pdf)]
+    done = subprocess.run(command, env=demo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    text = poppler("pdftotext", "-layout", str(pdf), "-")
+    group = scores(demo, "--questionnaire", "counter", "--period", "2026", "--unit", "HCM-TD")["groups"][0]
+    index = group["index"]["value"]
+    assert f"Satisfaction index: {index:.1f}" in text
+    weakest = min((c for c in group["criteria"] if c["satisfied_share"] is not None),
+                  key=lambda c: c["satisfied_share"])
+    assert weakest["id"] == "civil_servant"
+    assert f"The weakest criterion: The civil servant who handled the case ({100 * weakest['satisfied_share']:.1f}% " \
+           "satisfied)" in " ".join(text.split())
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    assert ink_at_the_edges(pdf.read_bytes(), pages) == []

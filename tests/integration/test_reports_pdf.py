@@ -3,6 +3,7 @@ embedded Noto only, the PDF is tagged, nothing falls outside the page, and hosti
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 from pathlib import Path
@@ -124,3 +125,26 @@ async def test_no_page_prints_beyond_its_margins_even_with_a_hostile_comment(see
         pages = tmp_path / spec.kind
         pages.mkdir()
         assert ink_at_the_edges(made.pdf, pages) == []
+
+
+async def test_all_reports_of_a_period_are_made_in_worker_processes_and_the_thin_ones_listed_as_skipped(seeded,
+                                                                                                      tmp_path):
+    from click.testing import CliRunner
+
+    from survey.cli import main
+
+    out = tmp_path / "all"
+    result = await asyncio.to_thread(CliRunner().invoke, main, ["reports", "make", "--all", "--period", "2026-05",
+                                                                "--questionnaire", "post-call", "--lang", "en",
+                                                                "--output-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    made = sorted(p.name for p in out.glob("*.pdf"))
+    # HN-BD (45) and HN-CG (40) reach 30, as do HN (97, its subtree), the hotline nationally and the leadership report
+    assert made == ["leadership-post-call-2026-05-en.pdf", "service-HOTLINE-post-call-2026-05-en.pdf",
+                    "unit-HN-BD-HOTLINE-post-call-2026-05-en.pdf", "unit-HN-BD-post-call-2026-05-en.pdf",
+                    "unit-HN-CG-HOTLINE-post-call-2026-05-en.pdf", "unit-HN-CG-post-call-2026-05-en.pdf",
+                    "unit-HN-HOTLINE-post-call-2026-05-en.pdf", "unit-HN-post-call-2026-05-en.pdf"]
+    assert all((out / name).read_bytes().startswith(b"%PDF") for name in made)
+    assert f"Made {len(made)} reports" in result.output
+    assert "unit HN-DD 2026-05 (post-call): n=12" in result.output  # skipped, with its n
+    assert not list(out.glob(".*partial"))

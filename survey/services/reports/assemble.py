@@ -46,6 +46,7 @@ KIND_TITLES = {"unit": N_("report.kind.unit"), "service": N_("report.kind.servic
 N_("report.findings.target_met"), N_("report.findings.target_missed"), N_("report.findings.rose")
 N_("report.findings.fell"), N_("report.findings.trend_up"), N_("report.findings.trend_down")
 N_("report.findings.funnel_low"), N_("report.findings.funnel_high")
+N_("report.findings.criterion_rose"), N_("report.findings.criterion_fell")
 
 
 def twelve_months(period: Period) -> Period:
@@ -229,9 +230,9 @@ def _findings(part: dict[str, Any], lang: str) -> list[str]:
     previous period when significant, the weakest criterion, a significant trend, a flag on the funnel."""
     out: list[str] = []
     index = part["index"]
-    if index is None:
+    if index is None and part["has_index"]:
         return [t("report.findings.too_few", lang, n=part["n"], min_n=part["min_n"])]
-    if index["target"] is not None:
+    if index is not None and index["target"] is not None:
         key = "report.findings.target_met" if index["met"] else "report.findings.target_missed"
         out.append(t(key, lang, value=format_number(index["value"], lang),
                      target=format_number(index["target"], lang, 0)))
@@ -240,6 +241,14 @@ def _findings(part: dict[str, Any], lang: str) -> list[str]:
         key = "report.findings.rose" if change["difference"] > 0 else "report.findings.fell"
         out.append(t(key, lang, points=format_number(abs(change["difference"]), lang), previous=part["previous_label"]))
     shown = [c for c in part["criteria"] if c["share"] is not None]
+    if not shown and index is None:
+        return [t("report.findings.too_few", lang, n=part["n"], min_n=part["min_n"])]
+    for c in shown:
+        moved = c["previous"]
+        if index is None and moved and moved["significant"] and len(out) < 2:
+            key = "report.findings.criterion_rose" if (moved["effect"] or 0) > 0 else "report.findings.criterion_fell"
+            out.append(t(key, lang, criterion=c["label"], share=format_share(c["share"], lang),
+                         previous=part["previous_label"]))
     if shown:
         weakest = min(shown, key=lambda c: c["share"])
         share = format_share(weakest["share"], lang)
@@ -316,7 +325,8 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
     for g in by_channel.groups:
         index = g.index
         channels.append({"channel": g.channel, "n": g.n, "value": index.value if index else None,
-                         "ci": index.ci if index else None, "reason": index.suppression_reason if index else None})
+                         "ci": index.ci if index else None, "reason": index.suppression_reason if index else None,
+                         "cells": [c.satisfied_share for c in g.criteria]})
     index = None
     if group.index is not None and group.index.value is not None:
         index = {"value": group.index.value, "ci": group.index.ci, "target": group.index.target,
@@ -326,6 +336,7 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
         "questionnaire": q.id, "title": pick(q.title, lang), "n": group.n, "min_n": rule_min,
         "min_n_comments": report.min_n_comments, "response_rate": group.response_rate,
         "index": index, "index_reason": group.index.suppression_reason if group.index else None,
+        "has_index": q.index is not None,
         "previous_label": previous(period).label, "change": _index_change(group, before),
         "criteria": criteria, "distributions": distributions,
         "trend": {"points": trend_points, "test": trend_test, "criteria": criterion_trends},
