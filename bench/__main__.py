@@ -1,5 +1,6 @@
 """``python -m bench``: every benchmark in sequence: survey submissions per second against a bare Litestar
-app, then ``bench.scoring``, ``bench.delivery`` and ``bench.contacts`` (``--only NAME`` runs one).
+app, then ``bench.scoring``, ``bench.delivery``, ``bench.contacts`` and ``bench.reports`` (``--only NAME`` runs
+one).
 
 See ``bench/README.md``. Exit status 0 when every run passes (for the submissions: ratio ≥ target, nothing
 missing, no token answered twice), 1 otherwise.
@@ -188,6 +189,7 @@ OTHER_BENCHMARKS: dict[str, list[str]] = {
     "scoring": ["-m", "bench.scoring", "--repeat", "1"],
     "delivery": ["-m", "bench.delivery"],
     "contacts": ["-m", "bench.contacts"],
+    "reports": ["-m", "bench.reports"],
 }
 BENCHMARKS = ("survey", *OTHER_BENCHMARKS)
 
@@ -196,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=BENCHMARKS, default=None,
-                        help="run one benchmark: survey (submissions; the options below are its), scoring, delivery "
-                             "or contacts")
+                        help="run one benchmark: survey (submissions; the options below are its), scoring, delivery, "
+                             "contacts or reports")
     parser.add_argument("--requests", type=int, default=20_000, help="at most this many requests per target")
     parser.add_argument("--seconds", type=float, default=10.0, help="and at most this long per target")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients (keep-alive connections)")
