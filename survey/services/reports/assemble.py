@@ -78,7 +78,10 @@ class Sources:
 
     async def get(self, questionnaire: str) -> ScoreData:
         if questionnaire not in self.data:
-            self.data[questionnaire] = await load_score_data(questionnaire, report_periods(self.period))
+            # the period with its comparisons; the previous period and the twelve months only for their measures
+            # and trend (their own comparisons are not reported), so only their days are read
+            self.data[questionnaire] = await load_score_data(questionnaire, [self.period],
+                                                             covering=report_periods(self.period)[1:])
         return self.data[questionnaire]
 
     async def catalogue(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -103,11 +106,11 @@ class _Scorer:
         self.data, self.spec, self.unit, self.service = data, spec, unit, service
 
     async def __call__(self, period: Period, by: tuple[str, ...] = (), *, comments: bool = False,
-                       unit: str | None = None) -> ScoreReport:
+                       unit: str | None = None, comparisons: bool = False) -> ScoreReport:
         request = ScoreRequest(self.data.questionnaire.id, period.label, unit=unit or self.unit, service=self.service,
                                by=by, comments=comments)
         try:
-            return await score_loaded(self.data, request)
+            return await score_loaded(self.data, request, comparisons=comparisons)
         except ScoreParameterError as error:
             raise ReportParameterError(error.parameter, str(error).split(": ", 1)[-1]) from None
 
@@ -268,7 +271,7 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
     """One questionnaire's part of a unit or service report; None when the scope has no answer to it."""
     q, lang, period = data.questionnaire, spec.lang, spec.period_range
     score = _Scorer(data, spec, spec.unit, spec.service)
-    report = await score(period, comments=True)
+    report = await score(period, comments=True, comparisons=True)
     group = report.groups[0] if report.groups else None
     if group is None or group.n == 0:
         return None
@@ -321,7 +324,7 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
                 if marked and x.criterion in titles:
                     criterion_trends.append({**marked, "label": titles[x.criterion]})
     channels = []
-    by_channel = await score(period, ("channel",))
+    by_channel = await score(period, ("channel",), comparisons=True)
     for g in by_channel.groups:
         index = g.index
         channels.append({"channel": g.channel, "n": g.n, "value": index.value if index else None,
@@ -404,9 +407,9 @@ async def _league(data: ScoreData, spec: ReportSpec, units: dict[str, dict[str, 
     heatmap, the best and worst five, the movers and the services."""
     q, lang, period = data.questionnaire, spec.lang, spec.period_range
     score = _Scorer(data, spec, None, None)
-    now_units = await score(period, ("subunit",))
+    now_units = await score(period, ("subunit",), comparisons=True)
     before_units = await score(previous(period), ("subunit",))
-    by_service = await score(period, ("service",))
+    by_service = await score(period, ("service",), comparisons=True)
     before = {g.subunit: g for g in before_units.groups}
     criteria_defs = _criteria(q)
     rows = []
@@ -442,8 +445,7 @@ async def _league(data: ScoreData, spec: ReportSpec, units: dict[str, dict[str, 
     services.sort(key=lambda s: (s["value"] is None, -(s["value"] or 0)))
     return {"units": shown + [r for r in rows if r["value"] is None], "best": shown[:5], "worst": shown[-5:][::-1],
             "movers": movers, "services": services, "criteria": [pick(c.title, lang) for c in criteria_defs],
-            "funnel": _funnel(await score(period, ("subunit",)), shown[-1]["unit"] if shown else None, q, lang)
-            if shown else None}
+            "funnel": _funnel(now_units, shown[-1]["unit"], q, lang) if shown else None}
 
 
 async def assemble(spec: ReportSpec, *, sources: Sources | None = None, now: datetime | None = None) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def _window(periods: Sequence[Period]) -> Period:
 
 
 async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, channel: str | None = None,
-                          service: str | None = None) -> ScoreData:
+                          service: str | None = None, covering: Sequence[Period] = ()) -> ScoreData:
     """Read ``questionnaire_key``'s responses and invitations once for ``periods`` (see :class:`ScoreData`);
     ``service`` limits the reading to one service (what ``compute_scores`` does for a request with a service).
 
@@ -79,6 +79,9 @@ async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, 
     services = await service_codes()
     service_id = _service_id(services, service)
     window = _window(periods)
+    if covering:  # periods scored without their comparisons: only their own days are read
+        window = Period("window", min(window.start, *(p.start for p in covering)),
+                        max(window.end, *(p.end for p in covering)))
     start, end = window.bounds(settings.timezone)
     numeric = [x.id for x in questionnaire.questions if x.is_numeric]
     clock = time.perf_counter()
@@ -87,7 +90,7 @@ async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, 
     frame = await extract_responses(ResponseScope(questionnaire.id, start, end, "/", service_id, channel), numeric)
     extracted = time.perf_counter() - clock
     invitations = {}
-    for period in periods:
+    for period in [*periods, *covering]:
         p_start, p_end = period.bounds(settings.timezone)
         invitations[period.label] = await delivered_invitations(questionnaire.id, p_start, p_end, "/", service_id,
                                                                 channel, settings.timezone)
@@ -115,15 +118,19 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
     return await score_loaded(data, request, visible_path=visible_path)
 
 
-async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: str | None = None) -> ScoreReport:
+async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: str | None = None,
+                       comparisons: bool = True) -> ScoreReport:
     """The scores for ``request`` from data read once by :func:`load_score_data` (the same questionnaire and
-    channel, and the request's period among the loaded ones): exactly what :func:`compute_scores` gives."""
+    channel, and the request's period among the loaded ones): exactly what :func:`compute_scores` gives.
+    ``comparisons=False`` scores a period loaded only ``covering`` its own days: its measures and trend are exact,
+    its comparisons with earlier periods see no answers (a caller that uses them loads the period in ``periods``)."""
     settings = get_settings()
     period = request.period_range
     questionnaire, units, services = data.questionnaire, data.units, data.services
     if request.questionnaire != questionnaire.id or request.channel != data.channel:
         raise ValueError("score_loaded: the request's questionnaire and channel must be those of the data")
-    if period.label not in data.invitations or _window([period]).start < data.window.start:
+    needed = _window([period]) if comparisons else period
+    if period.label not in data.invitations or needed.start < data.window.start:
         raise ValueError(f"score_loaded: period {period.label} was not loaded")
     by_code = {code: unit for unit, code in units.code.items()}
     unit_code = request.unit
