@@ -14,12 +14,11 @@ INTERRUPTED`): it is not requeued (another server might still hold it), the user
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -36,31 +35,26 @@ from survey.services.reports import (
     REPORT_KINDS,
     REPORT_LANGUAGES,
     ArchivedReport,
-    MadeReport,
     ReportParameterError,
-    ReportSkipped,
     ReportSpec,
-    archive_report,
     list_runs,
-    make_report,
     report_period,
     run_path,
 )
-from survey.services.reports.archive import INTERRUPTED, queue_run, update_run
+from survey.services.reports.archive import INTERRUPTED, queue_run
+from survey.services.reports.on_demand import OnDemandReports, lease_end
 from survey.services.scores import period_for
 from survey.services.scores.queries import published_questionnaires, service_codes, unit_tree
 from survey.settings import get_settings
 from survey.tables import ReportRunStatus
 from survey.web import STAFF, DatabaseId, client_address, page_context, page_language, requires_staff
 
-__all__ = ["LIFESPAN", "ROUTES", "OnDemandReports", "ReportForm", "ReportsController", "on_demand_reports"]
+__all__ = ["LIFESPAN", "ROUTES", "ReportForm", "ReportsController", "on_demand_reports"]
 
 log = logging.getLogger("survey.controllers.reports")
 
 REPORTS_PATH = "/staff/reports"
 STATE_KEY = "report_runs"
-LEASE = timedelta(minutes=10)
-HEARTBEAT_SECONDS = 60.0  # the lease is renewed at least this often while a run renders (and on each progress)
 PENDING = (ReportRunStatus.queued, ReportRunStatus.rendering)
 DOWNLOADABLE = (ReportRunStatus.archived, ReportRunStatus.sent)
 FIELDS = {  # the form's fields as the messages name them
@@ -76,92 +70,6 @@ STATUS_NAMES = {
     "archived": N_("staff.reports.statuses.archived"), "sent": N_("staff.reports.statuses.sent"),
     "skipped": N_("staff.reports.statuses.skipped"), "failed": N_("staff.reports.statuses.failed"),
 }
-
-
-def _lease() -> datetime:
-    return datetime.now(UTC) + LEASE
-
-
-# --- the background work ----------------------------------------------------------------------------------------
-
-
-class RunProgress:
-    """The ``progress`` callback of one run: remembers the latest value; :meth:`keep` writes it with a fresh lease."""
-
-    def __init__(self, run_id: int) -> None:
-        self.run_id = run_id
-        self.value = 0
-        self._loop = asyncio.get_running_loop()
-        self._changed = asyncio.Event()
-        self._stopped = False
-
-    def __call__(self, value: int) -> None:
-        self.value = int(value)
-        # make_report may call it from a rendering thread
-        self._loop.call_soon_threadsafe(self._changed.set)
-
-    async def keep(self) -> None:
-        """Until :meth:`stop`: write the progress when it changes, and renew the lease at least every heartbeat."""
-        while not self._stopped:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), HEARTBEAT_SECONDS)
-            self._changed.clear()
-            if self._stopped:
-                return
-            try:
-                await update_run(self.run_id, progress=self.value, lease_expires_at=_lease())
-            except Exception:
-                log.exception("recording the progress of report run %s failed", self.run_id)
-
-    async def stop(self, keeper: asyncio.Task[None]) -> None:
-        """End :meth:`keep` after its current write, so that nothing it writes follows the run's last state."""
-        self._stopped = True
-        self._changed.set()
-        await keeper
-
-
-class OnDemandReports:
-    """The reports asked for on the staff pages that this server process is making, one asyncio task each.
-
-    Making a report assembles it in the event loop and renders it in a thread (:func:`make_report`), so the
-    server keeps answering; the run's row says how far it is (status, progress, lease)."""
-
-    def __init__(self) -> None:
-        self.tasks: dict[int, asyncio.Task[None]] = {}
-
-    def start(self, run_id: int, spec: ReportSpec) -> None:
-        task = asyncio.create_task(self._make(run_id, spec), name=f"report-run-{run_id}")
-        self.tasks[run_id] = task
-        task.add_done_callback(lambda _: self.tasks.pop(run_id, None))
-
-    async def _render(self, run_id: int, spec: ReportSpec) -> MadeReport:
-        await update_run(run_id, status=ReportRunStatus.rendering, lease_expires_at=_lease())
-        progress = RunProgress(run_id)
-        keeper = asyncio.create_task(progress.keep())
-        try:
-            return await make_report(spec, progress=progress)
-        finally:
-            await progress.stop(keeper)
-
-    async def _make(self, run_id: int, spec: ReportSpec) -> None:
-        try:
-            made = await self._render(run_id, spec)
-            await archive_report(made, run_id=run_id)
-        except ReportSkipped as skipped:  # too few answers: nothing to report, which is no failure
-            await update_run(run_id, status=ReportRunStatus.skipped, error=str(skipped))
-        except Exception as error:
-            log.exception("report run %s (%s) failed", run_id, spec.title_key)
-            await update_run(run_id, status=ReportRunStatus.failed, error=(str(error) or type(error).__name__)[:500])
-
-    async def stop(self) -> None:
-        """Cancel the runs still going (the server stops): each is recorded as failed, interrupted."""
-        running = dict(self.tasks)
-        for task in running.values():
-            task.cancel()
-        await asyncio.gather(*running.values(), return_exceptions=True)
-        for run_id in running:
-            with contextlib.suppress(Exception):
-                await update_run(run_id, status=ReportRunStatus.failed, error=INTERRUPTED)
 
 
 @contextlib.asynccontextmanager
@@ -341,7 +249,7 @@ class ReportsController(Controller):
                 detail=refused.message))
             return await self._page(request, staff, language, form=data, error=message, error_field=refused.field,
                                     status_code=refused.status)
-        run_id = await queue_run(spec, requested_by=staff.id, lease_expires_at=_lease())
+        run_id = await queue_run(spec, requested_by=staff.id, lease_expires_at=lease_end())
         _runs_of(request).start(run_id, spec)
         await audit.record("report_requested", actor=staff, object_type="report_run", object_id=run_id,
                            detail={"report": spec.title_key, "lang": spec.lang},
