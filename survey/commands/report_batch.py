@@ -12,12 +12,10 @@ __all__ = ["make_all_reports"]
 
 
 def _write(directory: Path, name: str, pdf: bytes) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / name
-    partial = path.with_name(f".{name}.partial")
-    partial.write_bytes(pdf)
-    partial.replace(path)  # never half a PDF under the report's name
-    return str(path)
+    from survey.commands.reports import write_pdf
+
+    write_pdf(directory / name, pdf, option="--output-dir")
+    return str(directory / name)
 
 
 def make_all_reports(*, period: str, lang: str, output_dir: Path | None, questionnaire: str | None) -> None:
@@ -31,6 +29,10 @@ def make_all_reports(*, period: str, lang: str, output_dir: Path | None, questio
         ReportSpec("leadership", period, lang=lang)
     except ReportParameterError as error:
         raise click.BadParameter(str(error).split(": ", 1)[-1], param_hint="--period") from None
+    if output_dir is not None:
+        from survey.commands.reports import writable
+
+        writable(output_dir, option="--output-dir")
     written: list[tuple[str, int]] = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=False) as progress:

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
 
 from survey.commands import run
 
-__all__ = ["register"]
+__all__ = ["register", "writable", "write_pdf"]
 
 
 @click.group()
 def reports() -> None:
     """PDF assessment reports per unit, per service and for leadership: make, list the archive, schedule."""
+
+
+def writable(directory: Path, *, option: str) -> None:
+    """``directory`` exists (made if need be) and takes a file, else a usage error naming ``option``."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise click.BadParameter(f"cannot write into {directory}: {error.strerror or error}", param_hint=option) \
+            from None
+
+
+def write_pdf(path: Path, pdf: bytes, *, option: str) -> None:
+    """Write ``pdf`` to ``path`` through a temporary name, so that no half PDF ever stands under the report's name."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(pdf)
+        partial.replace(path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise click.BadParameter(f"cannot write {path}: {error.strerror or error}", param_hint=option) from None
 
 
 def _bad(error: Exception) -> click.BadParameter:
@@ -50,6 +73,7 @@ def make(unit: str | None, service: str | None, questionnaire: str | None, perio
         return
     if output is None:
         raise click.UsageError("--output FILE.pdf is required for one report (or use --all)")
+    writable(output.parent, option="--output")  # before the work, not after it
     kind = "leadership" if leadership else ("unit" if unit else "service")
     if not leadership and not unit and not service:
         raise click.UsageError("say which report: --unit CODE, --service CODE, --leadership, or --all")
@@ -61,10 +85,7 @@ def make(unit: str | None, service: str | None, questionnaire: str | None, perio
             made = run(make_report(spec))
     except ReportParameterError as error:
         raise _bad(error) from None
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(f".{output.name}.partial")
-    partial.write_bytes(made.pdf)
-    partial.replace(output)
+    write_pdf(output, made.pdf, option="--output")
     click.echo(f"{output}: {made.pages} pages, {len(made.pdf):,} bytes, sha256 {made.checksum[:16]}")
 
 

@@ -148,3 +148,19 @@ async def test_all_reports_of_a_period_are_made_in_worker_processes_and_the_thin
     assert f"Made {len(made)} reports" in result.output
     assert "unit HN-DD 2026-05 (post-call): n=12" in result.output  # skipped, with its n
     assert not list(out.glob(".*partial"))
+
+
+async def test_an_output_that_cannot_be_written_is_a_usage_error_before_any_work(reference, tmp_path):
+    from click.testing import CliRunner
+
+    from survey.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for args in (["--unit", "HN-BD", "--output", str(blocker / "r.pdf")],
+                 ["--all", "--output-dir", str(blocker / "all")]):
+        result = await asyncio.to_thread(CliRunner().invoke, main, ["reports", "make", "--period", "2026-05", *args])
+        assert result.exit_code == 2, result.output
+        assert "cannot write into" in result.output and ("--output" in result.output)
+        assert "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == [blocker]
