@@ -31,6 +31,7 @@ time (the event loop's, or a worker process).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 import re
@@ -41,13 +42,14 @@ from typing import Any, Literal
 
 import matplotlib
 import numpy as np
-from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
 from matplotlib.colors import LinearSegmentedColormap, Normalize, to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.text import Text
 from matplotlib.ticker import MultipleLocator, PercentFormatter
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import Bbox, IdentityTransform, blended_transform_factory
 
 __all__ = [
     "ACCENT",
@@ -87,6 +89,12 @@ FONT_PT = 8.0  # the size of the text at 100 %: a 170 mm chart printed beside 10
 SMALL_PT = 7.0  # tick labels, legends, notes
 CHAR_MM = FONT_PT * 0.5 / PT_PER_MM  # about the width of an average letter, to decide wrapping and rotation
 MISSING_HATCH = "////"
+PAD = PT_PER_MM  # 1 mm (in points) between the chart's outermost text and the edge of the figure
+LEGEND_GAP = PT_PER_MM + 0.2 * SMALL_PT  # between the legend and the decorations above it (1 mm and its border pad)
+NAME_OFFSET = (6.0, 4.0)  # points from a funnel's highlighted marker to its name
+NAME_PAD = 0.1  # the white box around the name, in font sizes
+HEADER_MM = 45.0  # the most a heatmap's turned column labels take above it
+COLORBAR_GAP = 0.02  # between a heatmap's decorations and its colorbar, a fraction of the heatmap's width
 
 
 # --- the data -------------------------------------------------------------------------------------------------
@@ -240,17 +248,172 @@ def _print_style(font_family: str) -> Any:
         "hatch.color": GREY,
         "hatch.linewidth": 0.5,
         "figure.facecolor": "white",
-        "figure.constrained_layout.h_pad": 1 / MM_PER_INCH,  # 1 mm around the chart
-        "figure.constrained_layout.w_pad": 1 / MM_PER_INCH,
     })
 
 
 def _figure(width_mm: float, height_mm: float) -> Figure:
     if not (20 <= width_mm <= 1000 and 15 <= height_mm <= 2000):
         raise ValueError(f"size: {width_mm:g} × {height_mm:g} mm is not a chart size (width 20–1000, height 15–2000)")
-    figure = Figure(figsize=(width_mm / MM_PER_INCH, height_mm / MM_PER_INCH), layout="constrained")
+    # 72 dpi, as the SVG canvas draws: a pixel of the layout is a point; no layout engine (see _Layout)
+    figure = Figure(figsize=(width_mm / MM_PER_INCH, height_mm / MM_PER_INCH), dpi=72, layout=None)
     FigureCanvasSVG(figure)
     return figure
+
+
+@functools.cache
+def _measuring_renderer() -> RendererSVG:
+    """A renderer that only measures text, as the SVG canvas does (nothing is drawn with it). One for the process:
+    matplotlib caches the sizes of texts per renderer, and the same labels come back in chart after chart."""
+    renderer: RendererSVG = RendererSVG(1, 1, io.StringIO())  # type: ignore[no-untyped-call]
+    return renderer
+
+
+class _Layout:
+    """Where the axes go in the figure, from the sizes of the text around them.
+
+    Matplotlib's constrained layout finds the margins by measuring every artist of the drawn figure, twice; it
+    was half the cost of a chart. Each chart knows what stands around its axes (row and tick labels, the axis
+    labels, notes, the legend below, the colorbar at the right), so it hands those texts here: each is a box
+    anchored at a point of the axes (``fx``, ``fy`` in axes fractions) with its extent around that point in
+    points, measured once as the SVG canvas measures it (:class:`RendererSVG`, the text's font, size, weight,
+    rotation and alignment). :meth:`place` then gives the axes the smallest margins that keep every box
+    :data:`PAD` inside the figure: arithmetic only, so the same data gives the same layout.
+    """
+
+    def __init__(self, figure: Figure, ax: Any) -> None:
+        self.figure, self.ax = figure, ax
+        self.renderer = _measuring_renderer()
+        self.boxes: list[tuple[float, float, Bbox]] = []
+        self.below = 0.0  # points taken under the axes' decorations (the legend and its gap)
+
+    def extent(self, text: Text) -> Bbox:
+        """The extent of ``text`` in points around its anchor (its position)."""
+        probe = Text(0, 0, text.get_text())
+        probe.update_from(text)
+        probe.set_transform(IdentityTransform())
+        probe.set_rotation_mode(text.get_rotation_mode())
+        probe.set_figure(self.figure)
+        return probe.get_window_extent(self.renderer)
+
+    def add(self, fx: float, fy: float, extent: Bbox, dx: float = 0.0, dy: float = 0.0) -> None:
+        self.boxes.append((fx, fy, extent.translated(dx, dy)))
+
+    def texts(self, texts: Iterable[Text]) -> None:
+        """Texts placed in data or axes coordinates (a note, ``n = …``), once the axes' limits are set."""
+        to_axes = self.ax.transAxes.inverted()
+        for text in texts:
+            if text.get_visible() and text.get_text():
+                fx, fy = to_axes.transform(text.get_transform().transform(text.get_unitless_position()))
+                self.add(float(fx), float(fy), self.extent(text))
+
+    def tick_boxes(self, axis: Any) -> list[tuple[float, float, Bbox]]:
+        """The tick labels of ``axis`` drawn in view, as boxes of its axes (see :meth:`add`)."""
+        axis.get_majorticklabels()  # formats the labels of the current ticks
+        locations = axis.get_majorticklocs()
+        low, high = axis.get_view_interval()
+        horizontal = axis.axis_name == "x"
+        boxes = []
+        for tick, location in zip(axis.get_major_ticks(len(locations)), locations, strict=True):
+            fraction = (location - low) / (high - low)
+            if not -1e-9 <= fraction <= 1 + 1e-9:
+                continue
+            first = tick.label1.get_visible()
+            label = tick.label1 if first else tick.label2
+            if not label.get_visible() or not label.get_text():
+                continue
+            offset = (tick.get_pad() + tick.get_tick_padding()) * (-1 if first else 1)
+            if horizontal:
+                boxes.append((fraction, 0.0 if first else 1.0, self.extent(label).translated(0, offset)))
+            else:
+                boxes.append((0.0 if first else 1.0, fraction, self.extent(label).translated(offset, 0)))
+        return boxes
+
+    def ticks(self, axis: Any) -> Bbox:
+        """The tick labels of ``axis``; their union, in points from the axes' edge they stand at."""
+        boxes = self.tick_boxes(axis)
+        self.boxes += boxes
+        return Bbox.union([extent for _, _, extent in boxes]) if boxes else Bbox.from_bounds(0, 0, 0, 0)
+
+    def axis_label(self, axis: Any, ticks: Bbox) -> None:
+        """The axis label beyond its tick labels (bottom x axis, left y axis), as matplotlib sets it."""
+        label = axis.label
+        if not label.get_visible() or not label.get_text():
+            return
+        extent, pad = self.extent(label), matplotlib.rcParams["axes.labelpad"]
+        if axis.axis_name == "x":
+            self.add(0.5, 0.0, extent, dy=min(ticks.y0, 0.0) - pad)
+        else:
+            self.add(0.0, 0.5, extent, dx=min(ticks.x0, 0.0) - pad)
+
+    def axes(self) -> None:
+        """The tick labels and labels of both axes."""
+        for axis in (self.ax.xaxis, self.ax.yaxis):
+            self.axis_label(axis, self.ticks(axis))
+
+    def legend(self, handles: Sequence[Any], width_mm: float) -> None:
+        """The legend centred under everything else, its rows side by side as :func:`_legend_columns` says."""
+        if not handles:
+            return
+        labels = [str(handle.get_label()) for handle in handles]
+        _, height = self.figure.bbox.size
+        legend = self.figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, PAD / height),
+                                    ncols=_legend_columns(labels, width_mm), columnspacing=1.6, handletextpad=0.6,
+                                    borderaxespad=0.2)
+        self.below = legend.get_window_extent(self.renderer).y1 - PAD + LEGEND_GAP
+
+    def place(self, colorbar: Any = None, *, colorbar_width: float = 0.0, colorbar_aspect: float = 1.0) -> None:
+        """The axes where every box is inside the figure; with a colorbar (its axes), the bar after the axes' own
+        decorations: ``colorbar_width`` of the axes' width at most, its height ``colorbar_aspect`` times its width
+        at most, its tick labels and label beyond it."""
+        width, height = self.figure.bbox.size
+        beyond = 0.0  # the colorbar's ticks and label, beyond the bar
+        bar_boxes: list[tuple[float, float, Bbox]] = []  # the colorbar's tick labels, for their height only
+        if colorbar is not None:
+            bar_boxes = self.tick_boxes(colorbar.ax.yaxis)
+            beyond = max((extent.x1 for _, _, extent in bar_boxes), default=0.0)
+            label = colorbar.ax.yaxis.label
+            if label.get_visible() and label.get_text():
+                beyond += matplotlib.rcParams["axes.labelpad"] + self.extent(label).width
+        left = right = top = PAD
+        bottom = PAD + self.below
+        bar_gap = bar_width = bar_height = 0.0
+        over = {"left": 0.0, "right": 0.0, "bottom": 0.0, "top": 0.0}
+        for _ in range(50):  # each round takes the overflows of the last; a few rounds settle them to 0.01 pt
+            w, h = max(width - left - right, 0.25 * width), max(height - bottom - top, 0.25 * height)
+            if colorbar is not None:
+                bar_gap = COLORBAR_GAP * w
+                bar_width = min(colorbar_width * w, h / colorbar_aspect)
+                bar_height = bar_width * colorbar_aspect
+            over = {"left": 0.0, "right": 0.0, "bottom": 0.0, "top": 0.0}
+            for fx, fy, extent in self.boxes:
+                x, y = fx * w, fy * h
+                over["left"] = max(over["left"], -(x + extent.x0))
+                over["right"] = max(over["right"], x + extent.x1 - w)
+                over["bottom"] = max(over["bottom"], -(y + extent.y0))
+                over["top"] = max(over["top"], y + extent.y1 - h)
+            for _, fy, extent in bar_boxes:
+                y = (h - bar_height) / 2 + fy * bar_height
+                over["bottom"] = max(over["bottom"], -(y + extent.y0))
+                over["top"] = max(over["top"], y + extent.y1 - h)
+            new = (PAD + over["left"], PAD + over["right"] + (bar_gap + bar_width + beyond if colorbar else 0.0),
+                   PAD + self.below + over["bottom"], PAD + over["top"])
+            if max(abs(a - b) for a, b in zip(new, (left, right, bottom, top), strict=True)) < 0.01:
+                break
+            left, right, bottom, top = new
+        # text too large for the figure (a label taller than the chart) stands out of it rather than the chart
+        # failing: the axes keep a quarter of each dimension, the margins shrink in proportion
+        w, h = width - left - right, height - bottom - top
+        if w < 0.25 * width:
+            left, right = (margin * 0.75 * width / (left + right) for margin in (left, right))
+            w = 0.25 * width
+        if h < 0.25 * height:
+            bottom, top = (margin * 0.75 * height / (bottom + top) for margin in (bottom, top))
+            h = 0.25 * height
+        self.ax.set_position([left / width, bottom / height, w / width, h / height])
+        if colorbar is not None:
+            x = left + w + over["right"] + bar_gap
+            y = bottom + (h - bar_height) / 2
+            colorbar.ax.set_position([x / width, y / height, bar_width / width, bar_height / height])
 
 
 def _svg(figure: Figure) -> str:
@@ -299,14 +462,6 @@ def _legend_columns(labels: Sequence[str], width_mm: float) -> int:
 
 def _legend_mm(labels: Sequence[str], width_mm: float) -> float:
     return 5.0 * math.ceil(len(labels) / _legend_columns(labels, width_mm)) + 1 if labels else 0.0
-
-
-def _bottom_legend(figure: Figure, handles: Sequence[Any], width_mm: float) -> None:
-    if not handles:
-        return
-    labels = [str(handle.get_label()) for handle in handles]
-    figure.legend(handles=handles, loc="outside lower center", ncols=_legend_columns(labels, width_mm),
-                  columnspacing=1.6, handletextpad=0.6, borderaxespad=0.2)
 
 
 def _check_scale(scale: str) -> None:
@@ -381,7 +536,11 @@ def interval_chart(rows: Sequence[IntervalRow], *, target: float | None = None, 
         ax.set_xlabel(x_label)
         if y_label:
             ax.set_ylabel(y_label)
-        _bottom_legend(figure, legend, width_mm)
+        layout = _Layout(figure, ax)
+        layout.axes()
+        layout.texts(ax.texts)  # the notes of suppressed rows
+        layout.legend(legend, width_mm)
+        layout.place()
         return _svg(figure)
 
 
@@ -411,12 +570,13 @@ def distribution_chart(rows: Sequence[Distribution], *, point_labels: Sequence[s
         figure = _figure(width_mm, height)
         ax = figure.add_subplot()
         label_at_end = blended_transform_factory(ax.transAxes, ax.transData)
+        notes: list[Text] = []  # what the layout must keep inside the figure (the percents stay in their bars)
         for y, row in enumerate(rows):
             total = sum(row.counts)
             if total <= 0:
                 if missing_label:
-                    ax.text(0.5, y, missing_label, transform=label_at_end, ha="center", va="center", color=GREY,
-                            fontsize=SMALL_PT, fontstyle="italic")
+                    notes.append(ax.text(0.5, y, missing_label, transform=label_at_end, ha="center", va="center",
+                                         color=GREY, fontsize=SMALL_PT, fontstyle="italic"))
                 continue
             left = 0.0
             for count, colour in zip(row.counts, colours, strict=True):
@@ -428,8 +588,8 @@ def distribution_chart(rows: Sequence[Distribution], *, point_labels: Sequence[s
                                 fontsize=SMALL_PT, color=_text_on(colour))
                 left += share
             if show_n:
-                ax.text(1.01, y, f"n = {row.n}", transform=label_at_end, ha="left", va="center", color=GREY,
-                        fontsize=SMALL_PT)
+                notes.append(ax.text(1.01, y, f"n = {row.n}", transform=label_at_end, ha="left", va="center",
+                                     color=GREY, fontsize=SMALL_PT))
         ax.set_xlim(0, 1)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         columns = _label_columns(width_mm, 0.3)
@@ -441,7 +601,11 @@ def distribution_chart(rows: Sequence[Distribution], *, point_labels: Sequence[s
         ax.set_xlabel(x_label)
         handles = [Patch(facecolor=colour, edgecolor=GREY if luminance(colour) > 0.6 else colour, linewidth=0.4,
                          label=label) for colour, label in zip(colours, point_labels, strict=True)]
-        _bottom_legend(figure, handles, width_mm)
+        layout = _Layout(figure, ax)
+        layout.axes()
+        layout.texts(notes)
+        layout.legend(handles, width_mm)
+        layout.place()
         return _svg(figure)
 
 
@@ -509,7 +673,11 @@ def trend_chart(points: Sequence[TrendPoint], *, target: float | None = None, ta
         _percent_axis(ax.yaxis, scale)
         ax.grid(axis="y")
         ax.set_ylabel(y_label)
-        _bottom_legend(figure, legend, width_mm)
+        layout = _Layout(figure, ax)
+        layout.axes()
+        layout.texts(ax.texts)  # the missing months' label
+        layout.legend(legend, width_mm)
+        layout.place()
         return _svg(figure)
 
 
@@ -542,14 +710,16 @@ def funnel_chart(points: Sequence[FunnelPoint], curve: FunnelCurve, *, target: f
         ax.plot(n, limits["upper_95"], color=GREY, linewidth=0.9, linestyle=dashed)
         outer = ax.plot(n, limits["lower_998"], color=INK, linewidth=1.0, linestyle=dotted, label=limit_labels[1])
         ax.plot(n, limits["upper_998"], color=INK, linewidth=1.0, linestyle=dotted)
+        named: list[tuple[FunnelPoint, Text]] = []
         for point in sorted(points, key=lambda p: p.highlight):  # the report's unit on top of the others
             colour, marker, size = (ACCENT, "D", 7.0) if point.highlight else (INK, "o", 5.0)
             ax.plot([point.n], [point.share], linestyle="none", marker=marker, markersize=size, zorder=4,
                     markeredgecolor=colour, markeredgewidth=1.0, markerfacecolor=colour if point.flagged else "white")
             if point.highlight:
-                ax.annotate(point.label, (point.n, point.share), xytext=(6, 4), textcoords="offset points",
-                            color=ACCENT, fontweight="bold", fontsize=FONT_PT, zorder=5,
-                            bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "linewidth": 0})
+                named.append((point, ax.annotate(
+                    point.label, (point.n, point.share), xytext=NAME_OFFSET, textcoords="offset points", color=ACCENT,
+                    fontweight="bold", fontsize=FONT_PT, zorder=5,
+                    bbox={"boxstyle": f"square,pad={NAME_PAD}", "facecolor": "white", "linewidth": 0})))
         handles: list[Any] = [*([target_line] if target_label else []), inner[0], outer[0]]
         if flagged_label:
             handles.append(Line2D([], [], linestyle="none", marker="o", markersize=5, color=INK, label=flagged_label))
@@ -565,7 +735,15 @@ def funnel_chart(points: Sequence[FunnelPoint], curve: FunnelCurve, *, target: f
         ax.grid(axis="y")
         ax.set_xlabel(x_label)
         ax.set_ylabel(y_label)
-        _bottom_legend(figure, handles, width_mm)
+        layout = _Layout(figure, ax)
+        layout.axes()
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        for point, name in named:  # the unit's name beside its marker, in its white box
+            fx, fy = (point.n - x0) / (x1 - x0), (point.share - y0) / (y1 - y0)
+            if 0 <= fx <= 1 and 0 <= fy <= 1:  # drawn only when the marker is
+                layout.add(fx, fy, layout.extent(name).padded(NAME_PAD * FONT_PT), *NAME_OFFSET)
+        layout.legend(handles, width_mm)
+        layout.place()
         return _svg(figure)
 
 
@@ -600,7 +778,11 @@ def heatmap(row_labels: Sequence[str], column_labels: Sequence[str], values: Seq
     cell_mm = (width_mm - label_mm - 22) / len(column_labels)
     longest = max(len(label) for label in column_labels) * CHAR_MM * SMALL_PT / FONT_PT
     turned = longest > cell_mm * 0.95
-    header_mm = min(45.0, longest * 0.72 + 5) if turned else 7.0
+    header_mm = min(HEADER_MM, longest * 0.72 + 5) if turned else 7.0
+    # a turned label longer than the header holds goes on two lines, as the row labels do
+    header_columns = int((HEADER_MM - 10) / 0.72 / (CHAR_MM * SMALL_PT / FONT_PT))
+    headers = [_wrap(label, header_columns) if turned and len(label) > header_columns else label
+               for label in column_labels]
     with _print_style(font_family):
         figure = _figure(width_mm, row_height_mm * len(row_labels) + header_mm + 4)
         ax = figure.add_subplot()
@@ -621,7 +803,7 @@ def heatmap(row_labels: Sequence[str], column_labels: Sequence[str], values: Seq
         ax.set_ylim(len(row_labels), 0)
         columns = _label_columns(width_mm, 0.3)
         ax.set_yticks(np.arange(len(row_labels)) + 0.5, [_wrap(label, columns) for label in row_labels])
-        ax.set_xticks(np.arange(len(column_labels)) + 0.5, list(column_labels))
+        ax.set_xticks(np.arange(len(column_labels)) + 0.5, headers)
         ax.xaxis.tick_top()
         ax.tick_params(length=0, pad=3)
         if turned:
@@ -631,13 +813,17 @@ def heatmap(row_labels: Sequence[str], column_labels: Sequence[str], values: Seq
                 tick.set_rotation_mode("anchor")
         for spine in ax.spines.values():
             spine.set_visible(False)
-        bar = figure.colorbar(mesh, ax=ax, fraction=0.035, pad=0.02, aspect=max(8, 3 * len(row_labels)))
+        bar = figure.colorbar(mesh, cax=figure.add_axes((0.9, 0.1, 0.02, 0.8), label="<colorbar>"))
         bar.outline.set_linewidth(0.4)
         bar.ax.tick_params(labelsize=SMALL_PT, length=2, width=0.5)
         if scale == "share":
             bar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
         if colorbar_label:
             bar.set_label(colorbar_label, fontsize=SMALL_PT)
+        layout = _Layout(figure, ax)
+        layout.axes()
+        # the bar: 3.5% of the heatmap's width at most, as tall as the rows (fewer rows, a thinner bar)
+        layout.place(bar, colorbar_width=0.035, colorbar_aspect=max(8, 3 * len(row_labels)))
         return _svg(figure)
 
 

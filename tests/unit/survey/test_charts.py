@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 import doctest
+import io
 import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 import survey.charts as charts
 from survey.charts import (
@@ -203,6 +208,104 @@ def test_sizes_follow_the_width_and_the_rows():
     assert chart_size(narrow)[0] == pytest.approx(120) and chart_size(wide)[0] == pytest.approx(170)
     assert chart_size(wide)[1] - chart_size(narrow)[1] == pytest.approx(4 * 7, abs=0.05)
     assert chart_size(trend_chart([TrendPoint("01/2026", 80)], y_label="y", height_mm=45)) == (170, 45)
+
+
+LONG = "Thái độ, tác phong và sự tận tình hướng dẫn của cán bộ, công chức khi tiếp nhận hồ sơ"  # 86 characters
+LONG_CHARTS = {  # each kind with labels of 60+ characters (wrapped on two lines as the chart does), at its edges
+    "interval": lambda: interval_chart(
+        [IntervalRow(LONG, 0.84, 0.79, 0.88), IntervalRow(LONG[:61], None, None, None, note="chưa đủ số phiếu"),
+         IntervalRow("Đồng Nai: " + LONG, 0.97, 0.93, 1.0, highlight=True)], target=0.8,
+        target_label="Mục tiêu của tỉnh về tỷ lệ người dân hài lòng với dịch vụ hành chính công", reference=0.82,
+        reference_label="Toàn quốc: tỷ lệ hài lòng bình quân của tất cả các tỉnh và thành phố", y_label="Tiêu chí",
+        x_label="Tỷ lệ người dân hài lòng hoặc rất hài lòng với dịch vụ (khoảng tin cậy 95%)"),
+    "interval-narrow-index": lambda: interval_chart(
+        [IntervalRow(LONG, 99.5, 98, 100), IntervalRow(LONG.upper(), 12, 5, 20)], scale="index", width_mm=90,
+        x_label="Chỉ số hài lòng về sự phục vụ hành chính"),
+    "distribution": lambda: distribution_chart(
+        [Distribution(LONG, [2, 3, 5, 20, 10], 40), Distribution("Đồng Nai " + LONG, [0, 0, 0, 0, 123456], 123456),
+         Distribution(LONG.upper(), [], 0)],
+        point_labels=["Rất không hài lòng với thái độ của cán bộ", "Không hài lòng", "Bình thường",
+                      "Hài lòng với phần lớn các khâu", "Rất hài lòng, hoàn toàn đồng ý với cách phục vụ"],
+        x_label="Tỷ lệ câu trả lời của người dân đến làm thủ tục hành chính", missing_label="chưa đủ số phiếu"),
+    "trend": lambda: trend_chart(
+        [TrendPoint(f"Tháng {m:02d}/2026", 81 + m % 3, 77, 85) for m in range(1, 13)] + [TrendPoint("01/2027", None)],
+        target=80, target_label="Mục tiêu của tỉnh về chỉ số hài lòng năm 2026", interval_label="Khoảng tin cậy 95%",
+        y_label="Chỉ số hài lòng (0–100)", value_label="Đồng Nai: " + LONG,
+        missing_label="chưa đủ số phiếu"),
+    "funnel": lambda: funnel_chart(
+        [FunnelPoint("BHXH tỉnh Bà Rịa – Vũng Tàu", 400, 0.995, highlight=True),
+         FunnelPoint("HN-CG", 60, 0.66, flagged=True)], CURVE, target=0.8, target_label="Mục tiêu của tỉnh",
+        x_label="Số người trả lời (n) trong quý của từng đơn vị thuộc tỉnh", y_label="Tỷ lệ người dân hài lòng",
+        flagged_label="Khác biệt có ý nghĩa thống kê so với mục tiêu (q < 0,05)"),
+    "heatmap": lambda: heatmap(
+        ["Ba Đình", "Đồng Nai " + LONG, LONG.upper()], [LONG, "Thời gian chờ đợi", "Thủ tục", "Tiếp nhận, xử lý góp ý"],
+        [[0.83, None, 0.5, 0.6], [0.9, 0.655, 0.7, 1.0], [0.4, 0.5, 0.6, 0.7]], missing_label="chưa đủ",
+        colorbar_label="Tỷ lệ người dân hài lòng"),
+}
+
+
+def drawn_figure(draw, monkeypatch) -> tuple[Figure, RendererSVG, list[Text]]:
+    """The figure the chart was drawn from, drawn again with the SVG renderer (the sizes of the text as the file
+    sets it, which the PDF's reader then sets in the same font), and every text drawn (not the labels of ticks out
+    of view, nor empty labels)."""
+    figures: list[Figure] = []
+    to_svg = charts._svg
+    monkeypatch.setattr(charts, "_svg", lambda figure: (figures.append(figure), to_svg(figure))[1])
+    draw()
+    (figure,) = figures
+    shown: list[Text] = []
+    text_draw = Text.draw
+
+    def recording(self, renderer):
+        if self.get_visible() and self.get_text():
+            shown.append(self)
+        return text_draw(self, renderer)
+
+    monkeypatch.setattr(Text, "draw", recording)
+    renderer = RendererSVG(*figure.bbox.size, io.StringIO())
+    figure.draw(renderer)
+    monkeypatch.setattr(Text, "draw", text_draw)
+    return figure, renderer, shown
+
+
+@pytest.mark.parametrize("kind", LONG_CHARTS)
+def test_with_long_vietnamese_labels_every_text_is_inside_the_figure_and_the_axes_cover_no_label(kind, monkeypatch):
+    figure, renderer, shown = drawn_figure(LONG_CHARTS[kind], monkeypatch)
+    assert any("\n" in text.get_text() for text in shown) or kind in ("trend", "funnel")  # wrapped, as today
+    edge = figure.bbox
+    assert [text.get_text() for text in shown
+            if not (edge.x0 <= (box := text.get_window_extent(renderer)).x0 and box.x1 <= edge.x1
+                    and edge.y0 <= box.y0 and box.y1 <= edge.y1)] == []
+    ax, *bar = figure.axes
+    frame = ax.get_window_extent(renderer)
+    ticks = {axis: {tick.label1 for tick in axis.get_major_ticks()} | {tick.label2 for tick in axis.get_major_ticks()}
+             for axis in (ax.xaxis, ax.yaxis)}
+    rows = [text for text in shown if text in ticks[ax.yaxis]]
+    header = [text for text in shown if text in ticks[ax.xaxis]]
+    assert rows and header
+    # the row labels stand left of the axes, the tick labels below them (the heatmap's column labels above)
+    assert all(text.get_window_extent(renderer).x1 <= frame.x0 for text in rows)
+    if kind == "heatmap":
+        assert all(text.get_window_extent(renderer).y0 >= frame.y1 for text in header)
+    else:
+        assert all(text.get_window_extent(renderer).y1 <= frame.y0 for text in header)
+    # the legend below everything else, the colorbar right of every text of the heatmap's
+    decorations = rows + header + [text for text in shown if text in (ax.xaxis.label, ax.yaxis.label)]
+    for legend in figure.legends:
+        top = legend.get_window_extent(renderer).y1
+        assert all(top <= text.get_window_extent(renderer).y0 for text in decorations)
+    for colorbar in bar:
+        left = colorbar.get_window_extent(renderer).x0
+        assert all(text.get_window_extent(renderer).x1 <= left for text in decorations)
+
+
+@pytest.mark.parametrize("kind", LONG_CHARTS)
+def test_the_chart_takes_the_whole_figure_but_a_millimetre_around_without_a_layout_engine(kind, monkeypatch):
+    figure, renderer, shown = drawn_figure(LONG_CHARTS[kind], monkeypatch)
+    assert figure.get_layout_engine() is None
+    used = Bbox.union([artist.get_window_extent(renderer) for artist in [*shown, *figure.axes, *figure.legends]])
+    edge = figure.bbox.padded(-charts.PAD)  # 1 mm inside the figure's edge
+    assert (used.x0, used.y0, used.x1, used.y1) == pytest.approx((edge.x0, edge.y0, edge.x1, edge.y1), abs=2.0)
 
 
 def test_a_report_font_matplotlib_cannot_find_still_gives_the_chart_naming_it():
