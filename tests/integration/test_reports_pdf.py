@@ -164,3 +164,27 @@ async def test_an_output_that_cannot_be_written_is_a_usage_error_before_any_work
         assert "cannot write into" in result.output and ("--output" in result.output)
         assert "Traceback" not in result.output
     assert list(tmp_path.iterdir()) == [blocker]
+
+
+async def test_a_period_scored_for_its_own_figures_gives_the_full_scoring_s_measures_and_trend(seeded):
+    from survey.services.reports.assemble import twelve_months
+    from survey.services.reports.spec import report_period
+    from survey.services.scores.service import load_score_data, score_loaded
+
+    months = [row(f"m{m}-{i}", "HN-BD", 5 if i % (m + 1) else 2, f"2026-0{m}-15 10:00") for m in (1, 2, 3, 4)
+              for i in range(35)]
+    assert (await import_responses(("\n".join([HEADER, *months]) + "\n").encode())).imported == len(months)
+    window = twelve_months(report_period("2026-05"))
+    data = await load_score_data("post-call", [report_period("2026-05")], covering=[window])
+    request = ScoreRequest("post-call", window.label, unit="HN-BD")
+    own = (await score_loaded(data, request, comparisons=False)).groups[0]
+    full = (await compute_scores(request)).groups[0]
+    assert own.n == full.n and own.index == full.index
+    assert [(c.id, c.n, c.satisfied, c.ci) for c in own.criteria] == [(c.id, c.n, c.satisfied, c.ci)
+                                                                       for c in full.criteria]
+    trend = [(t.test, t.criterion, t.statistic, t.pvalue) for t in own.tests if t.comparison == "trend"]
+    assert any(t[2] is not None for t in trend)  # five months of 35+: the trend is tested
+    assert trend == [(t.test, t.criterion, t.statistic, t.pvalue) for t in full.tests
+                               if t.comparison == "trend"]
+    assert {t.comparison for t in own.tests} <= {"trend", "reliability"}
+

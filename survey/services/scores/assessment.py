@@ -261,7 +261,7 @@ def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
     report_tests: list[TestResult] = []
     funnel: list[FunnelUnit] = []
     families: list[FunnelFamily] = []
-    if criteria:
+    if criteria and context.comparisons:
         peers = peer_tests(frame, context, criteria, rows, counted, in_period, in_scope, grouping, counts, parents)
         group_tests, report_tests = [*group_tests, *peers.columns], peers.across
         focus = _funnel_focus(context, grouping)

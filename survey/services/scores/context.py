@@ -70,6 +70,9 @@ class Context:
     # contact volumes for weighting: rows of (channel, service, count); None = unweighted
     contacts: npt.NDArray[np.int64] | None = None
     weighting_by: tuple[str, ...] = ("channel", "service")  # the post-stratification cells
+    # False: only the measures, the reliability and the trend (no peers, funnels or earlier periods): a period
+    # scored for its own figures, e.g. a report's trend window or previous period
+    comparisons: bool = True
 
 
 @dataclass(frozen=True)

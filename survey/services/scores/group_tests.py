@@ -283,8 +283,8 @@ def period_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Crit
     everyone = np.ones(n_groups, dtype=bool)
     columns: list[TestColumn] = []
     previous, year_earlier = context.period.previous(), context.period.year_earlier()
-    references = [("previous_period", previous)]
-    if (year_earlier.start, year_earlier.end) != (previous.start, previous.end):
+    references = [("previous_period", previous)] if context.comparisons else []
+    if context.comparisons and (year_earlier.start, year_earlier.end) != (previous.start, previous.end):
         references.append(("same_period_last_year", year_earlier))
     for label, period in references:
         start, end = period.bounds(context.timezone)

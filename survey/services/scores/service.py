@@ -122,8 +122,9 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
                        comparisons: bool = True) -> ScoreReport:
     """The scores for ``request`` from data read once by :func:`load_score_data` (the same questionnaire and
     channel, and the request's period among the loaded ones): exactly what :func:`compute_scores` gives.
-    ``comparisons=False`` scores a period loaded only ``covering`` its own days: its measures and trend are exact,
-    its comparisons with earlier periods see no answers (a caller that uses them loads the period in ``periods``)."""
+    ``comparisons=False`` scores a period for its own figures (it may be loaded only ``covering`` its days): the
+    measures, the reliability and the monthly trend, with q-values over those tests; no comparison with peers or
+    earlier periods and no funnel is made."""
     settings = get_settings()
     period = request.period_range
     questionnaire, units, services = data.questionnaire, data.units, data.services
@@ -163,7 +164,8 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
     context = Context(questionnaire=questionnaire, period=period, timezone=settings.timezone, units=units,
                       service_codes=services, scope_unit=scope_unit, by=tuple(request.by), rule=rule,
                       invitations=invitations,
-                      contacts=contacts, weighting_by=tuple(declared.by) if declared else ("channel", "service"))
+                      contacts=contacts, weighting_by=tuple(declared.by) if declared else ("channel", "service"),
+                      comparisons=comparisons)
     assessment = assess(frame, context)
     text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
     comments = None
