@@ -106,11 +106,11 @@ class _Scorer:
         self.data, self.spec, self.unit, self.service = data, spec, unit, service
 
     async def __call__(self, period: Period, by: tuple[str, ...] = (), *, comments: bool = False,
-                       unit: str | None = None, comparisons: bool = False) -> ScoreReport:
+                       unit: str | None = None, comparisons: bool = False, trend: bool = False) -> ScoreReport:
         request = ScoreRequest(self.data.questionnaire.id, period.label, unit=unit or self.unit, service=self.service,
                                by=by, comments=comments)
         try:
-            return await score_loaded(self.data, request, comparisons=comparisons)
+            return await score_loaded(self.data, request, comparisons=comparisons, trend=trend or comparisons)
         except ScoreParameterError as error:
             raise ReportParameterError(error.parameter, str(error).split(": ", 1)[-1]) from None
 
@@ -299,7 +299,7 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
                                          or str(p) for p in points]})
     window = twelve_months(period)
     monthly = await score(window, ("month",))
-    overall = await score(window)
+    overall = await score(window, trend=True)
     months = {g.month: g for g in monthly.groups}
     labels = [add_months(window.start, i).strftime("%Y-%m") for i in range(12)]
     trend_points = []
@@ -324,7 +324,7 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
                 if marked and x.criterion in titles:
                     criterion_trends.append({**marked, "label": titles[x.criterion]})
     channels = []
-    by_channel = await score(period, ("channel",), comparisons=True)
+    by_channel = await score(period, ("channel",))
     for g in by_channel.groups:
         index = g.index
         channels.append({"channel": g.channel, "n": g.n, "value": index.value if index else None,
@@ -409,7 +409,7 @@ async def _league(data: ScoreData, spec: ReportSpec, units: dict[str, dict[str, 
     score = _Scorer(data, spec, None, None)
     now_units = await score(period, ("subunit",), comparisons=True)
     before_units = await score(previous(period), ("subunit",))
-    by_service = await score(period, ("service",), comparisons=True)
+    by_service = await score(period, ("service",))
     before = {g.subunit: g for g in before_units.groups}
     criteria_defs = _criteria(q)
     rows = []

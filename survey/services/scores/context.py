@@ -73,6 +73,7 @@ class Context:
     # False: only the measures, the reliability and the trend (no peers, funnels or earlier periods): a period
     # scored for its own figures, e.g. a report's trend window or previous period
     comparisons: bool = True
+    trend: bool = True  # False: no monthly trend test either (a period scored for its measures only)
 
 
 @dataclass(frozen=True)

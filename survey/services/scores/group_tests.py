@@ -297,7 +297,7 @@ def period_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Crit
             theirs = rows.patterns[c.id].count(located, n_groups)
             for column in _compare(label, c, mine, theirs, everyone, rule, name):
                 columns.append(_with_coverage(column, with_answers, span, name))
-    trends = trend_tests(context, criteria, rows, index_criteria, in_scope, grouping, months)
+    trends = trend_tests(context, criteria, rows, index_criteria, in_scope, grouping, months) if context.trend else []
     columns.extend(_only_tested(column, counts, rule) for column in trends)
     return columns
 

@@ -119,12 +119,12 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
 
 
 async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: str | None = None,
-                       comparisons: bool = True) -> ScoreReport:
+                       comparisons: bool = True, trend: bool = True) -> ScoreReport:
     """The scores for ``request`` from data read once by :func:`load_score_data` (the same questionnaire and
     channel, and the request's period among the loaded ones): exactly what :func:`compute_scores` gives.
     ``comparisons=False`` scores a period for its own figures (it may be loaded only ``covering`` its days): the
     measures, the reliability and the monthly trend, with q-values over those tests; no comparison with peers or
-    earlier periods and no funnel is made."""
+    earlier periods and no funnel is made; ``trend=False`` leaves out the monthly trend test too."""
     settings = get_settings()
     period = request.period_range
     questionnaire, units, services = data.questionnaire, data.units, data.services
@@ -165,7 +165,7 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
                       service_codes=services, scope_unit=scope_unit, by=tuple(request.by), rule=rule,
                       invitations=invitations,
                       contacts=contacts, weighting_by=tuple(declared.by) if declared else ("channel", "service"),
-                      comparisons=comparisons)
+                      comparisons=comparisons, trend=trend)
     assessment = assess(frame, context)
     text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
     comments = None
