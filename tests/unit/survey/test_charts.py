@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+import survey.chart_frame as chart_frame
 import survey.charts as charts
 from survey.charts import (
     ACCENT,
@@ -249,8 +250,8 @@ def drawn_figure(draw, monkeypatch) -> tuple[Figure, RendererSVG, list[Text]]:
     sets it, which the PDF's reader then sets in the same font), and every text drawn (not the labels of ticks out
     of view, nor empty labels)."""
     figures: list[Figure] = []
-    to_svg = charts._svg
-    monkeypatch.setattr(charts, "_svg", lambda figure: (figures.append(figure), to_svg(figure))[1])
+    to_svg = charts.figure_svg
+    monkeypatch.setattr(charts, "figure_svg", lambda figure: (figures.append(figure), to_svg(figure))[1])
     draw()
     (figure,) = figures
     shown: list[Text] = []
@@ -304,7 +305,7 @@ def test_the_chart_takes_the_whole_figure_but_a_millimetre_around_without_a_layo
     figure, renderer, shown = drawn_figure(LONG_CHARTS[kind], monkeypatch)
     assert figure.get_layout_engine() is None
     used = Bbox.union([artist.get_window_extent(renderer) for artist in [*shown, *figure.axes, *figure.legends]])
-    edge = figure.bbox.padded(-charts.PAD)  # 1 mm inside the figure's edge
+    edge = figure.bbox.padded(-chart_frame.PAD)  # 1 mm inside the figure's edge
     assert (used.x0, used.y0, used.x1, used.y1) == pytest.approx((edge.x0, edge.y0, edge.x1, edge.y1), abs=2.0)
 
 
@@ -336,3 +337,4 @@ def test_bad_input_is_refused_naming_the_field(call, named):
 
 def test_the_examples_in_the_docstrings_hold():
     assert doctest.testmod(charts).failed == 0
+    assert doctest.testmod(chart_frame).failed == 0
