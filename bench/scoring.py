@@ -85,7 +85,9 @@ def frame_of(data: dict[str, np.ndarray]) -> Any:
     from survey.services.extract import ResponseFrame
 
     return ResponseFrame(tuple(f"q{j}" for j in range(QUESTIONS)), data["response_id"], data["unit"], data["service"],
-                         data["channel"], data["epoch"], data["invited"], data["answers"])
+                         data["channel"], data["epoch"], data["invited"], data["answers"],
+                         version_id=np.ones(data["unit"].shape[0], dtype=np.int64),
+                         commented=np.zeros(data["unit"].shape[0], dtype=np.bool_))
 
 
 def unit_tree() -> Any:
@@ -123,6 +125,9 @@ def assessment(data: dict[str, np.ndarray], report: bool = False) -> tuple[float
 
     from survey.services.scores import Context, Period, assess
 
+    from scoring.coding import Coding
+    from survey.services.scores.cells import cells_of_frame
+
     frame = frame_of(data)
     tree = unit_tree()
     services = {s: f"S{s}" for s in range(1, SERVICES + 1)}
@@ -132,7 +137,7 @@ def assessment(data: dict[str, np.ndarray], report: bool = False) -> tuple[float
     for by in (("unit", "service", "month"), ("unit",)):
         context = Context(questionnaire(), Period(str(YEAR), date(YEAR, 1, 1), date(YEAR + 1, 1, 1)), "UTC", tree,
                           services, scope_unit=1, by=by)
-        result = assess(frame, context)
+        result = assess(cells_of_frame(frame, Coding.of(context.questionnaire), "UTC"), context)
         results.append(result)
         timings[",".join(by)] = {"groups": result.grouping.n_groups,
                                  **{k: round(v, 4) for k, v in result.timings.items()}}

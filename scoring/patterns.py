@@ -31,12 +31,18 @@ from scoring.grouped import (
 )
 from scoring.measures import GroupAssessment, _index_value, _index_weights
 from scoring.suppression import DEFAULT_RULE, SmallSampleRule
+from scoring.tally import SparseCounts
 
 __all__ = [
     "AnswerPatterns",
     "PatternCounts",
     "answer_codes",
     "answer_patterns",
+    "joint_outcomes",
+    "pattern_codes",
+    "pattern_outcomes",
+    "pattern_values",
+    "patterns_of",
     "assess_patterns",
     "block_rest",
     "value_counts",
@@ -81,24 +87,33 @@ def value_counts(
     return levels, counts.astype(np.int64)
 
 
-def answer_codes(values: npt.ArrayLike, scale_min: int, scale_max: int) -> npt.NDArray[np.uint8]:
+def answer_codes(values: npt.ArrayLike, scale_min: int, scale_max: int, *,
+                 strict: bool = True) -> npt.NDArray[np.uint8]:
     """Answers on the integer scale ``scale_min..scale_max`` as small codes: 0 = not answered (NaN),
-    ``1 + answer − scale_min`` otherwise (one byte per answer, for up to 254 scale points).
+    ``1 + answer − scale_min`` otherwise (one byte per answer, for up to 254 scale points). An answer off the
+    scale or between its points raises ``ValueError``; with ``strict=False`` it counts as not answered (an answer
+    to an earlier version whose scale differed).
 
     >>> answer_codes([1.0, np.nan, 5.0], 1, 5).tolist()
     [1, 0, 5]
+    >>> answer_codes([0.0, 3.5, 7.0, 2.0], 1, 5, strict=False).tolist()
+    [0, 0, 0, 2]
     """
     points = scale_max - scale_min + 1
     if not 1 <= points <= 254:
         raise ValueError(f"answer_codes handles scales of 1 to 254 points, got {scale_min}..{scale_max}")
     shifted = as_float_array(values) - (scale_min - 1)
+    answered = ~np.isnan(shifted)
     np.nan_to_num(shifted, copy=False, nan=0.0)
-    if shifted.size and (shifted.min() < 0 or shifted.max() > points):
-        raise ValueError(f"answers must lie on the scale {scale_min}..{scale_max}")
-    codes = shifted.astype(np.uint8)
-    if not np.array_equal(codes, shifted):
-        raise ValueError(f"answers must be whole points of the scale {scale_min}..{scale_max}")
-    return codes
+    off = answered & ((shifted < 1) | (shifted > points) | (shifted != np.floor(shifted)))
+    if off.any():
+        if strict:
+            bad = shifted[off] + (scale_min - 1)
+            if np.all(bad == np.floor(bad)) and np.all((bad < scale_min) | (bad > scale_max)):
+                raise ValueError(f"answers must lie on the scale {scale_min}..{scale_max}")
+            raise ValueError(f"answers must be whole points of the scale {scale_min}..{scale_max}")
+        shifted[off] = 0.0
+    return shifted.astype(np.uint8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,10 +188,12 @@ class PatternCounts:
 
 @dataclass(frozen=True, eq=False)
 class AnswerPatterns:
-    """Each respondent's pattern of answers to a criterion's items, as one code per row (:func:`answer_patterns`);
-    :meth:`count` tallies the patterns per group."""
+    """How often each pattern of answers to a criterion's items occurs in each cell: ``counts`` (pattern codes,
+    :class:`~scoring.tally.SparseCounts`; code 0, no item answered, is not stored), and each pattern's answers
+    ``values[s]`` (NaN = item not answered). Built from rows (:func:`answer_patterns`, one cell per row) or from a
+    tally (:class:`scoring.coding.Coding`); :meth:`count` tallies the patterns per group."""
 
-    codes: npt.NDArray[np.integer]
+    counts: SparseCounts
     values: FloatArray
 
     @property
@@ -184,51 +201,91 @@ class AnswerPatterns:
         return int(self.values.shape[0])
 
     def count(self, groups: npt.NDArray[np.intp], n_groups: int) -> PatternCounts:
-        """Pattern counts per group; ``groups`` holds one code in ``0..n_groups`` per row, ``n_groups``
+        """Pattern counts per group; ``groups`` holds one code in ``0..n_groups`` per cell, ``n_groups``
         meaning "in no group" (left out)."""
-        flat = groups * self.n_patterns
-        flat += self.codes
-        counts = np.bincount(flat, minlength=(n_groups + 1) * self.n_patterns)
-        return PatternCounts(counts[: n_groups * self.n_patterns].reshape(n_groups, self.n_patterns), self.values)
+        return PatternCounts(self.counts.dense(groups, n_groups), self.values)
 
-    def outcome(self, threshold: float) -> npt.NDArray[np.uint8]:
-        """Per row: 0 = answered no item, 1 = answered but not satisfied, 2 = satisfied."""
-        answered = ~np.isnan(self.values)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            score = np.where(answered, self.values, 0.0).sum(axis=1) / answered.sum(axis=1)
-        table = np.where(np.isnan(score), 0, np.where(score >= threshold, 2, 1)).astype(np.uint8)
-        return np.take(table, self.codes)
+    def outcome_of_pattern(self, threshold: float) -> npt.NDArray[np.uint8]:
+        """Per pattern: 0 = answered no item, 1 = answered but not satisfied, 2 = satisfied."""
+        return pattern_outcomes(self.values, threshold)
 
 
-def answer_patterns(codes: Sequence[npt.NDArray[np.uint8]], scale_min: int, scale_max: int) -> AnswerPatterns:
-    """The joint pattern of several items' :func:`answer_codes` (one criterion's questions) per row.
+def pattern_outcomes(values: FloatArray, threshold: float) -> npt.NDArray[np.uint8]:
+    """Per pattern of answers (rows of ``values``, NaN = not answered): 0 = answered no item, 1 = answered but
+    the mean of the items answered is below ``threshold``, 2 = satisfied.
 
-    >>> p = answer_patterns([answer_codes([4.0, np.nan], 1, 5), answer_codes([5.0, np.nan], 1, 5)], 1, 5)
-    >>> p.values[p.codes].tolist()[0], p.n_patterns
-    ([4.0, 5.0], 36)
+    >>> pattern_outcomes(np.array([[np.nan, np.nan], [3.0, np.nan], [4.0, 5.0]]), 4).tolist()
+    [0, 1, 2]
+    """
+    answered = ~np.isnan(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(answered, values, 0.0).sum(axis=1) / answered.sum(axis=1)
+    out: npt.NDArray[np.uint8] = np.where(np.isnan(score), 0, np.where(score >= threshold, 2, 1)).astype(np.uint8)
+    return out
+
+
+def pattern_codes(codes: Sequence[npt.NDArray[np.uint8]], scale_min: int,
+                  scale_max: int) -> tuple[npt.NDArray[np.int64], int]:
+    """The joint pattern of several items' :func:`answer_codes` per row, as one code in ``0..size - 1``
+    (``size = base**k``, ``base`` = scale points + 1; 0 = no item answered); :func:`pattern_values` gives the
+    answers of each code.
+
+    >>> codes, size = pattern_codes([answer_codes([4.0, np.nan], 1, 5), answer_codes([5.0, np.nan], 1, 5)], 1, 5)
+    >>> codes.tolist(), size, pattern_values(size, 2, 1, 5, codes[:1]).tolist()
+    ([29, 0], 36, [[4.0, 5.0]])
     """
     if not codes:
         raise ValueError("answer_patterns needs at least one item")
     base = scale_max - scale_min + 2
-    k = len(codes)
-    size = base**k
-    shape = (base,) * k
-    pattern: npt.NDArray[np.integer]
-    if size <= 65536:
-        pattern = codes[0].astype(np.uint8 if size <= 256 else np.uint16)
-        for code in codes[1:]:
-            pattern *= base  # stays below base**k: fits the small type
-            pattern += code
-        digits = np.array(np.unravel_index(np.arange(size), shape)).T
-    else:  # many items: number only the patterns that occur
-        wide = codes[0].astype(np.int64)
-        for code in codes[1:]:
-            wide = wide * base + code
-        present, inverse = np.unique(wide, return_inverse=True)
-        digits = np.array(np.unravel_index(present, shape)).T
-        pattern = inverse.ravel().astype(np.intp)
-    values = np.where(digits == 0, np.nan, digits + (scale_min - 1)).astype(np.float64).reshape(-1, k)
-    return AnswerPatterns(pattern, values)
+    pattern = codes[0].astype(np.int64)
+    for code in codes[1:]:
+        pattern *= base
+        pattern += code
+    return pattern, base ** len(codes)
+
+
+def pattern_values(size: int, k: int, scale_min: int, scale_max: int,
+                   codes: npt.NDArray[np.int64] | None = None) -> FloatArray:
+    """The answers of each pattern code of ``k`` items (all ``size`` of them, or only ``codes``)."""
+    base = scale_max - scale_min + 2
+    wanted = np.arange(size) if codes is None else codes
+    digits = np.array(np.unravel_index(wanted, (base,) * k)).T.reshape(-1, k)
+    values: FloatArray = np.where(digits == 0, np.nan, digits + (scale_min - 1)).astype(np.float64)
+    return values
+
+
+def answer_patterns(codes: Sequence[npt.NDArray[np.uint8]], scale_min: int, scale_max: int) -> AnswerPatterns:
+    """The patterns of several items' :func:`answer_codes` (one criterion's questions) with one cell per row.
+
+    >>> p = answer_patterns([answer_codes([4.0, np.nan], 1, 5), answer_codes([5.0, np.nan], 1, 5)], 1, 5)
+    >>> p.values[p.counts.code].tolist(), p.n_patterns
+    ([[4.0, 5.0]], 36)
+    """
+    pattern, size = pattern_codes(codes, scale_min, scale_max)
+    counts = SparseCounts.of_entries(np.arange(pattern.shape[0]), pattern, np.ones_like(pattern), size)
+    return patterns_of(counts, len(codes), scale_min, scale_max)
+
+
+def patterns_of(counts: SparseCounts, k: int, scale_min: int, scale_max: int) -> AnswerPatterns:
+    """:class:`AnswerPatterns` of pattern-code counts of ``k`` items; a code space of more than 65,536 patterns
+    (many items) is numbered by the patterns that occur."""
+    if counts.size > 65536:
+        counts, present = counts.compacted()
+        return AnswerPatterns(counts, pattern_values(counts.size, k, scale_min, scale_max, present))
+    return AnswerPatterns(counts, pattern_values(counts.size, k, scale_min, scale_max))
+
+
+def joint_outcomes(criteria: Sequence[Criterion], patterns: Mapping[str, AnswerPatterns],
+                   n_rows: int) -> SparseCounts:
+    """The joint outcome code ``Σ_c 3^c · outcome_c`` of each row (cell) of patterns built with one cell per row
+    (:func:`answer_patterns`): what :func:`assess_patterns` needs for the index's variance."""
+    joint = np.zeros(n_rows, dtype=np.int64)
+    for c, criterion in enumerate(criteria):
+        p = patterns[criterion.id]
+        outcome = np.zeros(n_rows, dtype=np.int64)
+        outcome[p.counts.cell] = p.outcome_of_pattern(criterion.satisfied_threshold)[p.counts.code]
+        joint += outcome * 3**c
+    return SparseCounts.of_entries(np.arange(n_rows), joint, np.ones(n_rows, dtype=np.int64), 3 ** len(criteria))
 
 
 def assess_patterns(
@@ -240,47 +297,57 @@ def assess_patterns(
     rule: SmallSampleRule = DEFAULT_RULE,
     confidence_level: float = 0.95,
     index_criteria: npt.ArrayLike | None = None,
+    *,
+    outcomes: SparseCounts,
 ) -> tuple[GroupAssessment, dict[str, PatternCounts]]:
-    """:func:`~scoring.measures.assess_groups` from each criterion's answer patterns (``groups`` in
-    ``0..n_groups``, ``n_groups`` = in no group), with the pattern counts of every criterion.
+    """:func:`~scoring.measures.assess_groups` from each criterion's answer patterns per cell (``groups``: one code
+    per cell in ``0..n_groups``, ``n_groups`` = in no group), with the pattern counts of every criterion.
 
-    The shares, means and respondents come from the pattern counts; the index's linearised variance
-    needs each respondent's influence ``u_i = Σ_c w_gc (s_ic − p_c a_ic) / n_c``, gathered per row from a
-    small ``[group, outcome]`` table per criterion (outcome: none, answered, satisfied). Each group's index
-    is taken over its covered criteria, or over ``index_criteria`` (groups × criteria booleans), as
-    :func:`~scoring.measures.assess_groups` takes it.
+    The shares, means and respondents come from the pattern counts; the index's linearised variance needs each
+    respondent's influence ``u_i = Σ_c w_gc (s_ic − p_c a_ic) / n_c``, which depends only on the respondent's
+    group and joint outcome (per criterion: none, answered, satisfied): ``outcomes`` counts the joint outcome codes
+    ``Σ_c 3^c · outcome_c`` per cell (:func:`joint_outcomes` for rows, :class:`scoring.coding.Coding` for a tally),
+    and ``Σ u_i²`` is the sum over those counts. Each group's index is taken over its covered criteria, or over
+    ``index_criteria`` (groups × criteria booleans), as :func:`~scoring.measures.assess_groups` takes it.
     """
     if not criteria:
         raise ValueError("assess_patterns needs at least one criterion")
+    if outcomes.size != 3 ** len(criteria):
+        raise ValueError(f"outcomes must count joint outcome codes of {len(criteria)} criteria")
     counted = {c.id: patterns[c.id].count(groups, n_groups) for c in criteria}
     n = np.column_stack([counted[c.id].n for c in criteria]).astype(np.intp)
     satisfied = np.column_stack([counted[c.id].satisfied(c.satisfied_threshold) for c in criteria]).astype(np.intp)
     in_index, weights = _index_weights(criteria, index, n, rule, index_criteria)  # [group, criterion]
-    # One more row for the respondents in no group; True, so that a criterion in every group's index needs
-    # no per-row look-up (those rows are dropped from the counts anyway).
+    # One more row for the respondents in no group (dropped from every sum below).
     in_index_rows = np.vstack([in_index, np.ones((1, len(criteria)), dtype=np.bool_)])
-    influence = np.zeros(groups.shape[0])
-    answered_any = np.zeros(groups.shape[0], dtype=np.uint8)
-    answered_index = np.zeros(groups.shape[0], dtype=np.bool_)
-    by_outcome = groups * 3
+    entry_group = groups[outcomes.cell]
+    count = outcomes.count.astype(np.float64)
+    influence = np.zeros(outcomes.n_entries)
+    answered_any = np.zeros(outcomes.n_entries, dtype=np.bool_)
+    answered_index = np.zeros(outcomes.n_entries, dtype=np.bool_)
+    by_outcome = entry_group * 3
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.column_stack([counted[c.id].score_sum for c in criteria]) / n
         share = satisfied / n
         index_value = _index_value(share, in_index, weights)
         scale = np.where(n > 0, weights / n, 0.0)
         offset = np.where(n > 0, share * scale, 0.0)
-        for c, criterion in enumerate(criteria):
-            outcome = patterns[criterion.id].outcome(criterion.satisfied_threshold)
+        for c in range(len(criteria)):
+            outcome = (outcomes.code // 3**c) % 3
             table = np.zeros((n_groups + 1, 3))
             table[:n_groups, 1] = -offset[:, c]
             table[:n_groups, 2] = scale[:, c] - offset[:, c]
             influence += np.take(table.ravel(), by_outcome + outcome)
-            np.maximum(answered_any, outcome, out=answered_any)
-            column = in_index_rows[:, c]
-            answered_index |= (outcome > 0) if column.all() else (outcome > 0) & column[groups]
-        respondents = np.bincount(np.where(answered_any > 0, groups, n_groups), minlength=n_groups + 1)[:n_groups]
-        index_n = np.bincount(np.where(answered_index, groups, n_groups), minlength=n_groups + 1)[:n_groups]
-        sum_sq = np.bincount(groups, weights=influence * influence, minlength=n_groups + 1)[:n_groups]
+            answered_any |= outcome > 0
+            answered_index |= (outcome > 0) & in_index_rows[entry_group, c]
+
+        def group_sum(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            total = np.bincount(entry_group, weights=values, minlength=n_groups + 1)
+            return total[:n_groups].astype(np.float64)
+
+        respondents = np.rint(group_sum(np.where(answered_any, count, 0.0)))
+        index_n = np.rint(group_sum(np.where(answered_index, count, 0.0)))
+        sum_sq = group_sum(count * influence * influence)
         m = index_n.astype(np.float64)
         index_se = 100.0 * np.sqrt(sum_sq * m / (m - 1.0))
     assessment = GroupAssessment(criteria=tuple(criteria), n=n, satisfied=satisfied, mean=mean,

@@ -71,14 +71,19 @@ class PostStratification:
     population: FloatArray
     empty_cells: tuple[int, ...]
     coverage: float
+    frequency: npt.NDArray[np.int64] | None = None  # respondents per row, when rows are counted cells
 
     @property
     def n(self) -> int:
-        return int(self.weights.shape[0])
+        return int(self.weights.shape[0] if self.frequency is None else self.frequency.sum())
 
     @property
     def design_effect(self) -> float:
-        return kish_design_effect(self.weights)
+        if self.frequency is None:
+            return kish_design_effect(self.weights)
+        f, w = self.frequency.astype(np.float64), self.weights
+        total = float(f @ w)
+        return math.nan if self.n == 0 or total <= 0 else float(self.n * (f @ (w * w)) / (total * total))
 
     @property
     def effective_n(self) -> float:
@@ -98,11 +103,13 @@ class PostStratification:
         }
 
 
-def post_stratify(cells: npt.ArrayLike, population: npt.ArrayLike) -> PostStratification:
+def post_stratify(cells: npt.ArrayLike, population: npt.ArrayLike,
+                  frequency: npt.ArrayLike | None = None) -> PostStratification:
     """Weights that make the sample's mix of ``cells`` match the known contact ``population`` per cell.
 
     ``cells`` is each respondent's integer cell code (see :func:`scoring.grouping.combine_codes`);
-    ``population[c]`` the contact volume of cell ``c`` in the period.
+    ``population[c]`` the contact volume of cell ``c`` in the period. With ``frequency``, row ``r`` stands for
+    ``frequency[r]`` respondents of its cell (a tally); the weights are the same.
     """
     c = np.asarray(cells)
     if c.ndim != 1 or not np.issubdtype(c.dtype, np.integer):
@@ -112,14 +119,19 @@ def post_stratify(cells: npt.ArrayLike, population: npt.ArrayLike) -> PostStrati
         raise ValueError("population volumes must be finite and non-negative")
     if c.size and (int(c.min()) < 0 or int(c.max()) >= pop.size):
         raise ValueError(f"cell codes must lie in 0..{pop.size - 1}")
-    counts = np.bincount(c, minlength=pop.size)
+    f = None if frequency is None else np.asarray(frequency, dtype=np.int64).ravel()
+    if f is not None and (f.shape != c.shape or np.any(f < 0)):
+        raise ValueError("frequency must give a non-negative count for every row of cells")
+    counts = np.bincount(c, minlength=pop.size) if f is None else \
+        np.rint(np.bincount(c, weights=f, minlength=pop.size)).astype(np.int64)
+    respondents = int(counts.sum())
     covered = counts > 0
     covered_population = pop[covered].sum()
     total_population = pop.sum()
-    if c.size == 0 or covered_population <= 0:
+    if respondents == 0 or covered_population <= 0:
         raise ValueError("no respondent falls in a cell with contacts: nothing to weight")
     population_share = np.where(covered, pop / covered_population, 0.0)
-    sample_share = counts / c.size
+    sample_share = counts / respondents
     with np.errstate(divide="ignore", invalid="ignore"):
         cell_weights = np.where(covered, population_share / sample_share, 0.0)
     empty = tuple(int(i) for i in np.flatnonzero(~covered & (pop > 0)))
@@ -130,6 +142,7 @@ def post_stratify(cells: npt.ArrayLike, population: npt.ArrayLike) -> PostStrati
         population=pop,
         empty_cells=empty,
         coverage=float(covered_population / total_population),
+        frequency=f,
     )
 
 
@@ -323,6 +336,7 @@ def weighted_index_groups(
     confidence_level: float = 0.95,
     criterion_ids: Sequence[str] | None = None,
     required: Sequence[bool] | None = None,
+    frequency: npt.ArrayLike | None = None,
 ) -> WeightedIndexGroups:
     """The composite index ``100 · Σ_c w'_c p_c^w`` of weighted satisfied shares, with its Taylor-linearised
     interval, for every group in one vectorised pass (loops over criteria only).
@@ -333,7 +347,8 @@ def weighted_index_groups(
     (``n_groups`` = in no group); ``criterion_weights`` the criteria's weights (normalised here: all 1
     for ``mean_satisfied_share``, ``Criterion.weight`` for ``weighted_satisfied_share``);
     ``criterion_ids`` name the criteria in suppression reasons and results; ``required`` says per criterion
-    whether it is required in the index (``Criterion.in_index == "required"``; ``None``: all are).
+    whether it is required in the index (``Criterion.in_index == "required"``; ``None``: all are); with
+    ``frequency``, row ``r`` stands for ``frequency[r]`` respondents alike (a tally of answer patterns).
 
     Each share is a ratio ``p_c^w = Σ w_i s_ic / N_c^w`` with ``N_c^w = Σ w_i a_ic``, so respondent i's
     influence on the index is ``u_i = w_i Σ_c w'_c (s_ic − p_c^w a_ic) / N_c^w`` and
@@ -414,11 +429,15 @@ def weighted_index_groups(
     if req.dtype != np.bool_ or req.shape != (n_crit,):
         raise ValueError(f"required must be {n_crit} booleans, one per criterion")
     z = z_value(confidence_level)
+    freq = None if frequency is None else as_float_array(frequency).ravel()
+    if freq is not None and (freq.shape != (n_resp,) or np.any(freq < 0)):
+        raise ValueError(f"frequency must give a non-negative count for each of the {n_resp} rows")
 
     size = n_groups + 1  # the last row collects the respondents in no group and is dropped
 
     def group_sum(x: npt.NDArray[Any]) -> FloatArray:
-        return np.bincount(g, weights=x, minlength=size).astype(np.float64, copy=False)
+        values = x if freq is None else x * freq
+        return np.bincount(g, weights=values, minlength=size).astype(np.float64, copy=False)
 
     w2 = w * w
     count = np.empty((size, n_crit))

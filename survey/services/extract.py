@@ -46,7 +46,8 @@ __all__ = [
 
 # how many rows SQLite hands over per block: large enough to amortise, small enough to stay in cache
 SQLITE_BLOCK_ROWS = 65_536
-META_COLUMNS = ("response_id", "unit_id", "service_id", "channel", "submitted_epoch", "invited")
+META_COLUMNS = ("response_id", "unit_id", "service_id", "channel", "submitted_epoch", "invited", "version_id",
+                "commented")
 
 
 def subtree_pattern(unit_path: str) -> str:
@@ -61,7 +62,8 @@ def subtree_pattern(unit_path: str) -> str:
 @dataclass(frozen=True)
 class ResponseScope:
     """Which complete responses to read: a questionnaire (every published version), a time window
-    ``[start, end)``, a unit subtree (``unit_path`` prefix, e.g. ``/VN/HN/``), a service and a channel."""
+    ``[start, end)``, a unit subtree (``unit_path`` prefix, e.g. ``/VN/HN/``), a service and a channel; optionally
+    only some units (``unit_ids``) or some responses (``response_ids``)."""
 
     questionnaire: str
     start: datetime
@@ -69,10 +71,14 @@ class ResponseScope:
     unit_path: str = "/"
     service_id: int | None = None
     channel: str | None = None
+    unit_ids: tuple[int, ...] | None = None  # only these units (besides the subtree)
+    response_ids: tuple[int, ...] | None = None  # only these responses
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("ResponseScope needs time-zone aware start and end")
+        if self.unit_ids is not None and not self.unit_ids:
+            raise ValueError("ResponseScope.unit_ids, when given, names at least one unit")
         if self.channel is not None and self.channel not in CHANNELS:
             raise ValueError(f"channel {self.channel!r} is not one of {', '.join(CHANNELS)}")
 
@@ -86,7 +92,8 @@ class ResponseScope:
 class ResponseFrame:
     """Complete responses as columns: one row per response, ``answers[:, j]`` the answers to
     ``question_ids[j]`` (NaN = not answered). ``service_id`` is 0 for none; ``channel`` indexes
-    :data:`questionnaires.model.CHANNELS`; ``submitted_epoch`` is seconds since 1970 (UTC)."""
+    :data:`questionnaires.model.CHANNELS`; ``submitted_epoch`` is seconds since 1970 (UTC); ``version_id`` is the
+    questionnaire version answered; ``commented`` whether the response left any of the comments asked for."""
 
     question_ids: tuple[str, ...]
     response_id: npt.NDArray[np.int64]
@@ -96,6 +103,8 @@ class ResponseFrame:
     submitted_epoch: npt.NDArray[np.int64]
     invited: npt.NDArray[np.bool_]
     answers: npt.NDArray[np.float64]
+    version_id: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    commented: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=np.bool_))
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -116,6 +125,8 @@ class ResponseFrame:
             submitted_epoch=self.submitted_epoch[rows],
             invited=self.invited[rows],
             answers=self.answers[rows],
+            version_id=self.version_id[rows],
+            commented=self.commented[rows],
         )
 
     @classmethod
@@ -131,13 +142,36 @@ class ResponseFrame:
             submitted_epoch=matrix[:, 4].astype(np.int64),
             invited=matrix[:, 5] != 0,
             answers=answers,
+            version_id=matrix[:, 6].astype(np.int64),
+            commented=matrix[:, 7] != 0,
         )
+
+
+def local_days(epoch: npt.NDArray[np.int64], timezone: str) -> npt.NDArray[np.int64]:
+    """The local calendar day of each instant, as days since 1970-01-01.
+
+    The offset is looked up once per distinct day (a few hundred), not per response.
+
+    >>> local_days(np.array([1777568400 - 1, 1777568400]), "Asia/Ho_Chi_Minh").tolist()  # 2026-04-30 17:00 UTC
+    [20573, 20574]
+    """
+    if epoch.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    zone = ZoneInfo(timezone)
+    days = epoch // 86_400
+    first, last = int(days.min()), int(days.max())
+    # per UTC day (a table over the days spanned, no sort of the rows): its offset, then the local day of each
+    span = np.arange(first, last + 1)
+    seen = np.bincount(days - first, minlength=span.size) > 0
+    offsets = np.zeros(span.size, dtype=np.int64)
+    offsets[seen] = [int(datetime.fromtimestamp(int(d) * 86_400 + 43_200, UTC).astimezone(zone).utcoffset()  # type: ignore[union-attr]
+                         .total_seconds()) for d in span[seen]]
+    local: npt.NDArray[np.int64] = (epoch + offsets[days - first]) // 86_400
+    return local
 
 
 def month_codes(epoch: npt.NDArray[np.int64], timezone: str) -> npt.NDArray[np.int32]:
     """The local calendar month of each instant as ``year * 12 + month - 1``.
-
-    The offset is looked up once per distinct day (a few hundred), not per response.
 
     >>> month_codes(np.array([1777568400]), "Asia/Ho_Chi_Minh").tolist()  # 2026-04-30 17:00 UTC
     [24316]
@@ -146,24 +180,16 @@ def month_codes(epoch: npt.NDArray[np.int64], timezone: str) -> npt.NDArray[np.i
     """
     if epoch.size == 0:
         return np.zeros(0, dtype=np.int32)
-    zone = ZoneInfo(timezone)
-    days = epoch // 86_400
-    first, last = int(days.min()), int(days.max())
-    # per UTC day (a table over the days spanned, no sort of the rows): its offset, then the month of each local day
-    span = np.arange(first, last + 1)
-    seen = np.bincount(days - first, minlength=span.size) > 0
-    offsets = np.zeros(span.size, dtype=np.int64)
-    offsets[seen] = [int(datetime.fromtimestamp(int(d) * 86_400 + 43_200, UTC).astimezone(zone).utcoffset()  # type: ignore[union-attr]
-                         .total_seconds()) for d in span[seen]]
-    local_day = (epoch + offsets[days - first]) // 86_400
+    local_day = local_days(epoch, timezone)
     low = int(local_day.min())
-    local_days = np.arange(low, int(local_day.max()) + 1).astype("datetime64[D]")
+    spanned = np.arange(low, int(local_day.max()) + 1).astype("datetime64[D]")
     # datetime64[M] counts months from 1970-01
-    months = (local_days.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
+    months = (spanned.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
     return months[local_day - low]
 
 
-def _select_sql(question_ids: Sequence[str], scope: ResponseScope, postgres: bool) -> tuple[str, list[Any]]:
+def _select_sql(question_ids: Sequence[str], scope: ResponseScope, postgres: bool,
+                text_ids: Sequence[str] = ()) -> tuple[str, list[Any]]:
     """The pivot query with ``{}`` placeholders and its parameters (user input only ever travels as parameters)."""
     args: list[Any] = []
 
@@ -176,16 +202,19 @@ def _select_sql(question_ids: Sequence[str], scope: ResponseScope, postgres: boo
         epoch = "EXTRACT(EPOCH FROM r.submitted_at)::int8"
         answer = "COALESCE(MAX(CASE WHEN a.question_id = {} THEN a.value_number END), 'NaN')::float8"
         meta = (f"r.id::int8, r.unit::int8, COALESCE(r.service, 0)::int8, (CASE r.channel {channel_case} ELSE -1 END)"
-                f"::int8, {epoch}, (r.invitation IS NOT NULL)::int::int8")
+                f"::int8, {epoch}, (r.invitation IS NOT NULL)::int::int8, r.questionnaire::int8")
     else:
         epoch = "CAST(strftime('%s', r.submitted_at) AS INTEGER)"
         answer = "MAX(CASE WHEN a.question_id = {} THEN a.value_number END)"
         meta = (f"r.id, r.unit, COALESCE(r.service, 0), CASE r.channel {channel_case} ELSE -1 END, {epoch}, "
-                f"r.invitation IS NOT NULL")
-    columns = [meta]
+                f"r.invitation IS NOT NULL, r.questionnaire")
+    texts = ", ".join(param(t) for t in text_ids) if text_ids else "NULL"
+    commented = (f"MAX(CASE WHEN a.question_id IN ({texts}) AND a.value_text IS NOT NULL AND a.value_text <> '' "
+                 "THEN 1 ELSE 0 END)")
+    columns = [meta, f"COALESCE({commented}, 0)::int8" if postgres else f"COALESCE({commented}, 0)"]
     for question_id in question_ids:
         columns.append(answer.replace("{}", param(question_id)))
-    in_list = ", ".join(param(q) for q in question_ids) if question_ids else "NULL"
+    in_list = ", ".join(param(q) for q in [*question_ids, *text_ids]) if question_ids or text_ids else "NULL"
     where = [
         f"qv.key = {param(scope.questionnaire)}",
         "r.status = 'complete'",
@@ -197,6 +226,10 @@ def _select_sql(question_ids: Sequence[str], scope: ResponseScope, postgres: boo
         where.append(f"r.service = {param(scope.service_id)}")
     if scope.channel is not None:
         where.append(f"r.channel = {param(scope.channel)}")
+    if scope.unit_ids is not None:
+        where.append(f"r.unit IN ({', '.join(param(int(u)) for u in scope.unit_ids)})")
+    if scope.response_ids is not None:
+        where.append(f"r.id IN ({', '.join(param(int(i)) for i in scope.response_ids)})")
     sql = (
         f"SELECT {', '.join(columns)} FROM response r "  # noqa: S608 - identifiers from code, values as parameters
         "JOIN questionnaire_version qv ON qv.id = r.questionnaire "
@@ -249,14 +282,16 @@ async def _read_postgres(db: Any, sql: str, args: list[Any], width: int) -> npt.
     return _binary_rows(sink.getbuffer().tobytes(), len(META_COLUMNS), width - len(META_COLUMNS))
 
 
-async def extract_responses(scope: ResponseScope, question_ids: Sequence[str]) -> ResponseFrame:
-    """Every complete response in ``scope`` with its answers to the numeric ``question_ids``."""
+async def extract_responses(scope: ResponseScope, question_ids: Sequence[str],
+                            text_ids: Sequence[str] = ()) -> ResponseFrame:
+    """Every complete response in ``scope`` with its answers to the numeric ``question_ids`` and whether it left a
+    comment (an answer to one of ``text_ids``)."""
     import time
 
     started = time.perf_counter()
     db = engine()
     postgres = not isinstance(db, SQLiteEngine)
-    sql, args = _select_sql(question_ids, scope, postgres)
+    sql, args = _select_sql(question_ids, scope, postgres, text_ids)
     width = len(META_COLUMNS) + len(question_ids)
     if postgres:
         matrix = await _read_postgres(db, sql, args, width)

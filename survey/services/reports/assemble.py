@@ -13,7 +13,7 @@ follow-up compliance by unit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ from questionnaires.model import Criterion, Questionnaire
 from scoring import SmallSampleRule, bh_q_values, difference_of_estimates, funnel_curve, wilson_interval
 from survey.db import aware, run_sql
 from survey.i18n import N_, pick, t
-from survey.services.extract import ResponseScope, extract_comments, subtree_pattern
+from survey.services.extract import ResponseScope, extract_comments, extract_responses, subtree_pattern
 from survey.services.pdf import format_number, format_share
 from survey.services.reports.spec import ReportParameterError, ReportSpec
 from survey.services.scores import ScoreGroup, ScoreParameterError, ScoreReport, ScoreRequest, mask_contact_details
@@ -171,8 +171,10 @@ async def _comment_groups(data: ScoreData, spec: ReportSpec, period: Period, gro
         if len(newest) >= COMMENTS_SHOWN:
             break
     texts = await extract_comments(scope, text_ids, response_ids=newest) if newest else []
-    frame = data.frame
-    row_of = {int(r): i for i, r in enumerate(frame.response_id.tolist()) if int(r) in set(newest)}
+    # the few authors' ratings, read for them alone
+    numeric = [x.id for x in q.questions if x.is_numeric]
+    frame = await extract_responses(replace(scope, response_ids=tuple(newest)), numeric) if newest else None
+    row_of = {} if frame is None else {int(r): i for i, r in enumerate(frame.response_id.tolist())}
     criteria = _criteria(q)
     zone = ZoneInfo(get_settings().timezone)
     grouped: dict[str, list[dict[str, Any]]] = {}
@@ -181,7 +183,7 @@ async def _comment_groups(data: ScoreData, spec: ReportSpec, period: Period, gro
             continue
         row = row_of.get(comment.response_id)
         lowest, lowest_gap = "satisfied", 0.0
-        if row is not None:
+        if row is not None and frame is not None:
             for criterion in criteria:
                 values = [frame.answers[row, frame.question_ids.index(x.id)] for x in q.questions_of(criterion.id)
                           if x.id in frame.question_ids]

@@ -50,14 +50,16 @@ async def plan_all(period: str, lang: str, sources: Sources, questionnaire: str 
     units, services = await sources.catalogue()
     start, end = sources.period.bounds(get_settings().timezone)
     keys = [questionnaire] if questionnaire else await published_questionnaires()
-    unit_ids, service_ids = [], []
+    unit_ids, service_ids, weights = [], [], []
     for key in keys:
-        frame = (await sources.get(key)).frame
-        inside = (frame.submitted_epoch >= int(start.timestamp())) & (frame.submitted_epoch < int(end.timestamp()))
-        unit_ids.append(frame.unit_id[inside])
-        service_ids.append(frame.service_id[inside])
+        cells = (await sources.get(key)).cells
+        inside = (cells.epoch >= int(start.timestamp())) & (cells.epoch < int(end.timestamp()))
+        unit_ids.append(cells.unit_id[inside])
+        service_ids.append(cells.service_id[inside])
+        weights.append(cells.n[inside])
     unit_of = np.concatenate(unit_ids) if unit_ids else np.zeros(0, dtype=np.int64)
     service_of = np.concatenate(service_ids) if service_ids else np.zeros(0, dtype=np.int64)
+    n_of = np.concatenate(weights) if weights else np.zeros(0, dtype=np.int64)
     path = {u["id"]: u["path"] for u in units}
     paths = np.array([path.get(int(u), "") for u in unit_of], dtype=object)
     planned: list[ReportSpec] = []
@@ -71,15 +73,15 @@ async def plan_all(period: str, lang: str, sources: Sources, questionnaire: str 
             continue
         mine = np.array([p.startswith(unit["path"]) for p in paths], dtype=bool) if paths.size else np.zeros(0, bool)
         consider(ReportSpec("unit", period, unit=unit["code"], questionnaire=questionnaire, lang=lang),
-                 int(mine.sum()))
+                 int(n_of[mine].sum()))
         for service in services:
-            n = int((mine & (service_of == service["id"])).sum())
+            n = int(n_of[mine & (service_of == service["id"])].sum())
             if n:
                 consider(ReportSpec("unit", period, unit=unit["code"], service=service["code"],
                                     questionnaire=questionnaire, lang=lang), n)
     for service in services:
         consider(ReportSpec("service", period, service=service["code"], questionnaire=questionnaire, lang=lang),
-                 int((service_of == service["id"]).sum()))
+                 int(n_of[service_of == service["id"]].sum()))
     planned.append(ReportSpec("leadership", period, questionnaire=questionnaire, lang=lang))
     return planned, skipped
 

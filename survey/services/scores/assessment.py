@@ -30,9 +30,9 @@ from scoring import (
     nps_from_counts,
     wilson_interval,
 )
-from scoring.patterns import PatternCounts, assess_patterns
-from survey.services.extract import ResponseFrame, month_codes
-from survey.services.scores.context import Context, RowCodes
+from scoring.patterns import assess_patterns
+from survey.services.scores.cells import ScoreCells
+from survey.services.scores.context import Context
 from survey.services.scores.contract import (
     CESResult,
     CommentsResult,
@@ -212,49 +212,50 @@ class ScoreAssessment:
         return columns
 
 
-def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
-    """Every measure and test of ``frame`` for ``context``, as arrays over the groups.
+def assess(cells: ScoreCells, context: Context) -> ScoreAssessment:
+    """Every measure and test of ``cells`` for ``context``, as arrays over the groups.
 
-    Rows in the period and in the scope unit's subtree are scored; rows of the previous period and the
-    same period a year earlier feed the period comparisons; rows of sibling subtrees the peer comparisons.
+    Cells in the period and in the scope unit's subtree are scored; cells of the previous period and the
+    same period a year earlier feed the period comparisons; cells of sibling subtrees the peer comparisons.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     q, rule, by = context.questionnaire, context.rule, context.by
-    criteria = [c for c in q.criteria if q.questions_of(c.id)]
+    coded = {c.id for c in cells.coding.criteria}
+    criteria = [c for c in q.criteria if c.id in coded]
     start, end = context.period.bounds(context.timezone)
-    epoch = frame.submitted_epoch
+    epoch = cells.epoch
     in_period = (epoch >= int(start.timestamp())) & (epoch < int(end.timestamp()))
-    months = month_codes(epoch, context.timezone)
-    unit_count = int(frame.unit_id.max()) + 1 if frame.n else 1
+    months = cells.month
+    unit_count = int(cells.unit_id.max()) + 1 if cells.n_cells else 1
     unit_count = max(unit_count, max(context.units.parent, default=0) + 1)
     parents = context.units.parent_array(unit_count)
     scope_path = context.units.path.get(context.scope_unit or -1, "/")
     in_scope_unit = np.array([context.units.path.get(u, "\x00").startswith(scope_path) for u in range(unit_count)])
-    in_scope = in_scope_unit[frame.unit_id]
+    in_scope = in_scope_unit[cells.unit_id]
     selected = in_period & in_scope
     subunits = context.units.subunit_array(context.scope_unit, unit_count) if "subunit" in by else None
-    dims = {"unit": frame.unit_id, "service": frame.service_id, "channel": frame.channel, "month": months}
+    dims = {"unit": cells.unit_id, "service": cells.service_id, "channel": cells.channel, "month": months}
     if subunits is not None:
-        dims["subunit"] = subunits[frame.unit_id]
+        dims["subunit"] = subunits[cells.unit_id]
     grouping = group_keys([dims[d] for d in by], selected)
     n_groups = grouping.n_groups
     g = grouping.codes(selected)
-    rows = RowCodes.of(frame, q, criteria)
     timings["prepare_s"] = time.perf_counter() - clock
 
     # measures, vectorised over the groups
     clock = time.perf_counter()
-    counts = np.bincount(g, minlength=n_groups + 1)[:n_groups]
-    invited = np.bincount(np.where(frame.invited, g, n_groups), minlength=n_groups + 1)[:n_groups]
-    assessment, counted = (assess_patterns(criteria, rows.patterns, g, n_groups, q.index, rule,
-                                           context.confidence_level) if criteria else (None, {}))
-    question_stats = _question_stats(q, rows, counted, criteria, g, n_groups)
+    counts = _group_sum(g, cells.n, n_groups)
+    invited = _group_sum(np.where(cells.invited, g, n_groups), cells.n, n_groups)
+    assessment, counted = (assess_patterns(criteria, cells.patterns, g, n_groups, q.index, rule,
+                                           context.confidence_level, outcomes=cells.outcomes)
+                           if criteria else (None, {}))
+    question_stats = _question_stats(q, cells, g, n_groups)
     delivered = _delivered(context, grouping, subunits)
     timings["measures_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    group_tests = reliability_tests(context, criteria, rows, counted)
+    group_tests = reliability_tests(context, criteria, cells, counted)
     timings["reliability_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -262,23 +263,30 @@ def assess(frame: ResponseFrame, context: Context) -> ScoreAssessment:
     funnel: list[FunnelUnit] = []
     families: list[FunnelFamily] = []
     if criteria and context.comparisons:
-        peers = peer_tests(frame, context, criteria, rows, counted, in_period, in_scope, grouping, counts, parents)
+        peers = peer_tests(cells, context, criteria, counted, in_period, in_scope, grouping, counts, parents)
         group_tests, report_tests = [*group_tests, *peers.columns], peers.across
         focus = _funnel_focus(context, grouping)
         if focus:
-            funnel, families = funnel_plots(frame, context, criteria, rows, in_period, focus, own="unit" in by)
+            funnel, families = funnel_plots(cells, context, criteria, in_period, focus, own="unit" in by)
     timings["peers_s"] = time.perf_counter() - clock
     clock = time.perf_counter()
     if criteria and "month" not in by:
-        group_tests = [*group_tests, *period_tests(frame, context, criteria, rows, counted, in_scope, grouping,
-                                                   months, counts, assessment.index_criteria if assessment else None)]
+        group_tests = [*group_tests, *period_tests(cells, context, criteria, counted, in_scope, grouping, counts,
+                                                   assessment.index_criteria if assessment else None)]
     timings["periods_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    weights = weigh(frame, context, criteria, selected, g, n_groups)
+    weights = weigh(cells, context, criteria, selected, g, n_groups)
     timings["weighting_s"] = time.perf_counter() - clock
     return ScoreAssessment(context, grouping, criteria, counts, invited, delivered, assessment, question_stats,
                            group_tests, report_tests, funnel, families, weights, timings)
+
+
+def _group_sum(groups: npt.NDArray[np.intp], values: npt.NDArray[np.int64], n_groups: int) -> npt.NDArray[np.int64]:
+    """Per group: the sum of a per-cell count over its cells."""
+    total = np.bincount(groups, weights=values, minlength=n_groups + 1)[:n_groups]
+    out: npt.NDArray[np.int64] = np.rint(total).astype(np.int64)
+    return out
 
 
 def _funnel_focus(context: Context, grouping: KeyGroups) -> list[int]:
@@ -315,31 +323,16 @@ def _with_q_values(per_group: list[list[TestResult]], report_tests: list[TestRes
     return per_group, report_tests, flagged, m
 
 
-def _question_stats(q: Questionnaire, rows: RowCodes, counted: dict[str, PatternCounts],
-                    criteria: Sequence[Criterion], g: npt.NDArray[np.intp], n_groups: int) -> dict[str, GroupStats]:
-    """Each numeric question's distribution per group: the margins of its criterion's pattern counts where it has
-    one (the same counts, no pass over the rows), else one bincount of its answer codes."""
+def _question_stats(q: Questionnaire, cells: ScoreCells, g: npt.NDArray[np.intp],
+                    n_groups: int) -> dict[str, GroupStats]:
+    """Each numeric question's distribution per group, from its answer codes per cell."""
     out = {}
-    numeric = [x for x in q.questions if x.is_numeric and x.scale is not None]
-    for x in numeric:
+    coded = {qid for qid, _, _ in cells.coding.questions}
+    for x in q.questions:
         scale = x.scale
-        assert scale is not None
-        points = scale.max - scale.min + 1
-        criterion = next((c for c in criteria if any(i.id == x.id for i in q.questions_of(c.id))), None)
-        patterns = None if criterion is None else rows.patterns[criterion.id]
-        items = [] if criterion is None else [i.id for i in q.questions_of(criterion.id)]
-        base = points + 1
-        if patterns is not None and patterns.n_patterns == base ** len(items) and \
-                patterns.values.shape[1] == len(items) and np.nanmin(patterns.values, initial=scale.min) >= scale.min:
-            c = counted[criterion.id].counts.reshape((n_groups, *(base,) * len(items)))  # type: ignore[union-attr]
-            axis = items.index(x.id)
-            margin = c.sum(axis=tuple(a + 1 for a in range(len(items)) if a != axis))
-            distribution = margin[:, 1:]
-        else:
-            flat = g * base
-            flat += rows.questions[x.id]
-            distribution = np.bincount(flat, minlength=(n_groups + 1) * base)[: n_groups * base].reshape(
-                n_groups, base)[:, 1:]
+        if not x.is_numeric or scale is None or x.id not in coded:
+            continue
+        distribution = cells.question(x.id).dense(g, n_groups)[:, 1:]
         values = np.arange(scale.min, scale.max + 1, dtype=np.float64)
         out[x.id] = GroupStats(n=distribution.sum(axis=1), total=distribution @ values,
                                total_sq=distribution @ (values * values), distribution=distribution,

@@ -1,21 +1,18 @@
-"""What an assessment needs besides the response arrays: the organisation tree, the request's scope and grouping,
-and each response's answers coded once for the per-group counts."""
+"""What an assessment needs besides the counted answers: the organisation tree, the request's scope and
+grouping."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from questionnaires.model import Criterion, Questionnaire
+from questionnaires.model import Questionnaire
 from scoring import SmallSampleRule
-from scoring.patterns import AnswerPatterns, answer_codes, answer_patterns
-from survey.services.extract import ResponseFrame
 from survey.services.scores.periods import Period
 
-__all__ = ["Context", "RowCodes", "UnitTree"]
+__all__ = ["Context", "UnitTree"]
 
 
 @dataclass(frozen=True)
@@ -74,27 +71,3 @@ class Context:
     # scored for its own figures, e.g. a report's trend window or previous period
     comparisons: bool = True
     trend: bool = True  # False: no monthly trend test either (a period scored for its measures only)
-
-
-@dataclass(frozen=True)
-class RowCodes:
-    """Per frame row, computed once: each numeric question's answer code and each criterion's answer pattern."""
-
-    questions: dict[str, npt.NDArray[np.uint8]]
-    patterns: dict[str, AnswerPatterns]
-
-    @classmethod
-    def of(cls, frame: ResponseFrame, q: Questionnaire, criteria: Sequence[Criterion]) -> RowCodes:
-        numeric = [x for x in q.questions if x.is_numeric and x.scale is not None]
-        questions = {x.id: answer_codes(frame.column(x.id), x.scale.min, x.scale.max)  # type: ignore[union-attr]
-                     for x in numeric}
-        scales = {x.id: (x.scale.min, x.scale.max) for x in numeric}  # type: ignore[union-attr]
-        patterns = {}
-        for c in criteria:
-            items = q.questions_of(c.id)
-            low = min(scales[x.id][0] for x in items)
-            high = max(scales[x.id][1] for x in items)
-            codes = [questions[x.id] if scales[x.id] == (low, high) else answer_codes(frame.column(x.id), low, high)
-                     for x in items]
-            patterns[c.id] = answer_patterns(codes, low, high)
-        return cls(questions, patterns)

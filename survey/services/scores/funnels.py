@@ -19,8 +19,8 @@ import numpy.typing as npt
 from questionnaires.model import Criterion
 from scoring import funnel_limits
 from scoring.patterns import PatternCounts
-from survey.services.extract import ResponseFrame
-from survey.services.scores.context import Context, RowCodes
+from survey.services.scores.cells import ScoreCells
+from survey.services.scores.context import Context
 from survey.services.scores.contract import FunnelFamily, FunnelUnit, json_number
 
 __all__ = ["MIN_UNITS", "Family", "families_of", "funnel_plots"]
@@ -82,7 +82,7 @@ def _member_of_unit(context: Context, family: Family, size: int, own: bool) -> n
     return out
 
 
-def funnel_plots(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], rows: RowCodes,
+def funnel_plots(cells: ScoreCells, context: Context, criteria: Sequence[Criterion],
                  in_period: npt.NDArray[np.bool_], focus: Sequence[int],
                  own: bool) -> tuple[list[FunnelUnit], list[FunnelFamily]]:
     """The funnel points and families of the ``focus`` units' families for every criterion (``own``: each unit's
@@ -93,10 +93,10 @@ def funnel_plots(frame: ResponseFrame, context: Context, criteria: Sequence[Crit
     families = families_of(context, focus)
     if not families:
         return points, plots
-    size = max(int(frame.unit_id.max(initial=0)) + 1, max(context.units.path, default=0) + 1)
-    # one pass over the rows: each criterion's pattern counts per unit id; a family sums its members' rows
-    row_unit = np.where(in_period, frame.unit_id, size).astype(np.intp)
-    per_unit = {c.id: rows.patterns[c.id].count(row_unit, size) for c in criteria}
+    size = max(int(cells.unit_id.max(initial=0)) + 1, max(context.units.path, default=0) + 1)
+    # one pass over the cells: each criterion's pattern counts per unit id; a family sums its members' counts
+    row_unit = np.where(in_period, cells.unit_id, size).astype(np.intp)
+    per_unit = {c.id: cells.patterns[c.id].count(row_unit, size) for c in criteria}
     for family in families:
         label = code.get(family.parent, str(family.parent)) if family.parent is not None else f"level {family.level}"
         member = _member_of_unit(context, family, size, own)

@@ -28,8 +28,9 @@ from scoring.grouped import (
     two_proportion_tests,
 )
 from scoring.patterns import PatternCounts, assess_patterns, block_rest
-from survey.services.extract import ResponseFrame, month_codes
-from survey.services.scores.context import Context, RowCodes
+from survey.services.extract import month_codes
+from survey.services.scores.cells import ScoreCells
+from survey.services.scores.context import Context
 from survey.services.scores.contract import TestResult, json_interval, json_number, json_numbers
 from survey.services.scores.periods import Period, month_label, period_name
 
@@ -161,13 +162,13 @@ def _two_items(criterion: Criterion, counted: PatternCounts, rule: SmallSampleRu
     return TestColumn("reliability", "spearman_brown", criterion.id, np.ones(result.n.shape[0], dtype=bool), build)
 
 
-def reliability_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
+def reliability_tests(context: Context, criteria: Sequence[Criterion], cells: ScoreCells,
                       counted: dict[str, PatternCounts]) -> list[TestColumn]:
     """Per group: Cronbach's alpha of every criterion of three or more items; for two items the inter-item
     correlation with the Spearman–Brown coefficient."""
     columns = []
     for c in criteria:
-        items = rows.patterns[c.id].values.shape[1]
+        items = cells.patterns[c.id].values.shape[1]
         if items >= 3:
             columns.append(_alpha(c, counted[c.id], context.rule, context.confidence_level))
         elif items == 2:
@@ -175,7 +176,7 @@ def reliability_tests(context: Context, criteria: Sequence[Criterion], rows: Row
     return columns
 
 
-def peer_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], rows: RowCodes,
+def peer_tests(cells: ScoreCells, context: Context, criteria: Sequence[Criterion],
                counted: dict[str, PatternCounts], in_period: BoolArray, in_scope: BoolArray, grouping: KeyGroups,
                counts: npt.NDArray[np.int64], parents: npt.NDArray[np.int64]) -> PeerTests:
     """Each group against its peers, and Kruskal–Wallis across the peers of each parent.
@@ -222,23 +223,23 @@ def peer_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Criter
     elif context.scope_unit is not None and context.units.parent.get(context.scope_unit):
         # the scope's subtree against its siblings' subtrees, per group; the parent's own answers are no sibling's
         parent = context.units.parent[context.scope_unit]
-        size = max(int(frame.unit_id.max(initial=0)) + 1, parents.shape[0])
+        size = max(int(cells.unit_id.max(initial=0)) + 1, parents.shape[0])
         child = context.units.subunit_array(parent, size)
         child[child == parent] = -1
-        row_child = np.where(in_period, child[frame.unit_id], -1)
+        row_child = np.where(in_period, child[cells.unit_id], -1)
         sibling_rows = (row_child >= 0) & ~in_scope
         if not np.any(sibling_rows):
             return PeerTests(columns, across)
         others = grouping.codes(sibling_rows)
-        has_peers = np.bincount(others, minlength=n_groups + 1)[:n_groups] > 0
+        has_peers = np.bincount(others, weights=cells.n, minlength=n_groups + 1)[:n_groups] > 0
         for c in criteria:
-            theirs = rows.patterns[c.id].count(others, n_groups)
+            theirs = cells.patterns[c.id].count(others, n_groups)
             columns.extend(_compare("vs_peers", c, counted[c.id], theirs, has_peers, rule, "the peers"))
         # across the siblings: each row belongs to the child of the parent whose subtree holds it
         present = np.unique(row_child[row_child >= 0])
         code = np.searchsorted(present, row_child)
         code[row_child < 0] = present.size
-        by_child = {c.id: rows.patterns[c.id].count(code.astype(np.intp), present.size) for c in criteria}
+        by_child = {c.id: cells.patterns[c.id].count(code.astype(np.intp), present.size) for c in criteria}
         _across(context, criteria, by_child, present, parent, across)
     return PeerTests(columns, across)
 
@@ -272,14 +273,13 @@ def _reference_months(located: npt.NDArray[np.intp], months: npt.NDArray[np.int3
     return np.bincount(pairs // span, minlength=n_groups).astype(np.int64), span
 
 
-def period_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], rows: RowCodes,
+def period_tests(cells: ScoreCells, context: Context, criteria: Sequence[Criterion],
                  counted: dict[str, PatternCounts], in_scope: BoolArray, grouping: KeyGroups,
-                 months: npt.NDArray[np.int32], counts: npt.NDArray[np.int64],
-                 index_criteria: BoolArray | None) -> list[TestColumn]:
+                 counts: npt.NDArray[np.int64], index_criteria: BoolArray | None) -> list[TestColumn]:
     """Each group against the previous period and the same period a year earlier (once when they are the same
     days, as for a year), and its monthly trend."""
     rule, n_groups = context.rule, grouping.n_groups
-    epoch = frame.submitted_epoch
+    epoch, months = cells.epoch, cells.month
     everyone = np.ones(n_groups, dtype=bool)
     columns: list[TestColumn] = []
     previous, year_earlier = context.period.previous(), context.period.year_earlier()
@@ -294,10 +294,10 @@ def period_tests(frame: ResponseFrame, context: Context, criteria: Sequence[Crit
         with_answers, span = _reference_months(located, months, n_groups, period)
         for c in criteria:
             mine = counted[c.id]
-            theirs = rows.patterns[c.id].count(located, n_groups)
+            theirs = cells.patterns[c.id].count(located, n_groups)
             for column in _compare(label, c, mine, theirs, everyone, rule, name):
                 columns.append(_with_coverage(column, with_answers, span, name))
-    trends = trend_tests(context, criteria, rows, index_criteria, in_scope, grouping, months) if context.trend else []
+    trends = trend_tests(context, criteria, cells, index_criteria, in_scope, grouping) if context.trend else []
     columns.extend(_only_tested(column, counts, rule) for column in trends)
     return columns
 
@@ -345,8 +345,8 @@ def trend_index_criteria(n_months: npt.NDArray[np.intp], required: BoolArray, co
     return mask
 
 
-def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes, index_criteria: BoolArray | None,
-                in_scope: BoolArray, grouping: KeyGroups, months: npt.NDArray[np.int32]) -> list[TestColumn]:
+def trend_tests(context: Context, criteria: Sequence[Criterion], cells: ScoreCells, index_criteria: BoolArray | None,
+                in_scope: BoolArray, grouping: KeyGroups) -> list[TestColumn]:
     """Over the twelve months that end with the period: Mann–Kendall (with Sen's slope) of the monthly index where
     the questionnaire has one; otherwise of each criterion's monthly satisfied share, with the Cochran–Armitage
     test of its monthly satisfied counts. A month below ``min_n`` is left out of Mann–Kendall; a group with too
@@ -355,6 +355,7 @@ def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
     everyone = np.ones(n_groups, dtype=bool)
     _, end = context.period.bounds(context.timezone)
     last_month = int(month_codes(np.array([int(end.timestamp()) - 1]), context.timezone)[0])
+    months = cells.month
     window = in_scope & (months > last_month - 12) & (months <= last_month)
     located = grouping.codes(window)
     slot = months - (last_month - 11)
@@ -362,13 +363,14 @@ def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
     labels = [month_label(last_month - 11 + i) for i in range(12)]
     columns: list[TestColumn] = []
     if q.index is not None:
-        monthly_counts = {c.id: rows.patterns[c.id].count(codes, n_groups * 12) for c in criteria}
+        monthly_counts = {c.id: cells.patterns[c.id].count(codes, n_groups * 12) for c in criteria}
         n_months = np.stack([monthly_counts[c.id].n.reshape(n_groups, 12) for c in criteria], axis=2)
         required = np.array([c.in_index == "required" for c in criteria])
         covered = np.ones((n_groups, len(criteria)), dtype=bool) if index_criteria is None else index_criteria
         mask = trend_index_criteria(n_months, required, covered, rule.min_n)
-        monthly, _ = assess_patterns(criteria, rows.patterns, codes, n_groups * 12, q.index, rule,
-                                     context.confidence_level, index_criteria=np.repeat(mask, 12, axis=0))
+        monthly, _ = assess_patterns(criteria, cells.patterns, codes, n_groups * 12, q.index, rule,
+                                     context.confidence_level, index_criteria=np.repeat(mask, 12, axis=0),
+                                     outcomes=cells.outcomes)
         shown = monthly.index_shown
         values = np.where(shown, monthly.index, np.nan).reshape(n_groups, 12)
         trend = mann_kendall_groups(values)
@@ -392,7 +394,7 @@ def trend_tests(context: Context, criteria: Sequence[Criterion], rows: RowCodes,
                                          counted.n.reshape(n_groups, 12), labels, rule, thin))
         return columns
     for c in criteria:
-        counted = rows.patterns[c.id].count(codes, n_groups * 12)
+        counted = cells.patterns[c.id].count(codes, n_groups * 12)
         k = counted.satisfied(c.satisfied_threshold).reshape(n_groups, 12)
         n = counted.n.reshape(n_groups, 12)
         with np.errstate(divide="ignore", invalid="ignore"):

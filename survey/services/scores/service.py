@@ -18,9 +18,10 @@ from msgspec.structs import replace
 
 from questionnaires.model import Questionnaire
 from scoring import SmallSampleRule
-from survey.services.extract import ResponseFrame, ResponseScope, extract_responses
+from survey.services.extract import ResponseScope
 from survey.services.questionnaires import latest_version
 from survey.services.scores.assessment import assess
+from survey.services.scores.cells import ScoreCells
 from survey.services.scores.comments import group_comments
 from survey.services.scores.context import Context, UnitTree
 from survey.services.scores.contract import ScoreReport, ScoreRequest, TestResult
@@ -33,6 +34,7 @@ from survey.services.scores.queries import (
     service_codes,
     unit_tree,
 )
+from survey.services.scores.reading import read_cells
 from survey.settings import get_settings
 
 __all__ = ["PEER", "ScoreData", "compute_scores", "load_score_data", "redact", "score_loaded"]
@@ -52,7 +54,7 @@ class ScoreData:
     services: dict[int, str]
     channel: str | None
     window: Period
-    frame: ResponseFrame
+    cells: ScoreCells
     invitations: dict[str, npt.NDArray[np.int64]]  # by period label: rows (unit, service, channel, month, count)
     extract_s: float
 
@@ -82,19 +84,17 @@ async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, 
     if covering:  # periods scored without their comparisons: only their own days are read
         window = Period("window", min(window.start, *(p.start for p in covering)),
                         max(window.end, *(p.end for p in covering)))
-    start, end = window.bounds(settings.timezone)
-    numeric = [x.id for x in questionnaire.questions if x.is_numeric]
     clock = time.perf_counter()
     # the universe: the whole country, read once: peers are siblings, and a funnel may compare a unit with every
     # unit of its level (the district offices of a province with fewer than five)
-    frame = await extract_responses(ResponseScope(questionnaire.id, start, end, "/", service_id, channel), numeric)
+    cells = await read_cells(questionnaire, window, [*periods, *covering], service_id, channel)
     extracted = time.perf_counter() - clock
     invitations = {}
     for period in [*periods, *covering]:
         p_start, p_end = period.bounds(settings.timezone)
         invitations[period.label] = await delivered_invitations(questionnaire.id, p_start, p_end, "/", service_id,
                                                                 channel, settings.timezone)
-    return ScoreData(questionnaire, units, services, channel, window, frame, invitations, extracted)
+    return ScoreData(questionnaire, units, services, channel, window, cells, invitations, extracted)
 
 
 def _service_id(services: dict[int, str], code: str | None) -> int | None:
@@ -146,10 +146,10 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
             raise PermissionError(f"unit {unit_code!r} is outside the units you may see")
     service_id = _service_id(services, request.service)
     scope_path = units.path[scope_unit] if scope_unit else "/"
-    frame = data.frame
+    cells = data.cells
     invitations = data.invitations[period.label]
     if service_id is not None:
-        frame = frame.take(frame.service_id == service_id)
+        cells = cells.take(cells.service_id == service_id)
         invitations = invitations[invitations[:, 1] == service_id]
     if scope_unit is not None:
         inside = np.array([units.path.get(int(u), "").startswith(scope_path) for u in invitations[:, 0]], dtype=bool)
@@ -166,7 +166,7 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
                       invitations=invitations,
                       contacts=contacts, weighting_by=tuple(declared.by) if declared else ("channel", "service"),
                       comparisons=comparisons, trend=trend)
-    assessment = assess(frame, context)
+    assessment = assess(cells, context)
     text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
     comments = None
     if request.comments and text_questions and assessment.grouping.n_groups:

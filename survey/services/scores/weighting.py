@@ -20,11 +20,10 @@ from scoring import (
     WeightedIndexGroups,
     combine_codes,
     post_stratify,
-    respondent_means,
     weighted_index_groups,
     wilson_interval,
 )
-from survey.services.extract import ResponseFrame
+from survey.services.scores.cells import ScoreCells
 from survey.services.scores.context import Context
 from survey.services.scores.contract import (
     WeightedIndexResult,
@@ -47,7 +46,7 @@ class GroupWeights:
     weighting: list[WeightingResult]
 
 
-def _post_stratify(current: ResponseFrame, contacts: npt.NDArray[np.int64],
+def _post_stratify(current: ScoreCells, contacts: npt.NDArray[np.int64],
                    by: tuple[str, ...]) -> PostStratification | None:
     """Weights making the sample's mix of cells (``by``: channel and/or service) that of the contacts."""
     n_services = int(max(current.service_id.max(initial=0), contacts[:, 1].max(initial=0))) + 1
@@ -61,7 +60,7 @@ def _post_stratify(current: ResponseFrame, contacts: npt.NDArray[np.int64],
     np.add.at(population, combine_codes(contact_channel, contact_service, sizes=sizes), contacts[:, 2])
     if population[np.unique(cells)].sum() <= 0:
         return None
-    return post_stratify(cells, population)
+    return post_stratify(cells, population, frequency=current.n)
 
 
 def _weighted_shares(groups: WeightedIndexGroups, criteria: Sequence[Criterion], context: Context,
@@ -84,7 +83,7 @@ def _weighted_shares(groups: WeightedIndexGroups, criteria: Sequence[Criterion],
     return out
 
 
-def _own_channels(context: Context, current: ResponseFrame) -> npt.NDArray[np.int64]:
+def _own_channels(context: Context, current: ScoreCells) -> npt.NDArray[np.int64]:
     """The contact rows of the questionnaire's own channels (those it declares, and any its respondents came
     through): the population its answers stand for. A post-call survey stands for calls, not counter visits."""
     declared = {CHANNELS.index(c) for c in context.questionnaire.channels if c in CHANNELS}
@@ -95,28 +94,29 @@ def _own_channels(context: Context, current: ResponseFrame) -> npt.NDArray[np.in
     return own
 
 
-def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion], selected: npt.NDArray[np.bool_],
+def weigh(cells: ScoreCells, context: Context, criteria: Sequence[Criterion], selected: npt.NDArray[np.bool_],
           g_all: npt.NDArray[np.intp], n_groups: int) -> GroupWeights | None:
-    """Post-stratify the scope's sample (the ``selected`` rows, in groups ``g_all``) to the contact volumes, then
+    """Post-stratify the scope's sample (the ``selected`` cells, in groups ``g_all``) to the contact volumes, then
     every group's weighted criterion shares and weighted index at once; ``None`` when nothing can be weighted."""
     if context.contacts is None or not np.any(selected):
         return None
-    current = frame.take(selected)
+    current = cells.take(selected)
     weights = _post_stratify(current, _own_channels(context, current), context.weighting_by)
     if weights is None:
         return None
     q, rule, level = context.questionnaire, context.rule, context.confidence_level
     g = g_all[selected]
-    columns = {c.id: [current.question_ids.index(x.id) for x in q.questions_of(c.id)] for c in criteria}
-    scores = {c.id: respondent_means(current.answers[:, columns[c.id]]) for c in criteria}
-    answered = np.column_stack([~np.isnan(scores[c.id]) for c in criteria])
-    with np.errstate(invalid="ignore"):
-        satisfied = np.column_stack([scores[c.id] >= c.satisfied_threshold for c in criteria]) & answered
+    # each respondent's satisfied and answered criteria follow from their joint outcome: one row per
+    # (cell, outcome) counted, weighing as the cell's respondents do
+    outcomes = current.outcomes
+    digits = np.column_stack([(outcomes.code // 3**c) % 3 for c in range(len(criteria))]).reshape(-1, len(criteria))
+    answered, satisfied = digits > 0, digits == 2
     index = q.index
     formula_weights = [c.weight if index is not None and index.formula == "weighted_satisfied_share" else 1.0
                        for c in criteria]
-    groups = weighted_index_groups(satisfied, answered, weights.weights, g, n_groups, formula_weights, rule, level,
-                                   [c.id for c in criteria], required=[c.in_index == "required" for c in criteria])
+    groups = weighted_index_groups(satisfied, answered, weights.weights[outcomes.cell], g[outcomes.cell], n_groups,
+                                   formula_weights, rule, level, [c.id for c in criteria],
+                                   required=[c.in_index == "required" for c in criteria], frequency=outcomes.count)
     weighted_index = None
     if index is not None:
         weighted_index = []
@@ -128,9 +128,10 @@ def weigh(frame: ResponseFrame, context: Context, criteria: Sequence[Criterion],
                 None if value is None or index.target is None else value >= index.target,
                 None if w.suppressed else json_number(w.design_effect), json_number(w.effective_n), w.suppressed,
                 w.suppression_reason, criteria=[] if w.suppressed else list(w.criteria)))
-    everyone = np.bincount(g, minlength=n_groups + 1)[:n_groups]
-    sum_w = np.bincount(g, weights=weights.weights, minlength=n_groups + 1)[:n_groups]
-    sum_w2 = np.bincount(g, weights=weights.weights ** 2, minlength=n_groups + 1)[:n_groups]
+    n = current.n.astype(np.float64)
+    everyone = np.rint(np.bincount(g, weights=n, minlength=n_groups + 1)[:n_groups]).astype(np.int64)
+    sum_w = np.bincount(g, weights=n * weights.weights, minlength=n_groups + 1)[:n_groups]
+    sum_w2 = np.bincount(g, weights=n * weights.weights ** 2, minlength=n_groups + 1)[:n_groups]
     with np.errstate(divide="ignore", invalid="ignore"):
         group_deff = everyone * sum_w2 / (sum_w * sum_w)
     cells = int(np.count_nonzero(weights.sample_counts))

@@ -19,6 +19,7 @@ from scoring import (
     respondent_means,
     two_proportion_test,
 )
+from scoring.coding import Coding, CriterionCoding
 from scoring.grouped import (
     cronbach_alpha_groups,
     kruskal_wallis_counts,
@@ -26,7 +27,15 @@ from scoring.grouped import (
     mann_whitney_counts,
     two_proportion_tests,
 )
-from scoring.patterns import answer_codes, answer_patterns, assess_patterns, block_rest, value_counts
+from scoring.patterns import (
+    answer_codes,
+    answer_patterns,
+    assess_patterns,
+    block_rest,
+    joint_outcomes,
+    value_counts,
+)
+from scoring.tally import tally_rows
 
 RULE = SmallSampleRule(min_n=5, min_n_inference=5)
 
@@ -127,7 +136,8 @@ def test_pattern_counts_give_the_criterion_scores() -> None:
     np.testing.assert_array_equal(counts.levels, levels)
     np.testing.assert_array_equal(counts.score_counts, expected)
     np.testing.assert_array_equal(counts.satisfied(4), np.bincount(code[scores >= 4], minlength=5))
-    outcome = patterns.outcome(4)
+    outcome = np.zeros(2000, dtype=np.uint8)  # pattern 0 (no item answered) is not stored: outcome 0
+    outcome[patterns.counts.cell] = patterns.outcome_of_pattern(4)[patterns.counts.code]
     np.testing.assert_array_equal(outcome, np.where(np.isnan(scores), 0, np.where(scores >= 4, 2, 1)))
 
 
@@ -173,20 +183,39 @@ def test_small_groups_are_suppressed_and_not_tested() -> None:
     assert proportions.result(1).suppression_reason == "n2=9 < 10"
 
 
+def tallied_form(criteria, answers, code, rng):
+    """The answers counted as a tally whose cells hold several respondents of one group (group × one of three
+    sub-cells): the criteria's patterns and joint outcomes per cell, and each cell's group."""
+    items = {c.id: [f"{c.id}{j}" for j in range(answers[c.id].shape[1])] for c in criteria}
+    coding = Coding(tuple((q, 1, 5) for c in criteria for q in items[c.id]),
+                    tuple(CriterionCoding(c.id, tuple(items[c.id]), 1, 5, float(c.satisfied_threshold))
+                          for c in criteria), comments=False)
+    matrix = np.column_stack([answers[c.id] for c in criteria])
+    keys = np.column_stack([code, rng.integers(0, 3, code.shape[0])])
+    tally = tally_rows(("group", "part"), keys, coding.row_codes(matrix, np.zeros(code.shape[0], dtype=bool)))
+    assert tally.n_cells <= 3 * (int(code.max(initial=0)) + 1)
+    return coding.patterns(tally), tally.tables["outcome"], tally.key("group").astype(np.intp)
+
+
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), weighted=st.booleans())
-def test_assessment_from_patterns_equals_assess_groups(seed: int, weighted: bool) -> None:
+@given(seed=st.integers(0, 2**32 - 1), weighted=st.booleans(), tallied=st.booleans())
+def test_assessment_from_patterns_equals_assess_groups(seed: int, weighted: bool, tallied: bool) -> None:
     rng = np.random.default_rng(seed)
     n, groups = int(rng.integers(0, 400)), 6
     criteria = (Criterion("access", {"en": "Access"}, 4, weight=2.0, target=0.8),
                 Criterion("result", {"en": "Result"}, 3.5, weight=1.0), Criterion("one", {"en": "One"}, 4))
     answers = {"access": likert(rng, n, 2, 0.2), "result": likert(rng, n, 3, 0.3), "one": likert(rng, n, 1, 0.3)}
     code = rng.integers(0, groups, n).astype(np.intp)
+    original_code = code
     definition = IndexDefinition("weighted_satisfied_share" if weighted else "mean_satisfied_share", 70.0)
     patterns = {c: answer_patterns([answer_codes(x[:, j], 1, 5) for j in range(x.shape[1])], 1, 5)
                 for c, x in answers.items()}
-    mine, _ = assess_patterns(criteria, patterns, code, groups, definition, RULE)
-    expected = assess_groups(criteria, answers, code, groups, definition, RULE)
+    if tallied:  # the same answers counted in cells of several respondents: the counts per group are equal
+        patterns, outcomes, code = tallied_form(criteria, answers, code, rng)
+    else:
+        outcomes = joint_outcomes(criteria, patterns, n)
+    mine, _ = assess_patterns(criteria, patterns, code, groups, definition, RULE, outcomes=outcomes)
+    expected = assess_groups(criteria, answers, np.asarray(original_code), groups, definition, RULE)
     for name in ("n", "satisfied", "respondents"):
         np.testing.assert_array_equal(getattr(mine, name), getattr(expected, name))
     for name in ("mean", "index", "index_se"):

@@ -22,7 +22,7 @@ from scoring import (
     score_criteria,
     weighted_index_groups,
 )
-from scoring.patterns import answer_codes, answer_patterns, assess_patterns
+from scoring.patterns import answer_codes, answer_patterns, assess_patterns, joint_outcomes
 
 NAN = float("nan")
 MEAN = IndexDefinition("mean_satisfied_share", target=80)
@@ -251,7 +251,8 @@ def test_patterns_equal_assess_groups_and_each_group_scored_alone(seed: int, wei
     patterns = {
         c: answer_patterns([answer_codes(x[:, j], 1, 5) for j in range(x.shape[1])], 1, 5) for c, x in answers.items()
     }
-    mine, _ = assess_patterns(criteria, patterns, code, groups, definition, rule, index_criteria=chosen)
+    mine, _ = assess_patterns(criteria, patterns, code, groups, definition, rule, index_criteria=chosen,
+                              outcomes=joint_outcomes(criteria, patterns, n))
     expected = assess_groups(criteria, answers, code, groups, definition, rule, index_criteria=chosen)
     for name in ("n", "satisfied", "respondents", "index_n", "index_criteria"):
         np.testing.assert_array_equal(getattr(mine, name), getattr(expected, name))
