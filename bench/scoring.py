@@ -123,9 +123,8 @@ def assessment(data: dict[str, np.ndarray], report: bool = False) -> tuple[float
     with ``report``, also the per-group JSON objects and their encoding, timed apart."""
     import msgspec
 
-    from survey.services.scores import Context, Period, assess
-
     from scoring.coding import Coding
+    from survey.services.scores import Context, Period, assess
     from survey.services.scores.cells import cells_of_frame
 
     frame = frame_of(data)

@@ -70,6 +70,7 @@ class ScoreAssessment:
     criteria: list[Criterion]
     counts: npt.NDArray[np.int64]
     invited: npt.NDArray[np.int64]
+    commented: npt.NDArray[np.int64]  # respondents who left a comment
     delivered: npt.NDArray[np.int64] | None
     assessment: GroupAssessment | None
     question_stats: dict[str, GroupStats]
@@ -247,6 +248,7 @@ def assess(cells: ScoreCells, context: Context) -> ScoreAssessment:
     clock = time.perf_counter()
     counts = _group_sum(g, cells.n, n_groups)
     invited = _group_sum(np.where(cells.invited, g, n_groups), cells.n, n_groups)
+    commented = cells.comments.dense(g, n_groups)[:, 1]
     assessment, counted = (assess_patterns(criteria, cells.patterns, g, n_groups, q.index, rule,
                                            context.confidence_level, outcomes=cells.outcomes)
                            if criteria else (None, {}))
@@ -278,8 +280,8 @@ def assess(cells: ScoreCells, context: Context) -> ScoreAssessment:
     clock = time.perf_counter()
     weights = weigh(cells, context, criteria, selected, g, n_groups)
     timings["weighting_s"] = time.perf_counter() - clock
-    return ScoreAssessment(context, grouping, criteria, counts, invited, delivered, assessment, question_stats,
-                           group_tests, report_tests, funnel, families, weights, timings)
+    return ScoreAssessment(context, grouping, criteria, counts, invited, commented, delivered, assessment,
+                           question_stats, group_tests, report_tests, funnel, families, weights, timings)
 
 
 def _group_sum(groups: npt.NDArray[np.intp], values: npt.NDArray[np.int64], n_groups: int) -> npt.NDArray[np.int64]:

@@ -1,5 +1,6 @@
-"""Each group's free-text comments: how many respondents left one, and the newest few, contact details masked,
-quoted only from groups of at least ``min_n_comments`` respondents (and never below ``min_n``).
+"""Each group's free-text comments: how many respondents left one (counted with the answers), and the newest few,
+read for the groups that quote them through an index, contact details masked, quoted only from groups of at least
+``min_n_comments`` respondents (and never below ``min_n``).
 
 >>> mask_contact_details("Gọi tôi 0912 345 678 hoặc an.nguyen@example.vn, cảm ơn")
 'Gọi tôi […] hoặc […], cảm ơn'
@@ -9,22 +10,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
-
-from survey.services.extract import Comment, ResponseScope, extract_comments, month_codes
+from questionnaires.model import CHANNELS
+from survey.db import marks, run_sql
+from survey.services.extract import Comment, ResponseScope, extract_comments
 from survey.services.scores.context import Context
 from survey.services.scores.contract import CommentExcerpt, CommentsResult
-from survey.services.scores.periods import month_label
 
-__all__ = ["LATEST_COMMENTS", "group_comments", "mask_contact_details"]
+if TYPE_CHECKING:
+    from survey.services.scores.assessment import ScoreAssessment
+
+__all__ = ["LATEST_COMMENTS", "CommentFilter", "group_comments", "mask_contact_details", "newest_commented"]
 
 LATEST_COMMENTS = 3  # comments quoted per group
 _PHONE = re.compile(r"(?<![\w])\+?\d[\d .\-]{6,}\d")
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+")
-
-GroupKey = tuple[str | None, ...]
 
 
 def mask_contact_details(text: str) -> str:
@@ -32,54 +36,131 @@ def mask_contact_details(text: str) -> str:
     return _EMAIL.sub("[…]", _PHONE.sub("[…]", text))
 
 
-def _keys_of(marks: Sequence[Comment], context: Context) -> list[GroupKey]:
-    """The group key (the codes of ``by``) of each comment."""
+@dataclass(frozen=True)
+class CommentFilter:
+    """Which responses one group's comments come from, besides the request's scope: some units (``None``: the
+    whole scope), a service (0: none), a channel and a time window."""
+
+    unit_ids: tuple[int, ...] | None = None
+    service_id: int | None = None
+    channel: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+async def newest_commented(scope: ResponseScope, question_ids: Sequence[str], filters: Sequence[CommentFilter],
+                           limit: int) -> list[list[int]]:
+    """Per filter: the ids of the newest ``limit`` responses in ``scope`` that left a comment (an answer to one of
+    ``question_ids``), newest first. Each filter is one bounded query down the index on (unit, submitted_at): it
+    reads the newest responses until ``limit`` of them have a comment, never the whole period."""
+    out: list[list[int]] = [[] for _ in filters]
+    for first in range(0, len(filters), FILTERS_PER_QUERY):
+        parts, args = [], []
+        for k in range(first, min(first + FILTERS_PER_QUERY, len(filters))):
+            sql, part_args = _newest_sql(scope, question_ids, filters[k], limit, k)
+            parts.append(sql)
+            args.extend(part_args)
+        for row in await run_sql(" UNION ALL ".join(parts), *args):
+            out[int(row["k"])].append(int(row["id"]))
+    return out
+
+
+FILTERS_PER_QUERY = 400  # groups per statement: well under SQLite's 32,766 parameters
+
+
+def _newest_sql(scope: ResponseScope, question_ids: Sequence[str], f: CommentFilter, limit: int,
+                k: int) -> tuple[str, list[Any]]:
+    args: list[Any] = [scope.questionnaire, max(scope.start, f.start or scope.start),
+                       min(scope.end, f.end or scope.end)]
+    where = ""
+    if f.unit_ids is not None:
+        where += f" AND r.unit IN ({marks(len(f.unit_ids))})"
+        args.extend(f.unit_ids)
+    else:
+        where += " AND r.unit IN (SELECT u.id FROM unit u WHERE u.path LIKE {} ESCAPE '\\')"
+        args.append(scope.unit_path_pattern)
+    for column, value in (("service", scope.service_id), ("channel", scope.channel)):
+        if value is not None:
+            where += f" AND r.{column} = {{}}"
+            args.append(value)
+    if f.service_id is not None:
+        if f.service_id == 0:
+            where += " AND r.service IS NULL"
+        else:
+            where += " AND r.service = {}"
+            args.append(f.service_id)
+    if f.channel is not None:
+        where += " AND r.channel = {}"
+        args.append(f.channel)
+    args.extend(question_ids)
+    args.append(limit)
+    exists = (" AND EXISTS (SELECT 1 FROM answer a WHERE a.response = r.id AND a.question_id IN "  # noqa: S608
+              f"({marks(len(question_ids))}) AND a.value_text IS NOT NULL AND a.value_text <> '')")
+    sql = (f"SELECT * FROM (SELECT {int(k)} AS k, r.id AS id FROM response r "  # noqa: S608 - placeholders only
+           "JOIN questionnaire_version qv ON qv.id = r.questionnaire "
+           f"WHERE qv.key = {{}} AND r.status = 'complete' AND r.submitted_at >= {{}} AND r.submitted_at < {{}}{where}"
+           f"{exists} ORDER BY r.submitted_at DESC, r.id DESC LIMIT {{}}) AS newest{k}")
+    return sql, args
+
+
+def _filters(assessment: ScoreAssessment, context: Context, wanted: Sequence[int]) -> list[CommentFilter]:
+    """The filter of each wanted group: its unit (or the subtree of its subunit), service, channel and month."""
     by, units = context.by, context.units
-    subunits = None
-    if "subunit" in by:
-        size = max([*units.code, *(c.unit_id for c in marks)], default=0) + 1
-        subunits = units.subunit_array(context.scope_unit, size)
-    months = month_codes(np.array([int(c.submitted_at.timestamp()) for c in marks], dtype=np.int64),
-                         context.timezone).tolist() if marks else []
-    keys = []
-    for comment, month in zip(marks, months, strict=True):
-        values = {"unit": units.code.get(comment.unit_id), "service": context.service_codes.get(comment.service_id),
-                  "channel": comment.channel, "month": month_label(month),
-                  "subunit": None if subunits is None else units.code.get(int(subunits[comment.unit_id]))}
-        keys.append(tuple(values[d] for d in by))
-    return keys
+    children: dict[int, list[int]] = {}
+    for unit, parent in units.parent.items():
+        children.setdefault(parent, []).append(unit)
+
+    def subtree(root: int) -> tuple[int, ...]:
+        found, todo = [], [root]
+        while todo:
+            unit = todo.pop()
+            found.append(unit)
+            todo.extend(children.get(unit, []))
+        return tuple(sorted(found))
+
+    zone = ZoneInfo(context.timezone)
+    filters = []
+    for k in wanted:
+        key = dict(zip(by, assessment.grouping.keys[k].tolist(), strict=True))
+        unit_ids = None
+        if "unit" in key:
+            unit_ids = (int(key["unit"]),)
+        elif "subunit" in key:
+            subunit = int(key["subunit"])
+            unit_ids = (subunit,) if subunit == context.scope_unit else subtree(subunit)
+        start = end = None
+        if "month" in key:
+            month = int(key["month"])
+            start = datetime(month // 12, month % 12 + 1, 1, tzinfo=zone)
+            end = datetime((month + 1) // 12, (month + 1) % 12 + 1, 1, tzinfo=zone)
+        filters.append(CommentFilter(unit_ids, key.get("service"), CHANNELS[int(key["channel"])]
+                                     if "channel" in key and int(key["channel"]) >= 0 else None, start, end))
+    return filters
 
 
-async def group_comments(groups: Sequence[tuple[GroupKey, int]], scope: ResponseScope, question_ids: list[str],
+async def group_comments(assessment: ScoreAssessment, scope: ResponseScope, question_ids: list[str],
                          context: Context) -> list[CommentsResult]:
-    """Per group (its key and its number of respondents): how many respondents left a comment, and the newest
-    :data:`LATEST_COMMENTS` where the group is big enough to quote."""
+    """Per group: how many respondents left a comment (from the counts), and the newest :data:`LATEST_COMMENTS`
+    where the group is big enough to quote (read for those groups alone)."""
     rule, units = context.rule, context.units
-    marks = await extract_comments(scope, question_ids, with_text=False)
-    respondents: dict[GroupKey, set[int]] = {}
-    newest: dict[GroupKey, list[int]] = {}
-    for comment, key in zip(marks, _keys_of(marks, context), strict=True):  # newest first
-        seen = respondents.setdefault(key, set())
-        if comment.response_id not in seen:
-            seen.add(comment.response_id)
-            picked = newest.setdefault(key, [])
-            if len(picked) < LATEST_COMMENTS:
-                picked.append(comment.response_id)
+    counts, commented = assessment.counts.tolist(), assessment.commented.tolist()
     # a group below min_n shows nothing but its n, comments included, whatever min_n_comments says
-    reasons = [rule.reason(n) or rule.comments_reason(n) for _, n in groups]
-    wanted = sorted({rid for (key, _), reason in zip(groups, reasons, strict=True) if reason is None
-                     for rid in newest.get(key, ())})
-    texts = await extract_comments(scope, question_ids, response_ids=wanted) if wanted else []
+    reasons = [rule.reason(n) or rule.comments_reason(n) for n in counts]
+    wanted = [k for k, reason in enumerate(reasons) if reason is None and commented[k] > 0]
+    newest = dict(zip(wanted, await newest_commented(scope, question_ids, _filters(assessment, context, wanted),
+                                                     LATEST_COMMENTS), strict=True)) if wanted else {}
+    ids = sorted({rid for picked in newest.values() for rid in picked})
+    texts = await extract_comments(scope, question_ids, response_ids=ids) if ids else []
     by_response: dict[int, list[Comment]] = {}
     for comment in texts:
         by_response.setdefault(comment.response_id, []).append(comment)
     zone = ZoneInfo(context.timezone)
     results = []
-    for (key, _), reason in zip(groups, reasons, strict=True):
+    for k, reason in enumerate(reasons):
         latest = [] if reason is not None else [
             CommentExcerpt(comment.question_id, mask_contact_details(comment.text or ""),
                            comment.submitted_at.astimezone(zone).isoformat(timespec="minutes"),
                            units.code.get(comment.unit_id))
-            for rid in newest.get(key, ()) for comment in by_response.get(rid, [])]
-        results.append(CommentsResult(len(respondents.get(key, ())), reason is not None, reason, latest))
+            for rid in newest.get(k, ()) for comment in by_response.get(rid, [])]
+        results.append(CommentsResult(commented[k], reason is not None, reason, latest))
     return results

@@ -20,7 +20,7 @@ from questionnaires.model import Criterion
 from scoring import funnel_limits
 from scoring.patterns import PatternCounts
 from survey.services.scores.cells import ScoreCells
-from survey.services.scores.context import Context
+from survey.services.scores.context import Context, UnitTree
 from survey.services.scores.contract import FunnelFamily, FunnelUnit, json_number
 
 __all__ = ["MIN_UNITS", "Family", "families_of", "funnel_plots"]
@@ -41,9 +41,8 @@ def _level(path: str) -> int:
     return path.count("/") - 2  # "/VN/" is level 0, "/VN/HN/" level 1
 
 
-def families_of(context: Context, focus: Sequence[int]) -> list[Family]:
+def families_of(units: UnitTree, focus: Sequence[int]) -> list[Family]:
     """The families of the ``focus`` units (each unit in exactly one), in the order first met."""
-    units = context.units
     children: dict[int, list[int]] = {}
     for unit, parent in sorted(units.parent.items()):
         children.setdefault(parent or 0, []).append(unit)
@@ -90,7 +89,7 @@ def funnel_plots(cells: ScoreCells, context: Context, criteria: Sequence[Criteri
     rule, code = context.rule, context.units.code
     points: list[FunnelUnit] = []
     plots: list[FunnelFamily] = []
-    families = families_of(context, focus)
+    families = families_of(context.units, focus)
     if not families:
         return points, plots
     size = max(int(cells.unit_id.max(initial=0)) + 1, max(context.units.path, default=0) + 1)

@@ -34,7 +34,7 @@ from survey.services.scores.queries import (
     service_codes,
     unit_tree,
 )
-from survey.services.scores.reading import read_cells
+from survey.services.scores.reading import Reach, reach, read_cells
 from survey.settings import get_settings
 
 __all__ = ["PEER", "ScoreData", "compute_scores", "load_score_data", "redact", "score_loaded"]
@@ -57,6 +57,7 @@ class ScoreData:
     cells: ScoreCells
     invitations: dict[str, npt.NDArray[np.int64]]  # by period label: rows (unit, service, channel, month, count)
     extract_s: float
+    needed: Reach = Reach()  # the units read (the whole country by default)
 
 
 def _window(periods: Sequence[Period]) -> Period:
@@ -65,9 +66,12 @@ def _window(periods: Sequence[Period]) -> Period:
 
 
 async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, channel: str | None = None,
-                          service: str | None = None, covering: Sequence[Period] = ()) -> ScoreData:
+                          service: str | None = None, covering: Sequence[Period] = (), unit: str | None = None,
+                          by: Sequence[str] = (), visible_path: str | None = None) -> ScoreData:
     """Read ``questionnaire_key``'s responses and invitations once for ``periods`` (see :class:`ScoreData`);
-    ``service`` limits the reading to one service (what ``compute_scores`` does for a request with a service).
+    ``service`` limits the reading to one service (what ``compute_scores`` does for a request with a service);
+    ``unit`` (or the root of ``visible_path``) and ``by`` limit it to what a request for that unit grouped ``by``
+    needs (:func:`~survey.services.scores.reading.reach`): its subtree, and its peers in its period.
 
     Raises :class:`ScoreParameterError` naming the questionnaire or the service when unknown."""
     settings = get_settings()
@@ -84,17 +88,27 @@ async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, 
     if covering:  # periods scored without their comparisons: only their own days are read
         window = Period("window", min(window.start, *(p.start for p in covering)),
                         max(window.end, *(p.end for p in covering)))
+    scope_unit = _scope_unit(units, unit, visible_path)
+    needed = reach(units, scope_unit, by) if scope_unit is not None else Reach()
     clock = time.perf_counter()
-    # the universe: the whole country, read once: peers are siblings, and a funnel may compare a unit with every
-    # unit of its level (the district offices of a province with fewer than five)
-    cells = await read_cells(questionnaire, window, [*periods, *covering], service_id, channel)
+    # the universe: the whole country (peers are siblings, and a funnel may compare a unit with every unit of its
+    # level: the district offices of a province with fewer than five), or what one unit's request needs of it
+    cells = await read_cells(questionnaire, window, [*periods, *covering], service_id, channel, needed)
     extracted = time.perf_counter() - clock
     invitations = {}
     for period in [*periods, *covering]:
         p_start, p_end = period.bounds(settings.timezone)
         invitations[period.label] = await delivered_invitations(questionnaire.id, p_start, p_end, "/", service_id,
                                                                 channel, settings.timezone)
-    return ScoreData(questionnaire, units, services, channel, window, cells, invitations, extracted)
+    return ScoreData(questionnaire, units, services, channel, window, cells, invitations, extracted, needed)
+
+
+def _scope_unit(units: UnitTree, code: str | None, visible_path: str | None) -> int | None:
+    """The id of the unit a request is for: ``code``, else the root of ``visible_path``; ``None`` for the country
+    or an unknown code (which scoring then names)."""
+    if code is None and visible_path is not None:
+        return next((u for u, p in units.path.items() if p == visible_path), None)
+    return next((u for u, c in units.code.items() if c == code), None) if code is not None else None
 
 
 def _service_id(services: dict[int, str], code: str | None) -> int | None:
@@ -114,7 +128,8 @@ async def compute_scores(request: ScoreRequest, *, visible_path: str | None = No
     services or periods, and :class:`PermissionError` when the unit lies outside ``visible_path``.
     """
     data = await load_score_data(request.questionnaire, [request.period_range], channel=request.channel,
-                                 service=request.service)
+                                 service=request.service, unit=request.unit, by=request.by,
+                                 visible_path=visible_path)
     return await score_loaded(data, request, visible_path=visible_path)
 
 
@@ -144,6 +159,11 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
             raise ScoreParameterError("unit", f"unknown unit {unit_code!r}; allowed: {', '.join(sorted(by_code))}")
         if visible_path is not None and not units.path[scope_unit].startswith(visible_path):
             raise PermissionError(f"unit {unit_code!r} is outside the units you may see")
+    if data.needed.scope is not None:
+        wanted = reach(units, scope_unit, request.by, comparisons)
+        read = set(data.needed.scope) | set(data.needed.peers)
+        if wanted.scope is None or not set(wanted.scope) <= set(data.needed.scope) or not set(wanted.peers) <= read:
+            raise ValueError("score_loaded: the data was read for another unit's request")
     service_id = _service_id(services, request.service)
     scope_path = units.path[scope_unit] if scope_unit else "/"
     cells = data.cells
@@ -170,11 +190,9 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
     text_questions = [x.id for x in questionnaire.questions if x.type == "text"]
     comments = None
     if request.comments and text_questions and assessment.grouping.n_groups:
-        groups = [tuple(key.get(d) for d in context.by) for key in assessment.group_keys()]
         comments = await group_comments(
-            list(zip(groups, assessment.counts.tolist(), strict=True)),
-            ResponseScope(questionnaire.id, p_start, p_end, scope_path, service_id, request.channel), text_questions,
-            context)
+            assessment, ResponseScope(questionnaire.id, p_start, p_end, scope_path, service_id, request.channel),
+            text_questions, context)
     report = assessment.report(service=request.service, channel=request.channel, comments=comments,
                                timings={"extract_s": data.extract_s})
     if visible_path is None:
