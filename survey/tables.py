@@ -22,10 +22,12 @@ __all__ = [
     "Answer",
     "AuditEvent",
     "Contact",
+    "ContactCell",
     "Counter",
     "CounterService",
     "FollowUp",
     "Invitation",
+    "InvitationCell",
     "Job",
     "Kiosk",
     "QuestionnaireVersion",
@@ -108,6 +110,29 @@ class StaffRole(StrEnum):
     quality = "quality"
     leader = "leader"
     unit_manager = "unit_manager"
+
+
+# Kept counts, maintained by triggers (survey.services.scores.volumes); declared before the tables they count, so a
+# test's reset (which empties the tables in reverse order) empties them after the rows whose triggers touch them.
+class InvitationCell(Table):
+    """Delivered invitations per questionnaire version × local month × unit × service × contact channel."""
+
+    questionnaire = Integer()
+    month = Integer()
+    unit = Integer()
+    service = Integer(help_text="0: no service")
+    channel = Varchar(length=16, help_text="The contact's channel; empty for none")
+    delivered = Integer()
+
+
+class ContactCell(Table):
+    """Contacts per local month × unit × service × channel."""
+
+    month = Integer()
+    unit = Integer()
+    service = Integer(help_text="0: no service")
+    channel = Varchar(length=16)
+    contacts = Integer()
 
 
 class Unit(Table):

@@ -316,13 +316,10 @@ class Comment:
     channel: str | None = None
 
 
-async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], *, with_text: bool = True,
+async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], *,
                            response_ids: Sequence[int] | None = None) -> list[Comment]:
-    """The text answers to ``question_ids`` in ``scope``, newest first (read on demand, never with the numbers).
-
-    ``with_text=False`` reads only where and when each comment was left (to count them per group);
-    ``response_ids`` limits the answers to those responses (to read the texts of a few).
-    """
+    """The text answers to ``question_ids`` in ``scope``, newest first (read on demand, never with the numbers);
+    ``response_ids`` limits the answers to those responses (the texts of the few a page quotes)."""
     if not question_ids or (response_ids is not None and not response_ids):
         return []
     args: list[Any] = [scope.questionnaire, scope.start, scope.end, scope.unit_path_pattern, *question_ids]
@@ -336,9 +333,8 @@ async def extract_comments(scope: ResponseScope, question_ids: Sequence[str], *,
     if response_ids is not None:
         args.extend(int(i) for i in response_ids)
         where += f" AND r.id IN ({marks(len(response_ids))})"
-    text = "a.value_text" if with_text else "NULL"
     sql = (
-        f"SELECT r.id AS response_id, r.unit AS unit_id, a.question_id, {text} AS value_text, "  # noqa: S608
+        f"SELECT r.id AS response_id, r.unit AS unit_id, a.question_id, a.value_text AS value_text, "  # noqa: S608
         "r.submitted_at, COALESCE(r.service, 0) AS service_id, r.channel "
         "FROM response r JOIN questionnaire_version qv ON qv.id = r.questionnaire JOIN unit u ON u.id = r.unit "
         "JOIN answer a ON a.response = r.id "

@@ -28,6 +28,7 @@ from survey.services.extract import ResponseScope, extract_comments, extract_res
 from survey.services.pdf import format_number, format_share
 from survey.services.reports.spec import ReportParameterError, ReportSpec
 from survey.services.scores import ScoreGroup, ScoreParameterError, ScoreReport, ScoreRequest, mask_contact_details
+from survey.services.scores.comments import CommentFilter, newest_commented
 from survey.services.scores.methodology import methodology
 from survey.services.scores.periods import Period, add_months, parse_period, period_name
 from survey.services.scores.queries import published_questionnaires
@@ -163,13 +164,7 @@ async def _comment_groups(data: ScoreData, spec: ReportSpec, period: Period, gro
         return result
     start, end = period.bounds(get_settings().timezone)
     scope = ResponseScope(q.id, start, end, scope_path, service_id, None)
-    marks = await extract_comments(scope, text_ids, with_text=False)
-    newest: list[int] = []
-    for mark in marks:
-        if mark.response_id not in newest:
-            newest.append(mark.response_id)
-        if len(newest) >= COMMENTS_SHOWN:
-            break
+    newest = (await newest_commented(scope, text_ids, [CommentFilter()], COMMENTS_SHOWN))[0]
     texts = await extract_comments(scope, text_ids, response_ids=newest) if newest else []
     # the few authors' ratings, read for them alone
     numeric = [x.id for x in q.questions if x.is_numeric]

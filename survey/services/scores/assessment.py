@@ -1,10 +1,10 @@
-"""The assessment over arrays: every measure and test of every group at once, then the JSON contract's objects.
+"""The assessment over counts: every measure and test of every group at once, then the JSON contract's objects.
 
-Every row of the frame gets a group code once (``n_groups`` = in no group): the groups of the period, and the
-same key lookup (:func:`scoring.group_keys`) places the rows of the previous period, of a year earlier, of
-sibling units and of the trend window. Each criterion's answers become one small pattern code per row (the
-joint answers to its items), so every measure and test comes from per-group pattern counts (one
-``np.bincount`` each), never from per-group slices or copies of the answer matrix.
+The answers arrive counted per cell (:class:`~survey.services.scores.cells.ScoreCells`: unit × service × channel
+× month, or × day where a period cuts a month). Every cell gets a group code once (``n_groups`` = in no group):
+the groups of the period, and the same key lookup (:func:`scoring.group_keys`) places the cells of the previous
+period, of a year earlier, of sibling units and of the trend window. Every measure and test comes from per-group
+counts of the cells' answer codes and patterns (one ``np.bincount`` each), never from the responses one by one.
 """
 
 from __future__ import annotations

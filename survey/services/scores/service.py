@@ -28,13 +28,12 @@ from survey.services.scores.contract import ScoreReport, ScoreRequest, TestResul
 from survey.services.scores.errors import ScoreParameterError
 from survey.services.scores.periods import Period, add_months
 from survey.services.scores.queries import (
-    contact_volumes,
-    delivered_invitations,
     published_questionnaires,
     service_codes,
     unit_tree,
 )
 from survey.services.scores.reading import Reach, reach, read_cells
+from survey.services.scores.volumes import contact_volumes, delivered_invitations
 from survey.settings import get_settings
 
 __all__ = ["PEER", "ScoreData", "compute_scores", "load_score_data", "redact", "score_loaded"]
@@ -97,9 +96,8 @@ async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, 
     extracted = time.perf_counter() - clock
     invitations = {}
     for period in [*periods, *covering]:
-        p_start, p_end = period.bounds(settings.timezone)
-        invitations[period.label] = await delivered_invitations(questionnaire.id, p_start, p_end, "/", service_id,
-                                                                channel, settings.timezone)
+        invitations[period.label] = await delivered_invitations(questionnaire.id, period.start, period.end, "/",
+                                                                service_id, channel, settings.timezone)
     return ScoreData(questionnaire, units, services, channel, window, cells, invitations, extracted, needed)
 
 
@@ -179,7 +177,8 @@ async def score_loaded(data: ScoreData, request: ScoreRequest, *, visible_path: 
     weighted = declared is not None if request.weighted is None else request.weighted
     contacts = None
     if weighted:
-        contacts = await contact_volumes(p_start, p_end, scope_path, service_id, request.channel)
+        contacts = await contact_volumes(period.start, period.end, scope_path, service_id, request.channel,
+                                         settings.timezone)
     rule = SmallSampleRule(request.min_n, request.min_n_comments, request.min_n_inference)
     context = Context(questionnaire=questionnaire, period=period, timezone=settings.timezone, units=units,
                       service_codes=services, scope_unit=scope_unit, by=tuple(request.by), rule=rule,
