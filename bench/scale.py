@@ -224,9 +224,12 @@ def run_submissions(args: argparse.Namespace) -> dict[str, Any]:
     options = parser().parse_args(["--only", "survey", "--database", "sqlite", "--requests", str(args.requests),
                                    "--seconds", str(args.seconds)])
     figures = submission_figures(options)
+    check = figures["verification"]
+    # every acknowledged submission stored, no token answered twice: what that benchmark verifies beside its ratio
+    verified = not (check["missing"] or check["acknowledged_twice"] or check["tokens_with_several_responses"])
     return {"ratio": figures["ratio"], "submissions_per_s": figures["submissions_per_s"],
-            "hello_per_s": figures["hello_per_s"], "verified": figures["passed"], "target": TARGET_SUBMISSIONS,
-            "passed": figures["passed"] and figures["ratio"] >= TARGET_SUBMISSIONS}
+            "hello_per_s": figures["hello_per_s"], "verified": verified, "target": TARGET_SUBMISSIONS,
+            "passed": verified and figures["ratio"] >= TARGET_SUBMISSIONS}
 
 
 def _timings_text(timings: dict[str, float]) -> str:
