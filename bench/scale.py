@@ -252,7 +252,9 @@ def print_table(figures: dict[str, Any]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
-    print()
+    if figures["databases"]:
+        print("\ntimings, s: the report's own (extract: reading the responses or the kept counts into cells), json "
+              "(encoding)\nand rest (what they do not cover: counting each group's comments, the invitations, lookups)")
     for kind, result in figures["databases"].items():
         load = result["load"]
         rebuild = "n/a (no aggregates yet)" if result["rebuild_s"] is None else f"{result['rebuild_s']:.1f} s"

@@ -164,17 +164,19 @@ def assessment(cells: Any, report: bool = False) -> tuple[float, dict[str, Any]]
     return elapsed, timings
 
 
-def measure_memory(data: dict[str, np.ndarray]) -> int:
-    """The peak of counting the responses into cells and assessing them (what scoring holds beside the answers)."""
+def measure_memory(data: dict[str, np.ndarray]) -> tuple[int, int, int]:
+    """The peaks of counting the responses into cells and of assessing them (what scoring holds beside the answers),
+    and the bytes the cells keep: (counting, assessing with the cells held, cells)."""
     gc.collect()
     tracemalloc.start()
     tracemalloc.reset_peak()
     _, cells = count_cells(data)
+    held, counting = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
     assessment(cells)
-    del cells
-    _, peak = tracemalloc.get_traced_memory()
+    _, assessing = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return peak
+    return counting, assessing, held
 
 
 # --- extraction from the databases --------------------------------------------------------------------------------
@@ -321,13 +323,15 @@ def main(argv: list[str] | None = None) -> int:
     full_runs = [assessment(cells, report=True) for _ in range(args.repeat)]
     full, parts = min(full_runs, key=lambda r: r[0])
     del cells, count_runs
-    peak = measure_memory(data)
+    peak_counting, peak_assessing, cells_bytes = measure_memory(data)
+    peak = max(peak_counting, peak_assessing)
     answer_bytes = data["answers"].nbytes
     figures: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"), "responses": args.responses, "cpus": os.cpu_count(),
         "baseline_s": base, "cells_s": counted, "cells_ratio": counted / base, "cells": n_cells,
         "assessment_s": full, "ratio": full / base, "target_ratio": TARGET_RATIO,
-        "parts": parts, "peak_memory_bytes": peak, "answer_bytes": answer_bytes,
+        "parts": parts, "peak_memory_bytes": peak, "answer_bytes": answer_bytes, "cells_bytes": cells_bytes,
+        "peak_counting_bytes": peak_counting, "peak_assessing_bytes": peak_assessing,
         "memory_ratio": peak / answer_bytes, "target_memory_ratio": TARGET_MEMORY,
     }
     print(f"numpy group-by-mean (baseline)   {base * 1000:10.1f} ms")
@@ -339,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  by {name:<28} {part}")
     print(f"peak memory (count + assess)     {peak / 2**20:8.1f} MiB / {answer_bytes / 2**20:.1f} MiB of answers = "
           f"{peak / answer_bytes:.2f}× (target ≤ {TARGET_MEMORY:g}×)")
+    print(f"  counting {peak_counting / 2**20:.1f} MiB, assessing {peak_assessing / 2**20:.1f} MiB with the cells "
+          f"held ({cells_bytes / 2**20:.1f} MiB)")
     for kind in [k for k in args.databases.split(",") if k in ("sqlite", "postgres")]:
         print(f"loading {args.responses:,} responses into {kind} and reading them back ...", flush=True)
         result = extraction(kind, workdir, args.responses)
