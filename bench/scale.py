@@ -250,8 +250,8 @@ def print_table(figures: dict[str, Any]) -> None:
             rows.append((kind, case, f"{c['best_s']:.3f}", f"{c['ratio']:.1f}×", f"≤ {c['target']:g}×",
                          f"{c['groups']:,}", f"{c['json_bytes'] / 1e6:.2f} MB", "PASS" if c["passed"] else "FAIL"))
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+    for row in [header, *rows] if rows else []:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     if figures["databases"]:
         print("\ntimings, s: the report's own (extract: reading the responses or the kept counts into cells), json "
               "(encoding)\nand rest (what they do not cover: counting each group's comments, the invitations, lookups)")
