@@ -310,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     _environment(workdir)
     data = synthetic(args.responses)
     if args.extract_only:
-        figures = asyncio.run(_load_and_extract(args.extract_only, data))
+        try:
+            figures = asyncio.run(_load_and_extract(args.extract_only, data))
+        finally:
+            subprocess.run(["rm", "-rf", str(workdir)], check=False)
         Path(args.out).write_text(json.dumps(figures))
         return 0
     print(f"bench.scoring: {args.responses:,} responses × {QUESTIONS} questions, {UNITS} units × {SERVICES} services "
