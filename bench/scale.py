@@ -158,8 +158,10 @@ def rebuild_aggregates(db: BenchDatabase) -> float | None:
     if not aggregates_available():
         return None
     clock = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "survey.cli", "aggregates", "rebuild"], cwd=ROOT, env=db.env, check=True,
-                   capture_output=True, timeout=3600)
+    done = subprocess.run([sys.executable, "-m", "survey.cli", "aggregates", "rebuild"], cwd=ROOT, env=db.env,
+                          capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise SystemExit(f"survey aggregates rebuild failed on {db.kind}:\n{done.stderr.strip()[-3000:]}")
     return time.perf_counter() - clock
 
 
