@@ -1,6 +1,6 @@
 """``python -m bench``: every benchmark in sequence: survey submissions per second against a bare Litestar
-app, then ``bench.scoring``, ``bench.delivery``, ``bench.contacts`` and ``bench.reports`` (``--only NAME`` runs
-one).
+app, then ``bench.scoring``, ``bench.delivery``, ``bench.contacts``, ``bench.reports`` and ``bench.scale``
+(``--only NAME`` runs one).
 
 See ``bench/README.md``. Exit status 0 when every run passes (for the submissions: ratio ≥ target, nothing
 missing, no token answered twice), 1 otherwise.
@@ -190,16 +190,18 @@ OTHER_BENCHMARKS: dict[str, list[str]] = {
     "delivery": ["-m", "bench.delivery"],
     "contacts": ["-m", "bench.contacts"],
     "reports": ["-m", "bench.reports"],
+    "scale": ["-m", "bench.scale"],
 }
 BENCHMARKS = ("survey", *OTHER_BENCHMARKS)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The options of ``python -m bench`` (those of the submission benchmark with them)."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=BENCHMARKS, default=None,
                         help="run one benchmark: survey (submissions; the options below are its), scoring, delivery, "
-                             "contacts or reports")
+                             "contacts, reports or scale")
     parser.add_argument("--requests", type=int, default=20_000, help="at most this many requests per target")
     parser.add_argument("--seconds", type=float, default=10.0, help="and at most this long per target")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients (keep-alive connections)")
@@ -209,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duplicates", type=float, default=0.02, help="share of re-sent (already used) tokens")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests before the clock starts")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (databases, logs)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     outcomes: dict[str, int] = {}
     for name in BENCHMARKS if args.only is None else (args.only,):
         print(f"\n=== {name} ===", flush=True)
@@ -225,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def bench_submissions(args: argparse.Namespace) -> int:
     """Survey submissions per second against the hello-world baseline; 0 when the run passes."""
+    return 0 if submission_figures(args)["passed"] else 1
+
+
+def submission_figures(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the submission benchmark with the options ``args`` (see :func:`parser`), print its table, write its JSON
+    and return its figures (``ratio``, ``passed``, ...)."""
     workdir = Path(tempfile.mkdtemp(prefix="survey-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     print(f"bench: {args.requests} requests or {args.seconds:g} s per target, {args.concurrency} clients, "
@@ -286,7 +298,7 @@ def bench_submissions(args: argparse.Namespace) -> int:
     out = RESULTS_DIR / f"bench-{args.database}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(figures, indent=2, ensure_ascii=False))
     print(f"\nfigures written to {out.relative_to(ROOT)}")
-    return 0 if passed else 1
+    return figures
 
 
 if __name__ == "__main__":

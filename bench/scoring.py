@@ -5,14 +5,17 @@ are generated in memory. Timed in the same run, on the same arrays:
 
 * **baseline**: a bare numpy group-by-mean of the ten questions over unit × service × month
   (``np.bincount`` of counts and sums per question);
-* **assessment**: :func:`survey.services.scores.assess` twice, as the quality team reads it:
+* **counting**: the responses counted into score cells (version × unit × service × channel × invited × month,
+  :func:`survey.services.scores.cells.cells_of_frame` with the questionnaire's :class:`scoring.coding.Coding`),
+  what scoring assesses; timed and printed apart, without a target (kept aggregates count once, not per request);
+* **assessment**: :func:`survey.services.scores.assess` of those cells twice, as the quality team reads it:
   ``by unit, service, month`` (7,200 groups: every measure, Cronbach's alpha, each group against its
   peer units, Kruskal–Wallis + Dunn/Holm and funnel limits across the units) and ``by unit`` (60 groups:
   the same plus the previous period, the same period a year earlier and the monthly trend). Every statistic
   of every group is computed, as arrays; turning them into the per-group JSON objects
   (``ScoreAssessment.report()``) and encoding them are timed apart and printed beside the ratio.
 
-Peak memory of the assessment (tracemalloc, which sees numpy's buffers) is compared with the size of
+Peak memory of counting and assessing (tracemalloc, which sees numpy's buffers) is compared with the size of
 the answer arrays. Then the same responses are written to a fresh SQLite file and to a PostgreSQL
 server (``scripts/pg.sh``, or ``SURVEY_BENCH_POSTGRES_URL``) and read back into arrays with
 :func:`survey.services.extract.extract_responses`. Figures are printed and written as JSON to
@@ -118,16 +121,25 @@ def baseline(data: dict[str, np.ndarray]) -> float:
     return time.perf_counter() - started
 
 
-def assessment(data: dict[str, np.ndarray], report: bool = False) -> tuple[float, dict[str, Any]]:
-    """Every measure and test for every group of both groupings, as arrays (:func:`survey.services.scores.assess`);
-    with ``report``, also the per-group JSON objects and their encoding, timed apart."""
-    import msgspec
-
+def count_cells(data: dict[str, np.ndarray]) -> tuple[float, Any]:
+    """The responses counted into score cells (version × unit × service × channel × invited × month,
+    :func:`survey.services.scores.cells.cells_of_frame`): what scoring assesses; seconds and the cells."""
     from scoring.coding import Coding
-    from survey.services.scores import Context, Period, assess
     from survey.services.scores.cells import cells_of_frame
 
     frame = frame_of(data)
+    started = time.perf_counter()
+    cells = cells_of_frame(frame, Coding.of(questionnaire()), "UTC")
+    return time.perf_counter() - started, cells
+
+
+def assessment(cells: Any, report: bool = False) -> tuple[float, dict[str, Any]]:
+    """Every measure and test for every group of both groupings, as arrays (:func:`survey.services.scores.assess`
+    of the counted ``cells``); with ``report``, also the per-group JSON objects and their encoding, timed apart."""
+    import msgspec
+
+    from survey.services.scores import Context, Period, assess
+
     tree = unit_tree()
     services = {s: f"S{s}" for s in range(1, SERVICES + 1)}
     timings: dict[str, Any] = {}
@@ -136,7 +148,7 @@ def assessment(data: dict[str, np.ndarray], report: bool = False) -> tuple[float
     for by in (("unit", "service", "month"), ("unit",)):
         context = Context(questionnaire(), Period(str(YEAR), date(YEAR, 1, 1), date(YEAR + 1, 1, 1)), "UTC", tree,
                           services, scope_unit=1, by=by)
-        result = assess(cells_of_frame(frame, Coding.of(context.questionnaire), "UTC"), context)
+        result = assess(cells, context)
         results.append(result)
         timings[",".join(by)] = {"groups": result.grouping.n_groups,
                                  **{k: round(v, 4) for k, v in result.timings.items()}}
@@ -152,14 +164,19 @@ def assessment(data: dict[str, np.ndarray], report: bool = False) -> tuple[float
     return elapsed, timings
 
 
-def measure_memory(data: dict[str, np.ndarray]) -> int:
+def measure_memory(data: dict[str, np.ndarray]) -> tuple[int, int, int]:
+    """The peaks of counting the responses into cells and of assessing them (what scoring holds beside the answers),
+    and the bytes the cells keep: (counting, assessing with the cells held, cells)."""
     gc.collect()
     tracemalloc.start()
     tracemalloc.reset_peak()
-    assessment(data)
-    _, peak = tracemalloc.get_traced_memory()
+    _, cells = count_cells(data)
+    held, counting = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    assessment(cells)
+    _, assessing = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return peak
+    return counting, assessing, held
 
 
 # --- extraction from the databases --------------------------------------------------------------------------------
@@ -293,30 +310,44 @@ def main(argv: list[str] | None = None) -> int:
     _environment(workdir)
     data = synthetic(args.responses)
     if args.extract_only:
-        figures = asyncio.run(_load_and_extract(args.extract_only, data))
+        try:
+            figures = asyncio.run(_load_and_extract(args.extract_only, data))
+        finally:
+            subprocess.run(["rm", "-rf", str(workdir)], check=False)
         Path(args.out).write_text(json.dumps(figures))
         return 0
     print(f"bench.scoring: {args.responses:,} responses × {QUESTIONS} questions, {UNITS} units × {SERVICES} services "
           f"× {MONTHS} months", flush=True)
-    assessment(data)  # warm-up: imports, scipy's first calls
+    count_runs = [count_cells(data) for _ in range(args.repeat)]
+    counted, cells = min(count_runs, key=lambda r: r[0])
+    n_cells = cells.n_cells
+    assessment(cells)  # warm-up: imports, scipy's first calls
     base = min(baseline(data) for _ in range(args.repeat))
-    full_runs = [assessment(data, report=True) for _ in range(args.repeat)]
+    full_runs = [assessment(cells, report=True) for _ in range(args.repeat)]
     full, parts = min(full_runs, key=lambda r: r[0])
-    peak = measure_memory(data)
+    del cells, count_runs
+    peak_counting, peak_assessing, cells_bytes = measure_memory(data)
+    peak = max(peak_counting, peak_assessing)
     answer_bytes = data["answers"].nbytes
     figures: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"), "responses": args.responses, "cpus": os.cpu_count(),
-        "baseline_s": base, "assessment_s": full, "ratio": full / base, "target_ratio": TARGET_RATIO,
-        "parts": parts, "peak_memory_bytes": peak, "answer_bytes": answer_bytes,
+        "baseline_s": base, "cells_s": counted, "cells_ratio": counted / base, "cells": n_cells,
+        "assessment_s": full, "ratio": full / base, "target_ratio": TARGET_RATIO,
+        "parts": parts, "peak_memory_bytes": peak, "answer_bytes": answer_bytes, "cells_bytes": cells_bytes,
+        "peak_counting_bytes": peak_counting, "peak_assessing_bytes": peak_assessing,
         "memory_ratio": peak / answer_bytes, "target_memory_ratio": TARGET_MEMORY,
     }
     print(f"numpy group-by-mean (baseline)   {base * 1000:10.1f} ms")
-    print(f"full assessment                  {full * 1000:10.1f} ms   "
+    print(f"counting into cells              {counted * 1000:10.1f} ms   ratio {counted / base:.1f}× "
+          f"({n_cells:,} cells; no target: kept aggregates count once, not per request)")
+    print(f"full assessment of the cells     {full * 1000:10.1f} ms   "
           f"ratio {full / base:.1f}× (target ≤ {TARGET_RATIO:g}×)")
     for name, part in parts.items():
         print(f"  by {name:<28} {part}")
-    print(f"peak memory / answer arrays      {peak / 2**20:8.1f} MiB / {answer_bytes / 2**20:.1f} MiB = "
+    print(f"peak memory (count + assess)     {peak / 2**20:8.1f} MiB / {answer_bytes / 2**20:.1f} MiB of answers = "
           f"{peak / answer_bytes:.2f}× (target ≤ {TARGET_MEMORY:g}×)")
+    print(f"  counting {peak_counting / 2**20:.1f} MiB, assessing {peak_assessing / 2**20:.1f} MiB with the cells "
+          f"held ({cells_bytes / 2**20:.1f} MiB)")
     for kind in [k for k in args.databases.split(",") if k in ("sqlite", "postgres")]:
         print(f"loading {args.responses:,} responses into {kind} and reading them back ...", flush=True)
         result = extraction(kind, workdir, args.responses)
