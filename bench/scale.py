@@ -192,6 +192,9 @@ def run_database(kind: str, workdir: Path, args: argparse.Namespace, manifest: d
     try:
         if reuse and present and known:
             print(f"{kind}: reusing the year loaded {known['loaded_at']} ({known['load_s']:.1f} s then)", flush=True)
+            # the code may have migrations the kept database has not run yet
+            subprocess.run([sys.executable, "-m", "survey.cli", "migrate"], cwd=ROOT, env=db.env, check=True,
+                           capture_output=True)
             loaded = {**known, "reused": True}
         else:
             if kind == "sqlite":
