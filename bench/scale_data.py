@@ -180,14 +180,9 @@ def national_year(n: int, seed: int = 2026) -> Year:
 def baseline(year: Year) -> float:
     """The bare numpy group-by-mean of every numeric question over unit × month (``np.bincount`` of the counts and
     sums of each question's answers); seconds."""
+    from bench.scoring import group_by_mean
+
     started = time.perf_counter()
     groups = year.unit * MONTHS + year.month
-    size = len(ANSWERING_UNITS) * MONTHS
-    for j in range(year.answers.shape[1]):
-        column = year.answers[:, j]
-        answered = ~np.isnan(column)
-        counts = np.bincount(groups[answered], minlength=size)
-        sums = np.bincount(groups[answered], weights=column[answered], minlength=size)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            _ = sums / counts
-    return time.perf_counter() - started
+    grouped = time.perf_counter() - started
+    return grouped + group_by_mean(year.answers, groups, len(ANSWERING_UNITS) * MONTHS)

@@ -35,7 +35,6 @@ import numpy as np
 import numpy.typing as npt
 
 from questionnaires.model import Questionnaire
-from scoring._common import FloatArray
 from scoring.patterns import AnswerPatterns, answer_codes, pattern_codes, pattern_outcomes, pattern_values, patterns_of
 from scoring.tally import CodeColumn, Tally
 
@@ -146,11 +145,6 @@ class Coding:
     def patterns(self, tally: Tally) -> dict[str, AnswerPatterns]:
         """Each criterion's answer patterns per cell of ``tally``."""
         return {c.id: patterns_of(tally.tables[f"c:{c.id}"], len(c.items), c.low, c.high) for c in self.criteria}
-
-    def question_values(self, question_id: str) -> FloatArray:
-        """The answer of each code of a question's table (NaN for code 0)."""
-        _, low, high = next(q for q in self.questions if q[0] == question_id)
-        return np.concatenate([[np.nan], np.arange(low, high + 1, dtype=np.float64)])
 
     def check(self, tally: Tally) -> None:
         """Raise ``ValueError`` unless ``tally`` has exactly this coding's tables."""

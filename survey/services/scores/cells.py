@@ -135,7 +135,7 @@ class ScoreCells:
 def cells_of_frame(frame: ResponseFrame, coding: Coding, timezone: str, *, by_day: Collection[int] = (),
                    single: bool = False) -> ScoreCells:
     """The tally of raw responses: month cells, day cells in the months ``by_day``; ``single``: one cell per
-    response (the raw computation itself, for comparisons)."""
+    response on its day (the raw computation itself, for comparisons; responses of one day then share keys)."""
     months = month_codes(frame.submitted_epoch, timezone).astype(np.int64)
     day = np.full(frame.n, -1, dtype=np.int64)
     if by_day:

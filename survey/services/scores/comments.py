@@ -106,18 +106,6 @@ def _newest_sql(scope: ResponseScope, question_ids: Sequence[str], f: CommentFil
 def _filters(assessment: ScoreAssessment, context: Context, wanted: Sequence[int]) -> list[CommentFilter]:
     """The filter of each wanted group: its unit (or the subtree of its subunit), service, channel and month."""
     by, units = context.by, context.units
-    children: dict[int, list[int]] = {}
-    for unit, parent in units.parent.items():
-        children.setdefault(parent, []).append(unit)
-
-    def subtree(root: int) -> tuple[int, ...]:
-        found, todo = [], [root]
-        while todo:
-            unit = todo.pop()
-            found.append(unit)
-            todo.extend(children.get(unit, []))
-        return tuple(sorted(found))
-
     zone = ZoneInfo(context.timezone)
     filters = []
     for k in wanted:
@@ -127,7 +115,7 @@ def _filters(assessment: ScoreAssessment, context: Context, wanted: Sequence[int
             unit_ids = (int(key["unit"]),)
         elif "subunit" in key:
             subunit = int(key["subunit"])
-            unit_ids = (subunit,) if subunit == context.scope_unit else subtree(subunit)
+            unit_ids = (subunit,) if subunit == context.scope_unit else tuple(sorted(units.subtree(subunit)))
         start = end = None
         if "month" in key:
             month = int(key["month"])

@@ -23,6 +23,11 @@ class UnitTree:
     parent: dict[int, int]
     path: dict[int, str]
 
+    def subtree(self, root: int) -> set[int]:
+        """``root`` and every unit below it."""
+        path = self.path[root]
+        return {u for u, p in self.path.items() if p.startswith(path)}
+
     def parent_array(self, size: int) -> npt.NDArray[np.int64]:
         """Per unit id below ``size``: its parent's id (0 for a root or an unknown id)."""
         out = np.zeros(size, dtype=np.int64)

@@ -40,22 +40,17 @@ class Reach:
     peers: tuple[int, ...] = ()
 
 
-def _subtree(units: UnitTree, root: int) -> set[int]:
-    path = units.path[root]
-    return {u for u, p in units.path.items() if p.startswith(path)}
-
-
 def reach(units: UnitTree, scope_unit: int | None, by: Sequence[str], comparisons: bool = True) -> Reach:
     """What a request for ``scope_unit`` (``None``: the country) grouped ``by`` reads: the scope's subtree, and in
     its period the sibling subtrees it is compared with and the members of its funnels' families."""
     if scope_unit is None or scope_unit not in units.path:
         return Reach()
-    scope = _subtree(units, scope_unit)
+    scope = units.subtree(scope_unit)
     peers: set[int] = set()
     if comparisons:
         parent = units.parent.get(scope_unit)
         if "unit" not in by and "subunit" not in by and parent:
-            peers |= _subtree(units, parent)  # the scope against its siblings' subtrees
+            peers |= units.subtree(parent)  # the scope against its siblings' subtrees
         if "unit" in by:
             focus = sorted(scope)
         elif "subunit" in by:
@@ -64,7 +59,7 @@ def reach(units: UnitTree, scope_unit: int | None, by: Sequence[str], comparison
             focus = [scope_unit]
         for family in families_of(units, focus):
             for member in family.members:
-                peers |= {member} if "unit" in by else _subtree(units, member)
+                peers |= {member} if "unit" in by else units.subtree(member)
     return Reach(tuple(sorted(scope)), tuple(sorted(peers - scope)))
 
 

@@ -180,18 +180,26 @@ def _rows(records: list[dict[str, Any]], columns: tuple[str, ...]) -> npt.NDArra
     return np.array([[int(r[c]) for c in columns] for r in records], dtype=np.int64).reshape(-1, len(columns))
 
 
+async def _spans(start: date, end: date, timezone: str) -> tuple[range, list[tuple[datetime, datetime]]]:
+    """How the days ``[start, end)`` are read: the kept months they hold whole (none when the kept months are of
+    another timezone), and the instants ``[low, high)`` left to read from the raw rows."""
+    zone, months = ZoneInfo(timezone), whole_months(start, end)
+    first, last = (datetime.combine(day, datetime.min.time(), zone) for day in (start, end))
+    if not len(months) or await kept_timezone() != timezone:
+        return range(0), [(first, last)] if first < last else []
+    edges = [(first, _month_start(months.start, zone)), (_month_start(months.stop, zone), last)]
+    return months, [(low, high) for low, high in edges if low < high]
+
+
 async def delivered_invitations(key: str, start: date, end: date, path: str, service_id: int | None,
                                 channel: str | None, timezone: str) -> npt.NDArray[np.int64]:
     """Delivered invitations (delivered, opened, responded) of questionnaire ``key`` in the days ``[start, end)``,
     as rows (unit, service, channel, month, count): the kept months, the cut days from the raw rows."""
-    zone, months = ZoneInfo(timezone), whole_months(start, end)
+    months, raw = await _spans(start, end, timezone)
     parts = []
-    if len(months) and await kept_timezone() == timezone:
+    if len(months):
         args: list[Any] = [key, months.start, months.stop, subtree_pattern(path)]
-        where = _filters("k", service_id, None, args)
-        if channel is not None:
-            args.append(channel)
-            where += " AND k.channel = {}"
+        where = _filters("k", service_id, channel, args)
         rows = await run_sql(
             "SELECT k.unit AS unit, k.service AS service, k.channel AS channel, k.month AS month, "  # noqa: S608
             "SUM(k.delivered) AS n FROM invitation_cell k JOIN questionnaire_version qv ON qv.id = k.questionnaire "
@@ -199,13 +207,8 @@ async def delivered_invitations(key: str, start: date, end: date, path: str, ser
             f"AND u.path LIKE {{}} ESCAPE '\\'{where} GROUP BY k.unit, k.service, k.channel, k.month", *args)
         parts.append(_rows([{**r, "channel": _CHANNEL_CODE.get(r["channel"], -1)} for r in rows if r["n"]],
                            ("unit", "service", "channel", "month", "n")))
-        edges = [(datetime.combine(start, datetime.min.time(), zone), _month_start(months.start, zone)),
-                 (_month_start(months.stop, zone), datetime.combine(end, datetime.min.time(), zone))]
-    else:
-        edges = [(datetime.combine(start, datetime.min.time(), zone), datetime.combine(end, datetime.min.time(), zone))]
-    for low, high in edges:
-        if low < high:
-            parts.append(await _raw_invitations(key, low, high, path, service_id, channel, timezone))
+    for low, high in raw:
+        parts.append(await _raw_invitations(key, low, high, path, service_id, channel, timezone))
     return np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
 
 
@@ -236,29 +239,23 @@ async def contact_volumes(start: date, end: date, path: str, service_id: int | N
                           timezone: str) -> npt.NDArray[np.int64]:
     """Contacts in the scope and the days ``[start, end)`` as rows (channel, service, count): the kept months, the
     cut days from the raw rows."""
-    zone, months = ZoneInfo(timezone), whole_months(start, end)
-    found: dict[tuple[str, int], int] = {}
-    if len(months) and await kept_timezone() == timezone:
+    months, raw = await _spans(start, end, timezone)
+    queries: list[tuple[str, list[Any]]] = []
+    if len(months):
         args: list[Any] = [months.start, months.stop, subtree_pattern(path)]
         where = _filters("k", service_id, channel, args)
-        for r in await run_sql(
-                "SELECT k.channel AS channel, k.service AS service, SUM(k.contacts) AS n FROM contact_cell k "  # noqa: S608
-                "JOIN unit u ON u.id = k.unit WHERE k.month >= {} AND k.month < {} AND u.path LIKE {} ESCAPE '\\'"
-                f"{where} GROUP BY k.channel, k.service", *args):
-            found[(r["channel"], int(r["service"]))] = found.get((r["channel"], int(r["service"])), 0) + int(r["n"])
-        edges = [(datetime.combine(start, datetime.min.time(), zone), _month_start(months.start, zone)),
-                 (_month_start(months.stop, zone), datetime.combine(end, datetime.min.time(), zone))]
-    else:
-        edges = [(datetime.combine(start, datetime.min.time(), zone), datetime.combine(end, datetime.min.time(), zone))]
-    for low, high in edges:
-        if low >= high:
-            continue
+        queries.append(("SELECT k.channel AS channel, k.service AS service, SUM(k.contacts) AS n FROM contact_cell k "  # noqa: S608
+                        "JOIN unit u ON u.id = k.unit WHERE k.month >= {} AND k.month < {} AND u.path LIKE {} "
+                        f"ESCAPE '\\'{where} GROUP BY k.channel, k.service", args))
+    for low, high in raw:
         args = [low, high, subtree_pattern(path)]
         where = _filters("c", service_id, channel, args)
-        for r in await run_sql(
-                "SELECT c.channel AS channel, COALESCE(c.service, 0) AS service, COUNT(*) AS n FROM contact c "  # noqa: S608
-                "JOIN unit u ON u.id = c.unit WHERE c.occurred_at >= {} AND c.occurred_at < {} "
-                f"AND u.path LIKE {{}} ESCAPE '\\'{where} GROUP BY c.channel, COALESCE(c.service, 0)", *args):
+        queries.append(("SELECT c.channel AS channel, COALESCE(c.service, 0) AS service, COUNT(*) AS n "  # noqa: S608
+                        "FROM contact c JOIN unit u ON u.id = c.unit WHERE c.occurred_at >= {} AND c.occurred_at < {} "
+                        f"AND u.path LIKE {{}} ESCAPE '\\'{where} GROUP BY c.channel, COALESCE(c.service, 0)", args))
+    found: dict[tuple[str, int], int] = {}
+    for sql, args in queries:
+        for r in await run_sql(sql, *args):
             found[(r["channel"], int(r["service"]))] = found.get((r["channel"], int(r["service"])), 0) + int(r["n"])
     known = [(_CHANNEL_CODE[c], s, n) for (c, s), n in sorted(found.items()) if c in _CHANNEL_CODE and n]
     return np.array(known, dtype=np.int64).reshape(-1, 3)
