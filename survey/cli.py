@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from survey.commands import intake, outbox, qr, questionnaires, reports, responses, run, scores, users
+from survey.commands import aggregates, intake, outbox, qr, questionnaires, reports, responses, run, scores, users
 
 __all__ = ["main", "run"]
 
@@ -68,7 +68,7 @@ def demo(no_serve: bool, responses: int, seed: int, host: str, port: int) -> Non
 
 
 # one module per area; each adds its commands to ``main``
-for area in (questionnaires, responses, users, intake, outbox, qr, scores, reports):
+for area in (questionnaires, responses, users, intake, outbox, qr, scores, reports, aggregates):
     area.register(main)
 
 if __name__ == "__main__":

@@ -297,6 +297,23 @@ def history_append_sql() -> str:
     return "(COALESCE(status_history::jsonb, '[]'::jsonb) || jsonb_build_array({}::jsonb))::json"
 
 
+async def run_sql_rows(query: str, *args: Any) -> list[tuple[Any, ...]]:
+    """:func:`run_sql` with each row as a tuple in the order of its columns (for unnamed or repeated columns)."""
+    db = engine()
+    sqlite = isinstance(db, SQLiteEngine)
+    compiled = compile_sql(query, len(args), sqlite=sqlite)
+    params = [sql_param(value, sqlite=sqlite) for value in args]
+    transaction = db.current_transaction.get()
+    if transaction is not None:
+        if sqlite:
+            async with transaction.connection.execute(compiled, params) as cursor:
+                cursor.row_factory = None  # plain tuples, not Piccolo's dicts
+                return [tuple(row) for row in await cursor.fetchall()]
+        return [tuple(row) for row in await transaction.connection.fetch(compiled, *params)]
+    async with db.transaction():
+        return await run_sql_rows(query, *args)
+
+
 async def run_sql(query: str, *args: Any) -> list[dict[str, Any]]:
     """Run ``query`` (``{}`` placeholders) and return its rows as dicts.
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from piccolo.columns import (
     JSON,
     Boolean,
+    Bytea,
     Float,
     ForeignKey,
     Integer,
@@ -39,6 +40,8 @@ __all__ = [
     "Response",
     "SamplingRule",
     "SandboxMessage",
+    "ScoreCell",
+    "ScoreCoding",
     "Service",
     "StaffUser",
     "Unit",
@@ -110,6 +113,29 @@ class StaffRole(StrEnum):
     quality = "quality"
     leader = "leader"
     unit_manager = "unit_manager"
+
+
+# Kept counts of the responses, maintained by every write path (survey.services.aggregates).
+class ScoreCell(Table):
+    """Complete responses counted per questionnaire version × local month × unit × service × channel × invited
+    (survey.services.aggregates): ``n`` responses, ``counts`` their code counts packed."""
+
+    questionnaire = Integer()
+    month = Integer()
+    unit = Integer()
+    service = Integer(help_text="0: no service")
+    channel = Integer(help_text="The index of the response's channel in questionnaires.model.CHANNELS")
+    invited = Integer(help_text="1: answered from an invitation")
+    n = Integer()
+    counts = Bytea(help_text="(position, count) pairs, little-endian uint32 and int32, positions ascending")
+
+
+class ScoreCoding(Table):
+    """How a questionnaire's kept counts were coded: the coding's fingerprint and the timezone of the months."""
+
+    questionnaire = Varchar(length=64, unique=True, help_text="The questionnaire's key")
+    fingerprint = Varchar(length=32)
+    timezone = Varchar(length=64)
 
 
 # Kept counts, maintained by triggers (survey.services.scores.volumes); declared before the tables they count, so a

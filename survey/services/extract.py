@@ -32,13 +32,14 @@ import numpy.typing as npt
 from piccolo.engine.sqlite import SQLiteEngine
 
 from questionnaires.model import CHANNELS
-from survey.db import aware, compile_sql, engine, marks, run_sql, sql_param
+from survey.db import aware, compile_sql, engine, is_sqlite, marks, run_sql, run_sql_rows, sql_param
 
 __all__ = [
     "Comment",
     "ResponseFrame",
     "ResponseScope",
     "extract_comments",
+    "extract_in_transaction",
     "extract_responses",
     "month_codes",
     "subtree_pattern",
@@ -301,6 +302,18 @@ async def extract_responses(scope: ResponseScope, question_ids: Sequence[str],
     frame = ResponseFrame.from_matrix(question_ids, matrix)
     frame.timings.update(query_s=fetched - started, arrays_s=time.perf_counter() - fetched)
     return frame
+
+
+async def extract_in_transaction(scope: ResponseScope, question_ids: Sequence[str],
+                                 text_ids: Sequence[str] = ()) -> ResponseFrame:
+    """:func:`extract_responses` on the current transaction's connection: what it has written is read too (the
+    responses a write path has just completed, to count them in the same transaction)."""
+    postgres = not is_sqlite()
+    sql, args = _select_sql(question_ids, scope, postgres, text_ids)
+    rows = await run_sql_rows(sql, *args)
+    width = len(META_COLUMNS) + len(question_ids)
+    matrix = np.array(rows, dtype=np.float64).reshape(-1, width) if rows else np.zeros((0, width))
+    return ResponseFrame.from_matrix(question_ids, matrix)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,13 @@ async def publish(questionnaire: Questionnaire) -> PublishedQuestionnaire:
         checksum=questionnaire.checksum,
         definition=questionnaire.to_dict(),
     )
-    await row.save()
+    from survey.db import write_transaction
+    from survey.services.aggregates import questionnaire_published
+
+    async with write_transaction():
+        await row.save()
+        # the kept score counts follow the latest version's coding: started, or recounted if it codes otherwise
+        await questionnaire_published(questionnaire.id)
     return PublishedQuestionnaire(row.id, questionnaire)
 
 

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from questionnaires.answers import MULTI_SEPARATOR
 from questionnaires.model import CHANNELS, Question, Questionnaire
 from survey.db import NUL, engine, is_sqlite, marks, run_sql, write_transaction
+from survey.services.aggregates import count_responses
 
 __all__ = ["FIXED_COLUMNS", "ImportProblem", "ImportResult", "import_responses", "read_rows"]
 
@@ -316,6 +317,7 @@ async def _write(rows: list[_Row], progress: Callable[[int], None] | None) -> No
                 await connection.copy_records_to_table("answer", records=answers,
                                                        columns=["response", "question_id", "value_number",
                                                                 "value_text"])
+            await count_responses(list(inserted.values()))  # the kept score cells, in this transaction
             if progress:
                 progress(len(batch))
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from questionnaires import AnswerValue, parse_answers, to_storage
 from survey.db import NUL, aware, history_append_sql, marks, run_sql, write_transaction
+from survey.services.aggregates import count_responses
 from survey.services.followups import add_working_hours
 from survey.services.group_commit import GroupWriter
 from survey.services.links import response_channel
@@ -275,6 +276,9 @@ async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions)
             _insert_sql("answer", ("response", "question_id", "value_number", "value_text"), len(chunk)),
             *[value for row in chunk for value in row],
         )
+
+    # the completed responses counted into the kept score cells, in this transaction
+    await count_responses([p.response_id for p in plans if p.item.complete and p.response_id is not None])
 
     completed_links = [p.invitation["id"] for p in plans if p.item.complete and p.invitation is not None]
     if completed_links:

@@ -21,6 +21,8 @@ async def add_counter_responses(unit_code: str, count: int, *, service_code: str
     shifts the answers; ``ratings`` (one per response) answers every rating question of the ``i``-th with
     ``ratings[i]`` instead.
     """
+    from survey.db import write_transaction
+    from survey.services.aggregates import count_responses
     from survey.services.questionnaires import latest_version
     from survey.tables import Answer, Response, Service, Unit
 
@@ -28,11 +30,16 @@ async def add_counter_responses(unit_code: str, count: int, *, service_code: str
     unit = await Unit.select(Unit.id).where(Unit.code == unit_code).first()
     service = await Service.select(Service.id).where(Service.code == service_code).first()
     now = datetime.now(UTC)
-    for i in range(count):
-        response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
-                            channel="counter", trust="kiosk", status="complete", page=3,
-                            submitted_at=now - ago - timedelta(minutes=minutes_apart * i + 1))
-        await response.save()
-        await Answer.insert(*[Answer(response=response.id, question_id=question,
-                                     value_number=float(3 + (i + offset + k) % 3 if ratings is None else ratings[i]))
-                              for k, question in enumerate(RATINGS)])
+    written = []
+    async with write_transaction():  # a write path: the responses and their kept counts together
+        for i in range(count):
+            response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
+                                channel="counter", trust="kiosk", status="complete", page=3,
+                                submitted_at=now - ago - timedelta(minutes=minutes_apart * i + 1))
+            await response.save()
+            await Answer.insert(*[Answer(response=response.id, question_id=question,
+                                         value_number=float(3 + (i + offset + k) % 3 if ratings is None
+                                                            else ratings[i]))
+                                  for k, question in enumerate(RATINGS)])
+            written.append(response.id)
+        await count_responses(written)

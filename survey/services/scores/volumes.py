@@ -29,7 +29,7 @@ from survey.db import aware, is_sqlite, run_sql
 from survey.services.extract import month_codes, subtree_pattern
 
 __all__ = ["DELIVERED_STATUSES", "contact_volumes", "delivered_invitations", "install", "kept_timezone",
-           "recount", "whole_months"]
+           "raw_volume_rows", "recount", "whole_months"]
 
 DELIVERED_STATUSES = ("delivered", "opened", "responded")
 FIRST_MONTH, LAST_MONTH = 2000 * 12, 2101 * 12  # the months local_month holds: 2000-01 to 2100-12
@@ -157,6 +157,23 @@ async def recount(timezone: str) -> None:
         "INSERT INTO contact_cell (month, unit, service, channel, contacts) "  # noqa: S608
         f"SELECT {month_c}, c.unit, COALESCE(c.service, 0), c.channel, COUNT(*) FROM contact c "
         f"GROUP BY {month_c}, c.unit, COALESCE(c.service, 0), c.channel")
+
+
+def raw_volume_rows() -> list[tuple[str, str, str]]:
+    """Per kept table: its name, the query of its kept counts and the query of the same counts from the raw rows
+    (columns: the cell's keys, then the count), for ``survey aggregates verify``."""
+    month_i = _MONTH.format(row="i", column="created_at")
+    month_c = _MONTH.format(row="c", column="occurred_at")
+    return [
+        ("invitation_cell",
+         "SELECT questionnaire, month, unit, service, channel, delivered FROM invitation_cell WHERE delivered <> 0",
+         f"SELECT i.questionnaire, {month_i}, i.unit, COALESCE(i.service, 0), COALESCE(c.channel, ''), COUNT(*) "  # noqa: S608
+         "FROM invitation i LEFT JOIN contact c ON c.id = i.contact WHERE i.status IN ('delivered', 'opened', "
+         f"'responded') GROUP BY i.questionnaire, {month_i}, i.unit, COALESCE(i.service, 0), COALESCE(c.channel, '')"),
+        ("contact_cell", "SELECT month, unit, service, channel, contacts FROM contact_cell WHERE contacts <> 0",
+         f"SELECT {month_c}, c.unit, COALESCE(c.service, 0), c.channel, COUNT(*) FROM contact c "  # noqa: S608
+         f"GROUP BY {month_c}, c.unit, COALESCE(c.service, 0), c.channel"),
+    ]
 
 
 async def kept_timezone() -> str | None:

@@ -1,0 +1,289 @@
+"""Keeping the counts: every write path counts the responses it completes in its own transaction
+(:func:`count_responses`); :func:`rebuild` recounts them from the raw rows, :func:`verify` compares.
+
+Who calls :func:`count_responses`: the public survey's submissions (``survey.services.responses``), the paper
+import (``survey.services.response_import``); the demo's seeding and the migration rebuild; publishing a version
+whose coding differs recounts its questionnaire (:func:`questionnaire_published`).
+
+Concurrency: a rebuild takes the kept counts for itself first (SQLite: the write lock of its transaction;
+PostgreSQL: ``LOCK TABLE score_cell``), then reads the committed responses, so a submission either committed
+before it (and is read) or counts itself after it (and is added).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from questionnaires.model import Questionnaire
+from scoring.coding import Coding
+from survey.db import aware, is_sqlite, marks, run_sql, run_sql_rows, write_transaction
+from survey.services.aggregates.store import (
+    STALE,
+    cell_rows,
+    cells_of_rows,
+    coding_state,
+    delete_cells,
+    insert_cells,
+    kept_cells,
+    merge_cells,
+    pack,
+    set_coding,
+    unpack,
+)
+from survey.services.extract import ResponseScope, extract_in_transaction, extract_responses
+from survey.services.questionnaires import get_version, latest_version
+from survey.services.scores.cells import ScoreCells, cells_of_frame
+from survey.services.scores.reading import text_question_ids
+from survey.services.scores.volumes import recount as recount_volumes
+from survey.settings import get_settings
+
+__all__ = ["Rebuilt", "count_responses", "questionnaire_published", "rebuild", "verify"]
+
+log = logging.getLogger(__name__)
+FIRST, LAST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+COUNT_CHUNK = 500  # responses counted per query
+
+
+async def _keys_of(response_ids: Sequence[int]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for start in range(0, len(response_ids), COUNT_CHUNK):
+        chunk = [int(i) for i in response_ids[start:start + COUNT_CHUNK]]
+        rows = await run_sql(
+            "SELECT r.id AS id, qv.key AS key FROM response r "  # noqa: S608 - placeholders only
+            "JOIN questionnaire_version qv ON qv.id = r.questionnaire "
+            f"WHERE r.status = 'complete' AND r.id IN ({marks(len(chunk))})", *chunk)
+        for row in rows:
+            found.setdefault(row["key"], []).append(int(row["id"]))
+    return found
+
+
+_CODINGS: dict[str, tuple[Questionnaire, Coding]] = {}  # by a version's checksum: a version never changes
+
+
+async def _latest(key: str) -> tuple[Questionnaire, Coding]:
+    """The latest version of ``key`` and its coding (one small query; the definition parsed once per version)."""
+    rows = await run_sql("SELECT id, checksum FROM questionnaire_version WHERE key = {} ORDER BY version DESC LIMIT 1",
+                         key)
+    if not rows:
+        raise LookupError(f"questionnaire {key!r} is not published")
+    found = _CODINGS.get(rows[0]["checksum"])
+    if found is None:
+        questionnaire = (await get_version(int(rows[0]["id"]))).questionnaire
+        found = _CODINGS[rows[0]["checksum"]] = (questionnaire, Coding.of(questionnaire))
+    return found
+
+
+async def _others_complete(key: str, response_ids: Sequence[int]) -> bool:
+    """Whether ``key`` has complete responses besides ``response_ids``."""
+    rows = await run_sql(
+        "SELECT COUNT(*) AS n FROM response r JOIN questionnaire_version qv ON qv.id = r.questionnaire "
+        "WHERE qv.key = {} AND r.status = 'complete'", key)
+    return int(rows[0]["n"]) > len(set(response_ids))
+
+
+async def count_responses(response_ids: Sequence[int], *, sign: int = 1) -> None:
+    """Add the complete responses ``response_ids`` to the kept counts (``sign=-1``: take them away, before they
+    change or go), inside the caller's write transaction."""
+    if not response_ids:
+        return
+    timezone = get_settings().timezone
+    for key, ids in (await _keys_of(response_ids)).items():
+        questionnaire, coding = await _latest(key)
+        state = await coding_state(key)
+        if state is None:
+            if sign < 0 or await _others_complete(key, ids):
+                # counts that were never kept cannot be added to: read raw until a rebuild
+                await set_coding(key, STALE, timezone)
+                log.warning("kept counts of %r were missing; scores read the raw rows until "
+                            "`survey aggregates rebuild`", key)
+                continue
+            await set_coding(key, coding.fingerprint, timezone)
+        elif state.fingerprint == STALE:
+            continue
+        elif not state.matches(coding, timezone):
+            await delete_cells(key)
+            await set_coding(key, STALE, timezone)
+            log.warning("kept counts of %r were counted with another coding or timezone; scores read the raw rows "
+                        "until `survey aggregates rebuild`", key)
+            continue
+        texts = text_question_ids(questionnaire)
+        for start in range(0, len(ids), COUNT_CHUNK):
+            scope = ResponseScope(key, FIRST, LAST, response_ids=tuple(ids[start:start + COUNT_CHUNK]))
+            frame = await extract_in_transaction(scope, coding.question_ids, texts)
+            cells = cells_of_frame(frame, coding, timezone)
+            rows = cell_rows(cells)
+            if sign < 0:
+                rows = [(*r[:6], -r[6], _negated(r[7])) for r in rows]
+            await merge_cells(rows)
+
+
+def _negated(blob: bytes) -> bytes:
+    position, count = unpack(blob)
+    return pack(position, -count)
+
+
+async def questionnaire_published(key: str) -> None:
+    """After a version of ``key`` is published (in the same transaction): start keeping its counts, or recount
+    them when the new version codes answers differently."""
+    questionnaire = (await latest_version(key)).questionnaire
+    coding, timezone = Coding.of(questionnaire), get_settings().timezone
+    state = await coding_state(key)
+    if state is not None and state.matches(coding, timezone):
+        return
+    if state is None and not await _others_complete(key, ()):
+        await set_coding(key, coding.fingerprint, timezone)
+        return
+    await _lock()
+    await _rebuild_key(key, None, None)
+
+
+def _month_of(moment: datetime, zone: ZoneInfo) -> int:
+    local = moment.astimezone(zone)
+    return local.year * 12 + local.month - 1
+
+
+def _month_start(month: int, zone: ZoneInfo) -> datetime:
+    return datetime(month // 12, month % 12 + 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+async def _span(key: str, zone: ZoneInfo) -> range:
+    """The local months from ``key``'s first complete response to its last."""
+    rows = await run_sql(
+        "SELECT MIN(r.submitted_at) AS low, MAX(r.submitted_at) AS high FROM response r "
+        "JOIN questionnaire_version qv ON qv.id = r.questionnaire WHERE qv.key = {} AND r.status = 'complete'", key)
+    low, high = aware(rows[0]["low"]), aware(rows[0]["high"])
+    if low is None or high is None:
+        return range(0)
+    return range(_month_of(low, zone), _month_of(high, zone) + 1)
+
+
+async def _lock() -> None:
+    if not is_sqlite():
+        await run_sql("LOCK TABLE score_cell, score_coding IN SHARE ROW EXCLUSIVE MODE")
+
+
+async def _raw_cells(key: str, coding: Coding, months: range, timezone: str) -> ScoreCells:
+    """``key``'s committed complete responses in ``months``, counted into month cells."""
+    zone = ZoneInfo(timezone)
+    questionnaire = (await latest_version(key)).questionnaire
+    scope = ResponseScope(key, _month_start(months.start, zone), _month_start(months.stop, zone))
+    frame = await extract_responses(scope, coding.question_ids, text_question_ids(questionnaire))
+    return cells_of_frame(frame, coding, timezone)
+
+
+@dataclass
+class Rebuilt:
+    """What a rebuild counted: per questionnaire, the responses and the cells kept."""
+
+    responses: dict[str, int] = field(default_factory=dict)
+    cells: dict[str, int] = field(default_factory=dict)
+
+
+async def _rebuild_key(key: str, first: int | None, stop: int | None, progress: Callable[[int], None] | None = None,
+                       rebuilt: Rebuilt | None = None) -> None:
+    timezone = get_settings().timezone
+    zone = ZoneInfo(timezone)
+    coding = Coding.of((await latest_version(key)).questionnaire)
+    state = await coding_state(key)
+    partial = first is not None or stop is not None
+    if partial and (state is None or not state.matches(coding, timezone)):
+        raise ValueError(f"the kept counts of {key!r} were counted with another coding or timezone, or never: "
+                         "rebuild them whole (without --from and --to)")
+    span = await _span(key, zone)
+    low = first if first is not None else (span.start if len(span) else 0)
+    high = stop if stop is not None else (span.stop if len(span) else 0)
+    await delete_cells(key, range(low, high) if partial else None)
+    await set_coding(key, coding.fingerprint, timezone)
+    for month in range(low, high):
+        cells = await _raw_cells(key, coding, range(month, month + 1), timezone)
+        await insert_cells(cell_rows(cells))
+        if rebuilt is not None:
+            rebuilt.responses[key] = rebuilt.responses.get(key, 0) + int(cells.n.sum())
+            rebuilt.cells[key] = rebuilt.cells.get(key, 0) + cells.n_cells
+        if progress is not None:
+            progress(int(cells.n.sum()))
+
+
+async def published_keys() -> list[str]:
+    return sorted({r["key"] for r in await run_sql("SELECT DISTINCT key FROM questionnaire_version")})
+
+
+async def rebuild(first: int | None = None, stop: int | None = None, *, keys: Sequence[str] | None = None,
+                  volumes: bool = True, progress: Callable[[int], None] | None = None) -> Rebuilt:
+    """Recount the kept counts from the raw rows, in one transaction: every questionnaire (or ``keys``), the
+    months ``[first, stop)`` (month codes; every month by default), and the kept invitation and contact volumes
+    (``volumes``). ``progress`` is called with the responses counted after each month."""
+    rebuilt = Rebuilt()
+    async with write_transaction():
+        await _lock()
+        for key in keys if keys is not None else await published_keys():
+            await _rebuild_key(key, first, stop, progress, rebuilt)
+        if volumes:
+            await recount_volumes(get_settings().timezone)
+    return rebuilt
+
+
+async def count_rebuild_work(first: int | None = None, stop: int | None = None) -> int:
+    """How many complete responses a rebuild of the months ``[first, stop)`` reads (for a progress bar)."""
+    zone = ZoneInfo(get_settings().timezone)
+    args: list[object] = []
+    where = ""
+    if first is not None:
+        where += " AND submitted_at >= {}"
+        args.append(_month_start(first, zone))
+    if stop is not None:
+        where += " AND submitted_at < {}"
+        args.append(_month_start(stop, zone))
+    rows = await run_sql(f"SELECT COUNT(*) AS n FROM response WHERE status = 'complete'{where}", *args)  # noqa: S608
+    return int(rows[0]["n"])
+
+
+async def verify(limit: int = 50) -> list[str]:
+    """What differs between the kept counts and the raw rows, named (questionnaire, cell, table, code; at most
+    ``limit`` lines); empty when they agree. Also the kept invitation and contact volumes."""
+    timezone = get_settings().timezone
+    zone = ZoneInfo(timezone)
+    found: list[str] = []
+    for key in await published_keys():
+        coding = Coding.of((await latest_version(key)).questionnaire)
+        state = await coding_state(key)
+        span = await _span(key, zone)
+        if state is None or not state.matches(coding, timezone):
+            if len(span):
+                why = "never kept" if state is None else \
+                    "marked stale" if state.fingerprint == STALE else "counted with another coding or timezone"
+                found.append(f"{key}: kept counts {why}: scores read the raw rows; run `survey aggregates rebuild`")
+            continue
+        kept_rows = await kept_cells(key)
+        months = sorted({int(r["month"]) for r in kept_rows} | set(span))
+        if not months:
+            continue
+        months_range = range(months[0], months[-1] + 1)
+        for month in months_range:
+            kept = cells_of_rows([r for r in kept_rows if int(r["month"]) == month], coding, timezone)
+            raw = await _raw_cells(key, coding, range(month, month + 1), timezone)
+            for line in raw.tally.differences(kept.tally, limit=limit):
+                found.append(f"{key} {month // 12}-{month % 12 + 1:02d}: {line} (raw against kept)")
+            if len(found) >= limit:
+                return found[:limit]
+    found += await _verify_volumes(timezone)
+    return found[:limit]
+
+
+async def _verify_volumes(timezone: str) -> list[str]:
+    from survey.services.scores.volumes import kept_timezone, raw_volume_rows
+
+    if await kept_timezone() != timezone:
+        return ["invitation and contact volumes: kept in another timezone; run `survey aggregates rebuild`"]
+    found = []
+    for table, kept_sql, raw_sql in raw_volume_rows():
+        kept = {r[:-1]: int(r[-1]) for r in await run_sql_rows(kept_sql)}
+        raw = {r[:-1]: int(r[-1]) for r in await run_sql_rows(raw_sql)}
+        for cell in sorted(set(kept) | set(raw), key=str):
+            if kept.get(cell, 0) != raw.get(cell, 0):
+                found.append(f"{table} {cell}: raw {raw.get(cell, 0)} against kept {kept.get(cell, 0)}")
+    return found
