@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -32,8 +33,10 @@ def as_float_array(values: npt.ArrayLike) -> FloatArray:
     return np.asarray(values, dtype=np.float64)
 
 
+@lru_cache(maxsize=64)
 def z_value(confidence_level: float) -> float:
-    """The two-sided standard normal quantile for ``confidence_level`` (1.959964 for 0.95)."""
+    """The two-sided standard normal quantile for ``confidence_level`` (1.959964 for 0.95); computed once per
+    level (a report asks it for every group)."""
     if not 0.0 < confidence_level < 1.0:
         raise ValueError(f"confidence_level must be between 0 and 1 (exclusive), got {confidence_level}")
     from scipy.stats import norm

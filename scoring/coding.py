@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -35,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from questionnaires.model import Questionnaire
-from scoring.patterns import AnswerPatterns, answer_codes, pattern_codes, pattern_outcomes, pattern_values, patterns_of
+from scoring.patterns import AnswerPatterns, pattern_codes, pattern_outcomes, pattern_values, patterns_of
 from scoring.tally import CodeColumn, Tally
 
 __all__ = ["COMMENT", "OUTCOME", "Coding", "CriterionCoding"]
@@ -43,6 +45,31 @@ __all__ = ["COMMENT", "OUTCOME", "Coding", "CriterionCoding"]
 OUTCOME = "outcome"
 COMMENT = "comment"
 MAX_CODES = 2**31 - 1  # the code space of all tables together (a kept count names its code in 32 bits)
+
+
+def _code(value: float, low: int, high: int) -> int:
+    """One answer's code on the scale ``low..high`` (0: not answered, off the scale or between its points)."""
+    shifted = value - (low - 1)
+    if 1 <= shifted <= high - low + 1 and shifted == math.floor(shifted):  # False for NaN
+        return int(shifted)
+    return 0
+
+
+def _answer_codes(answers: npt.NDArray[np.float64], lows: npt.NDArray[np.int64],
+                  highs: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+    """:func:`~scoring.patterns.answer_codes` (``strict=False``) of every column at once: column ``j`` on the scale
+    ``lows[j]..highs[j]``; an answer off its scale or between its points counts as not answered.
+
+    >>> _answer_codes(np.array([[1.0, 0.0], [np.nan, 10.0], [3.5, 7.0]]), np.array([1, 0]), np.array([5, 10])).tolist()
+    [[1, 1], [0, 11], [0, 8]]
+    """
+    points = highs - lows + 1
+    if points.size and (int(points.min()) < 1 or int(points.max()) > 254):
+        raise ValueError("answer codes handle scales of 1 to 254 points")
+    shifted = answers - (lows - 1)
+    with np.errstate(invalid="ignore"):
+        on_scale = (shifted >= 1) & (shifted <= points) & (shifted == np.floor(shifted))  # False for NaN
+    return np.where(on_scale, shifted, 0.0).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -123,17 +150,57 @@ class Coding:
             raise ValueError(f"answers must have one column per numeric question ({len(self.questions)})")
         position = {qid: j for j, (qid, _, _) in enumerate(self.questions)}
         out: dict[str, CodeColumn] = {}
-        for qid, low, high in self.questions:
-            out[f"q:{qid}"] = (answer_codes(answers[:, position[qid]], low, high, strict=False), high - low + 2)
+        lows = np.array([low for _, low, _ in self.questions], dtype=np.int64)
+        highs = np.array([high for _, _, high in self.questions], dtype=np.int64)
+        question_codes = _answer_codes(answers, lows, highs)
+        for j, (qid, low, high) in enumerate(self.questions):
+            out[f"q:{qid}"] = (question_codes[:, j], high - low + 2)
         joint = np.zeros(answers.shape[0], dtype=np.int64)
         for c, criterion in enumerate(self.criteria):
-            items = [answer_codes(answers[:, position[i]], criterion.low, criterion.high, strict=False)
-                     for i in criterion.items]
+            columns = [position[i] for i in criterion.items]
+            coded = _answer_codes(answers[:, columns], np.full(len(columns), criterion.low),
+                                  np.full(len(columns), criterion.high))
+            items = [coded[:, j] for j in range(len(columns))]
             codes, size = pattern_codes(items, criterion.low, criterion.high)
             out[f"c:{criterion.id}"] = (codes, size)
             joint += self._outcome_of(criterion, codes) * 3**c
         out[OUTCOME] = (joint, 3 ** len(self.criteria))
         out[COMMENT] = (np.asarray(commented, dtype=np.int64), 2)
+        return out
+
+    def positions(self, values: Sequence[float], commented: bool) -> list[int]:
+        """One respondent's codes in plain Python, as positions in the code space of all tables (:attr:`offsets`
+        plus the code), codes 0 left out: the same codes as :meth:`row_codes`, for the few respondents a write
+        counts, where array calls cost more than they save. ``values[j]`` answers ``questions[j]`` (NaN: not
+        answered).
+
+        >>> coding = Coding((("ease1", 1, 5),), (CriterionCoding("ease", ("ease1",), 1, 5, 4.0),), comments=True)
+        >>> coding.positions([5.0], True), coding.positions([float("nan")], False)
+        ([5, 11, 14, 16], [])
+        """
+        offsets, out = self.offsets, []
+        answered: dict[str, float] = {}
+        for (qid, low, high), value in zip(self.questions, values, strict=True):
+            code = _code(value, low, high)
+            if code:
+                out.append(offsets[f"q:{qid}"] + code)
+            answered[qid] = value
+        joint = 0
+        for c, criterion in enumerate(self.criteria):
+            base, pattern, total, count = criterion.high - criterion.low + 2, 0, 0.0, 0
+            for item in criterion.items:
+                code = _code(answered[item], criterion.low, criterion.high)
+                pattern = pattern * base + code
+                if code:
+                    total += code + criterion.low - 1
+                    count += 1
+            if pattern:
+                out.append(offsets[f"c:{criterion.id}"] + pattern)
+            joint += (0 if not count else 2 if total / count >= criterion.threshold else 1) * 3**c
+        if joint:
+            out.append(offsets[OUTCOME] + joint)
+        if commented:
+            out.append(offsets[COMMENT] + 1)
         return out
 
     def _outcome_of(self, criterion: CriterionCoding, codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from scoring._common import IntArray
 
-__all__ = ["CodeColumn", "SparseCounts", "Tally", "combine", "tally_rows"]
+__all__ = ["CodeColumn", "SparseCounts", "Tally", "cells_of", "combine", "tally_rows"]
 
 CodeColumn = tuple[npt.NDArray[np.integer], int]  # per row: its code, and the size of the code space
 
@@ -49,7 +49,7 @@ def _flat_keys(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.
     return flat, low
 
 
-def _cells_of(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], IntArray]:
+def cells_of(keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], IntArray]:
     """The distinct key rows (sorted) and the cell of each row."""
     if keys.shape[0] == 0:
         return keys.reshape(0, keys.shape[1]), np.zeros(0, dtype=np.intp)
@@ -171,7 +171,7 @@ def tally_rows(key_names: Sequence[str], keys: npt.ArrayLike, codes: Mapping[str
     """The tally of rows: ``keys[r]`` row ``r``'s key values, ``codes[name] = (per-row codes, size)``; each row
     counts once (or ``weights[r]`` times, e.g. -1 to take it away)."""
     key_rows = np.asarray(keys, dtype=np.int64).reshape(-1, len(key_names))
-    cells, cell_of_row = _cells_of(key_rows)
+    cells, cell_of_row = cells_of(key_rows)
     w = np.ones(key_rows.shape[0], dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
     n = np.zeros(cells.shape[0], dtype=np.int64)
     np.add.at(n, cell_of_row, w)
@@ -189,7 +189,7 @@ def combine(tallies: Sequence[Tally], *, keep_empty: bool = False) -> Tally:
         if t.key_names != first.key_names or set(t.tables) != set(first.tables):
             raise ValueError("combine needs tallies of the same key names and tables")
     keys = np.concatenate([t.keys for t in tallies]).reshape(-1, len(first.key_names))
-    cells, cell_of = _cells_of(keys)
+    cells, cell_of = cells_of(keys)
     offsets = np.cumsum([0, *(t.n_cells for t in tallies)])
     n = np.zeros(cells.shape[0], dtype=np.int64)
     np.add.at(n, cell_of, np.concatenate([t.n for t in tallies]))

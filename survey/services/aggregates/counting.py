@@ -23,6 +23,7 @@ from scoring.coding import Coding
 from survey.db import aware, is_sqlite, marks, run_sql, run_sql_rows, write_transaction
 from survey.services.aggregates.store import (
     STALE,
+    CodingState,
     cell_rows,
     cells_of_rows,
     coding_state,
@@ -30,6 +31,7 @@ from survey.services.aggregates.store import (
     insert_cells,
     kept_cells,
     merge_cells,
+    month_cell_rows,
     pack,
     set_coding,
     unpack,
@@ -48,32 +50,47 @@ FIRST, LAST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 COUNT_CHUNK = 500  # responses counted per query
 
 
-async def _keys_of(response_ids: Sequence[int]) -> dict[str, list[int]]:
-    found: dict[str, list[int]] = {}
+@dataclass(frozen=True)
+class _Keyed:
+    """The complete responses of one questionnaire among those to count, its latest version and its kept state."""
+
+    ids: list[int]
+    latest_id: int
+    checksum: str
+    state: CodingState | None
+
+
+async def _keys_of(response_ids: Sequence[int]) -> dict[str, _Keyed]:
+    """One query per chunk: each response's questionnaire, the questionnaire's latest version and kept state."""
+    found: dict[str, _Keyed] = {}
     for start in range(0, len(response_ids), COUNT_CHUNK):
         chunk = [int(i) for i in response_ids[start:start + COUNT_CHUNK]]
         rows = await run_sql(
-            "SELECT r.id AS id, qv.key AS key FROM response r "  # noqa: S608 - placeholders only
+            "SELECT r.id AS id, qv.key AS key, latest.id AS latest_id, latest.checksum AS checksum, "  # noqa: S608
+            "sc.fingerprint AS fingerprint, sc.timezone AS timezone FROM response r "
             "JOIN questionnaire_version qv ON qv.id = r.questionnaire "
+            "JOIN questionnaire_version latest ON latest.id = (SELECT l.id FROM questionnaire_version l "
+            "WHERE l.key = qv.key ORDER BY l.version DESC LIMIT 1) "
+            "LEFT JOIN score_coding sc ON sc.questionnaire = qv.key "
             f"WHERE r.status = 'complete' AND r.id IN ({marks(len(chunk))})", *chunk)
         for row in rows:
-            found.setdefault(row["key"], []).append(int(row["id"]))
+            keyed = found.get(row["key"])
+            if keyed is None:
+                state = None if row["fingerprint"] is None else CodingState(row["fingerprint"], row["timezone"])
+                keyed = found[row["key"]] = _Keyed([], int(row["latest_id"]), row["checksum"], state)
+            keyed.ids.append(int(row["id"]))
     return found
 
 
 _CODINGS: dict[str, tuple[Questionnaire, Coding]] = {}  # by a version's checksum: a version never changes
 
 
-async def _latest(key: str) -> tuple[Questionnaire, Coding]:
-    """The latest version of ``key`` and its coding (one small query; the definition parsed once per version)."""
-    rows = await run_sql("SELECT id, checksum FROM questionnaire_version WHERE key = {} ORDER BY version DESC LIMIT 1",
-                         key)
-    if not rows:
-        raise LookupError(f"questionnaire {key!r} is not published")
-    found = _CODINGS.get(rows[0]["checksum"])
+async def _coded(version_id: int, checksum: str) -> tuple[Questionnaire, Coding]:
+    """A published version and its coding, the definition parsed once per version."""
+    found = _CODINGS.get(checksum)
     if found is None:
-        questionnaire = (await get_version(int(rows[0]["id"]))).questionnaire
-        found = _CODINGS[rows[0]["checksum"]] = (questionnaire, Coding.of(questionnaire))
+        questionnaire = (await get_version(version_id)).questionnaire
+        found = _CODINGS[checksum] = (questionnaire, Coding.of(questionnaire))
     return found
 
 
@@ -91,9 +108,9 @@ async def count_responses(response_ids: Sequence[int], *, sign: int = 1) -> None
     if not response_ids:
         return
     timezone = get_settings().timezone
-    for key, ids in (await _keys_of(response_ids)).items():
-        questionnaire, coding = await _latest(key)
-        state = await coding_state(key)
+    for key, keyed in (await _keys_of(response_ids)).items():
+        ids, state = keyed.ids, keyed.state
+        questionnaire, coding = await _coded(keyed.latest_id, keyed.checksum)
         if state is None:
             if sign < 0 or await _others_complete(key, ids):
                 # counts that were never kept cannot be added to: read raw until a rebuild
@@ -114,8 +131,7 @@ async def count_responses(response_ids: Sequence[int], *, sign: int = 1) -> None
         for start in range(0, len(ids), COUNT_CHUNK):
             scope = ResponseScope(key, FIRST, LAST, response_ids=tuple(ids[start:start + COUNT_CHUNK]))
             frame = await extract_in_transaction(scope, coding.question_ids, texts)
-            cells = cells_of_frame(frame, coding, timezone)
-            rows = cell_rows(cells)
+            rows = month_cell_rows(frame, coding, timezone)
             if sign < 0:
                 rows = [(*r[:6], -r[6], _negated(r[7])) for r in rows]
             await merge_cells(rows)
@@ -259,12 +275,12 @@ async def verify(limit: int = 50) -> list[str]:
                 found.append(f"{key}: kept counts {why}: scores read the raw rows; run `survey aggregates rebuild`")
             continue
         kept_rows = await kept_cells(key)
-        months = sorted({int(r["month"]) for r in kept_rows} | set(span))
+        months = sorted({int(r[1]) for r in kept_rows} | set(span))
         if not months:
             continue
         months_range = range(months[0], months[-1] + 1)
         for month in months_range:
-            kept = cells_of_rows([r for r in kept_rows if int(r["month"]) == month], coding, timezone)
+            kept = cells_of_rows([r for r in kept_rows if int(r[1]) == month], coding, timezone)
             raw = await _raw_cells(key, coding, range(month, month + 1), timezone)
             for line in raw.tally.differences(kept.tally, limit=limit):
                 found.append(f"{key} {month // 12}-{month % 12 + 1:02d}: {line} (raw against kept)")

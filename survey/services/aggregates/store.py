@@ -27,9 +27,10 @@ import numpy.typing as npt
 
 from questionnaires.model import CHANNELS, Questionnaire
 from scoring.coding import Coding
-from scoring.tally import SparseCounts, Tally
-from survey.db import is_sqlite, marks, run_sql
-from survey.services.scores.cells import KEY_NAMES, ScoreCells
+from scoring.tally import SparseCounts, Tally, cells_of
+from survey.db import is_sqlite, marks, run_sql, run_sql_rows
+from survey.services.extract import ResponseFrame, month_codes
+from survey.services.scores.cells import KEY_NAMES, ScoreCells, coded_answers
 
 __all__ = ["STALE", "CodingState", "cell_rows", "coding_state", "create_tables", "delete_cells", "insert_cells",
            "kept_cells", "merge_cells", "pack", "read_kept_cells", "set_coding", "unpack"]
@@ -140,6 +141,56 @@ def cell_rows(cells: ScoreCells) -> list[tuple[Any, ...]]:
     return rows
 
 
+SMALL_FRAME = 64  # up to this many responses, counted in plain Python (array calls cost more than they save)
+
+
+def month_cell_rows(frame: ResponseFrame, coding: Coding, timezone: str) -> list[tuple[Any, ...]]:
+    """The rows of :func:`cell_rows` for raw responses counted into month cells, straight from the rows' codes
+    (one sort over every table at once: what a write path counts in its transaction, a few responses at a time)."""
+    if frame.n == 0:
+        return []
+    if frame.n <= SMALL_FRAME:
+        return _small_cell_rows(frame, coding, timezone)
+    months = month_codes(frame.submitted_epoch, timezone).astype(np.int64)
+    keys = np.column_stack([frame.version_id, months, frame.unit_id, frame.service_id,
+                            frame.channel.astype(np.int64), frame.invited.astype(np.int64)])  # CELL_COLUMNS
+    cells, cell_of_row = cells_of(keys)
+    codes = coding.row_codes(coded_answers(frame, coding), frame.commented)
+    total = sum(coding.sizes.values())
+    flat = np.concatenate([cell_of_row.astype(np.int64) * total + coding.offsets[name] + column.astype(np.int64)
+                           for name, (column, _) in codes.items()])
+    answered = np.concatenate([column != 0 for column, _ in codes.values()])
+    present, counts = np.unique(flat[answered], return_counts=True)
+    cell, position = present // total, present % total
+    bounds = np.searchsorted(cell, np.arange(cells.shape[0] + 1))
+    n = np.bincount(cell_of_row, minlength=cells.shape[0])
+    pairs = np.empty(present.size, dtype=PAIR)
+    pairs["position"], pairs["count"] = position, counts
+    return [(*key, int(n[i]), pairs[bounds[i]:bounds[i + 1]].tobytes()) for i, key in enumerate(cells.tolist())]
+
+
+def _small_cell_rows(frame: ResponseFrame, coding: Coding, timezone: str) -> list[tuple[Any, ...]]:
+    """:func:`month_cell_rows` of a few responses, one at a time (:meth:`Coding.positions`)."""
+    months = month_codes(frame.submitted_epoch, timezone).tolist()
+    answers = coded_answers(frame, coding).tolist()
+    cells: dict[tuple[int, ...], tuple[list[int], dict[int, int]]] = {}
+    for i, (version, unit, service, channel, invited, commented) in enumerate(zip(
+            frame.version_id.tolist(), frame.unit_id.tolist(), frame.service_id.tolist(), frame.channel.tolist(),
+            frame.invited.tolist(), frame.commented.tolist(), strict=True)):
+        key = (int(version), int(months[i]), int(unit), int(service), int(channel), int(invited))
+        n, counts = cells.setdefault(key, ([0], {}))
+        n[0] += 1
+        for position in coding.positions(answers[i], bool(commented)):
+            counts[position] = counts.get(position, 0) + 1
+    rows = []
+    for key in sorted(cells):
+        n, counts = cells[key]
+        positions = sorted(counts)
+        rows.append((*key, n[0], pack(np.array(positions, dtype=np.int64),
+                                      np.array([counts[p] for p in positions], dtype=np.int64))))
+    return rows
+
+
 async def insert_cells(rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert new cells (none of them kept yet)."""
     columns = (*CELL_COLUMNS, "n", "counts")
@@ -159,24 +210,16 @@ async def merge_cells(rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
     rows = sorted(rows, key=lambda r: r[:6])
-    sqlite = is_sqlite()
-    empty = b""
-    # make sure every cell exists, then read and lock them
-    for start in range(0, len(rows), INSERT_ROWS):
-        chunk = rows[start:start + INSERT_ROWS]
-        values = ", ".join(f"({marks(8)})" for _ in chunk)
-        await run_sql(f"INSERT INTO score_cell ({', '.join(CELL_COLUMNS)}, n, counts) VALUES {values} "  # noqa: S608
-                      f"ON CONFLICT ({', '.join(CELL_COLUMNS)}) DO NOTHING",
-                      *[v for row in chunk for v in (*row[:6], 0, empty)])
-    kept: dict[tuple[int, ...], dict[str, Any]] = {}
-    lock = "" if sqlite else " ORDER BY id FOR UPDATE"
-    for start in range(0, len(rows), INSERT_ROWS):
-        chunk = rows[start:start + INSERT_ROWS]
-        match = " OR ".join("(questionnaire = {} AND month = {} AND unit = {} AND service = {} AND channel = {} "
-                            "AND invited = {})" for _ in chunk)
-        for r in await run_sql(f"SELECT id, {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell "  # noqa: S608
-                               f"WHERE {match}{lock}", *[v for row in chunk for v in row[:6]]):
-            kept[tuple(int(r[c]) for c in CELL_COLUMNS)] = r
+    kept = await _locked(rows)
+    missing = [row for row in rows if tuple(int(v) for v in row[:6]) not in kept]
+    if missing:  # new cells: created (empty), then read and locked like the others
+        for start in range(0, len(missing), INSERT_ROWS):
+            chunk = missing[start:start + INSERT_ROWS]
+            values = ", ".join(f"({marks(8)})" for _ in chunk)
+            await run_sql(f"INSERT INTO score_cell ({', '.join(CELL_COLUMNS)}, n, counts) VALUES {values} "  # noqa: S608
+                          f"ON CONFLICT ({', '.join(CELL_COLUMNS)}) DO NOTHING",
+                          *[v for row in chunk for v in (*row[:6], 0, b"")])
+        kept.update(await _locked(missing))
     for row in rows:
         old = kept[tuple(int(v) for v in row[:6])]
         old_position, old_count = unpack(old["counts"])
@@ -191,8 +234,22 @@ async def merge_cells(rows: Sequence[tuple[Any, ...]]) -> None:
             await run_sql("UPDATE score_cell SET n = {}, counts = {} WHERE id = {}", n, blob, old["id"])
 
 
-async def kept_cells(key: str, months: range | None = None) -> list[dict[str, Any]]:
-    """``key``'s kept rows (of ``months``), every column."""
+async def _locked(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[int, ...], dict[str, Any]]:
+    """The kept cells of ``rows`` (sorted by key) that exist, read and locked (``FOR UPDATE`` on PostgreSQL)."""
+    kept: dict[tuple[int, ...], dict[str, Any]] = {}
+    lock = "" if is_sqlite() else " ORDER BY id FOR UPDATE"
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start:start + INSERT_ROWS]
+        match = " OR ".join("(questionnaire = {} AND month = {} AND unit = {} AND service = {} AND channel = {} "
+                            "AND invited = {})" for _ in chunk)
+        for r in await run_sql(f"SELECT id, {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell "  # noqa: S608
+                               f"WHERE {match}{lock}", *[v for row in chunk for v in row[:6]]):
+            kept[tuple(int(r[c]) for c in CELL_COLUMNS)] = r
+    return kept
+
+
+async def kept_cells(key: str, months: range | None = None) -> list[tuple[Any, ...]]:
+    """``key``'s kept rows (of ``months``): the :data:`CELL_COLUMNS`, ``n``, ``counts``."""
     versions = await _version_ids(key)
     if not versions:
         return []
@@ -200,17 +257,21 @@ async def kept_cells(key: str, months: range | None = None) -> list[dict[str, An
     if months is not None:
         where += " AND month >= {} AND month < {}"
         args += [months.start, months.stop]
-    return await run_sql(f"SELECT {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell WHERE {where}",  # noqa: S608
-                         *args)
+    return await run_sql_rows(f"SELECT {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell "  # noqa: S608
+                              f"WHERE {where}", *args)
 
 
-def cells_of_rows(rows: Sequence[dict[str, Any]], coding: Coding, timezone: str) -> ScoreCells:
-    """The :class:`ScoreCells` of kept rows (month cells)."""
-    keyed = sorted(((int(r["questionnaire"]), int(r["unit"]), int(r["service"]), int(r["channel"]),
-                     int(r["invited"]), int(r["month"]), -1), r) for r in rows)
-    keys = np.array([k for k, _ in keyed], dtype=np.int64).reshape(-1, len(KEY_NAMES))
-    n = np.array([int(r["n"]) for _, r in keyed], dtype=np.int64)
-    blobs = [bytes(r["counts"]) for _, r in keyed]
+def cells_of_rows(rows: Sequence[Sequence[Any]], coding: Coding, timezone: str) -> ScoreCells:
+    """The :class:`ScoreCells` of kept rows (month cells): tuples of the :data:`CELL_COLUMNS`, ``n``, ``counts``."""
+    if rows:
+        stored = np.array([row[:7] for row in rows], dtype=np.int64)  # CELL_COLUMNS, then n
+        # in KEY_NAMES order: version, unit, service, channel, invited, month, day (-1: the whole month)
+        keys = np.column_stack([stored[:, [0, 2, 3, 4, 5, 1]], np.full(len(rows), -1, dtype=np.int64)])
+    else:
+        stored, keys = np.zeros((0, 7), dtype=np.int64), np.zeros((0, len(KEY_NAMES)), dtype=np.int64)
+    order = np.lexsort(keys.T[::-1])  # cells sorted by their keys, as a Tally keeps them
+    keys, n = keys[order], stored[order, 6]
+    blobs = [bytes(rows[i][7]) for i in order.tolist()]
     pairs = np.frombuffer(b"".join(blobs), dtype=PAIR)
     cell = np.repeat(np.arange(len(blobs), dtype=np.intp), [len(b) // PAIR.itemsize for b in blobs])
     position = pairs["position"].astype(np.int64)
@@ -218,14 +279,17 @@ def cells_of_rows(rows: Sequence[dict[str, Any]], coding: Coding, timezone: str)
     names = list(coding.sizes)
     starts = np.array([coding.offsets[name] for name in names], dtype=np.int64)
     table = np.searchsorted(starts, position, side="right") - 1
+    # entries are sorted by cell, then position: a stable sort by table keeps that order within each table
+    by_table = np.argsort(table.astype(np.int16), kind="stable")  # a radix sort on small integers
+    bounds = np.searchsorted(table[by_table], np.arange(len(names) + 1))
     tables = {}
     for t, name in enumerate(names):
-        mask = table == t
-        code = position[mask] - starts[t]
+        pick = by_table[bounds[t]:bounds[t + 1]]
+        code = position[pick] - starts[t]
         size = coding.sizes[name]
         if code.size and int(code.max()) >= size:
             raise ValueError(f"a kept cell holds a code outside table {name!r}")
-        tables[name] = SparseCounts(cell[mask], code, count[mask], size)
+        tables[name] = SparseCounts(cell[pick], code, count[pick], size)
     return ScoreCells(Tally(KEY_NAMES, keys, n, tables), coding, timezone)
 
 
@@ -252,6 +316,6 @@ async def read_kept_cells(questionnaire: Questionnaire, months: Sequence[int], t
     if unit_ids is not None:
         where += f" AND unit IN ({marks(len(unit_ids))})"
         args += [int(u) for u in unit_ids]
-    rows = await run_sql(f"SELECT {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell WHERE {where}",  # noqa: S608
-                         *args)
+    rows = await run_sql_rows(f"SELECT {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell "  # noqa: S608
+                              f"WHERE {where}", *args)
     return cells_of_rows(rows, coding, timezone)

@@ -27,7 +27,7 @@ from scoring.patterns import AnswerPatterns
 from scoring.tally import SparseCounts, Tally, combine, tally_rows
 from survey.services.extract import ResponseFrame, local_days, month_codes
 
-__all__ = ["KEY_NAMES", "ScoreCells", "cells_of_frame", "first_instant"]
+__all__ = ["KEY_NAMES", "ScoreCells", "cells_of_frame", "coded_answers", "first_instant"]
 
 KEY_NAMES = ("version", "unit", "service", "channel", "invited", "month", "day")  # day -1: the whole month
 EPOCH_DAY = date(1970, 1, 1)
@@ -144,7 +144,7 @@ def cells_of_frame(frame: ResponseFrame, coding: Coding, timezone: str, *, by_da
     keys = np.column_stack([frame.version_id, frame.unit_id, frame.service_id, frame.channel.astype(np.int64),
                             frame.invited.astype(np.int64), months, day]) if frame.n else \
         np.zeros((0, len(KEY_NAMES)), dtype=np.int64)
-    codes = coding.row_codes(_coded_answers(frame, coding), frame.commented)
+    codes = coding.row_codes(coded_answers(frame, coding), frame.commented)
     if single:
         # one cell per response, on its own day: a temporary unique day key keeps every response apart
         keys = keys.copy()
@@ -156,7 +156,7 @@ def cells_of_frame(frame: ResponseFrame, coding: Coding, timezone: str, *, by_da
     return ScoreCells(tally_rows(KEY_NAMES, keys, codes), coding, timezone)
 
 
-def _coded_answers(frame: ResponseFrame, coding: Coding) -> npt.NDArray[np.float64]:
+def coded_answers(frame: ResponseFrame, coding: Coding) -> npt.NDArray[np.float64]:
     """The frame's answers in the coding's question order (a question the frame lacks: not answered)."""
     columns: Mapping[str, int] = {qid: j for j, qid in enumerate(frame.question_ids)}
     out = np.full((frame.n, len(coding.questions)), np.nan)

@@ -227,3 +227,21 @@ def test_assessment_from_patterns_equals_assess_groups(seed: int, weighted: bool
         assert (index is None) == (expected_index is None)
         if index is not None:
             as_result(index, expected_index)
+
+
+def test_the_coding_codes_every_question_as_answer_codes_does_one_by_one():
+    """Coding.row_codes codes all questions at once: the same codes as answer_codes(strict=False) per question, for
+    answers on the scale, off it, between its points and missing."""
+    from scoring.coding import Coding, CriterionCoding
+    from scoring.patterns import answer_codes, pattern_codes
+
+    rng = np.random.default_rng(5)
+    questions = (("a", 1, 5), ("b", 0, 10), ("c", 1, 4))
+    coding = Coding(questions, (CriterionCoding("ac", ("a", "c"), 1, 5, 4.0),), comments=True)
+    answers = rng.choice([np.nan, -1.0, 0.0, 1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 10.0, 11.0], size=(400, 3))
+    codes = coding.row_codes(answers, np.zeros(400, dtype=bool))
+    for j, (qid, low, high) in enumerate(questions):
+        assert codes[f"q:{qid}"][0].tolist() == answer_codes(answers[:, j], low, high, strict=False).tolist()
+    items = [answer_codes(answers[:, j], 1, 5, strict=False) for j in (0, 2)]
+    assert codes["c:ac"][0].tolist() == pattern_codes(items, 1, 5)[0].tolist()
+    assert {int(x) for x in codes["q:b"][0]} >= {0, 1, 11}  # the cases occur
