@@ -41,3 +41,13 @@ async def test_the_newest_comments_of_each_group_even_when_they_are_far_back(ref
     assert [len(ids) for ids in found] == [2, 3, 0]  # the oldest two of 150, the newest three, none
     # knowing the counts changes nothing but where the search stops
     assert await newest_commented(scope, ["comment"], filters, 3, expected=[2, 15, 0]) == found
+    # a service and a window of days: the responses of another service or outside the days are not read
+    from survey.tables import Service
+
+    sib = (await Service.select(Service.id).where(Service.code == "SIB").first())["id"]
+    low, high = datetime(2026, 5, 9, 17, tzinfo=UTC), datetime(2026, 5, 19, 17, tzinfo=UTC)  # 10–20 May, local
+    windowed = [CommentFilter((units["HN-CG"],), sib, None, low, high), CommentFilter((units["HN-CG"],), 0),
+                CommentFilter((units["HN-CG"],), sib, "call")]
+    found = await newest_commented(scope, ["comment"], windowed, 3)
+    expected = [c.response_id for c in every if c.unit_id == units["HN-CG"] and low <= c.submitted_at < high][:3]
+    assert found == [expected, [], []] and len(expected) == 3

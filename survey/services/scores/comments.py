@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from questionnaires.model import CHANNELS
-from survey.db import marks, run_sql
+from survey.db import is_sqlite, marks, run_sql
 from survey.services.extract import Comment, ResponseScope, extract_comments
 from survey.services.scores.context import Context
 from survey.services.scores.contract import CommentExcerpt, CommentsResult
@@ -67,13 +67,20 @@ async def newest_commented(scope: ResponseScope, question_ids: Sequence[str], fi
     while active:
         candidates: dict[int, list[int]] = {k: [] for k in active}
         last: dict[int, tuple[Any, int]] = {}
-        for first in range(0, len(active), FILTERS_PER_QUERY):
+        postgres = not is_sqlite()
+        one_unit = [k for k in active if postgres and filters[k].unit_ids is not None and len(filters[k].unit_ids) == 1]
+        rest = [k for k in active if k not in set(one_unit)]
+        statements = [_lateral_sql(scope, [(k, filters[k], after[k]) for k in one_unit], page)] if one_unit else []
+        per = FILTERS_PER_QUERY if not postgres else FILTERS_PER_QUERY_POSTGRES
+        for first in range(0, len(rest), per):
             parts, args = [], []
-            for k in active[first:first + FILTERS_PER_QUERY]:
+            for k in rest[first:first + per]:
                 sql, part_args = _newest_sql(scope, filters[k], page, k, after[k])
                 parts.append(sql)
                 args.extend(part_args)
-            for row in await run_sql(" UNION ALL ".join(parts), *args):
+            statements.append((" UNION ALL ".join(parts), args))
+        for sql, args in statements:
+            for row in await run_sql(sql, *args):
                 k = int(row["k"])
                 candidates[k].append(int(row["id"]))
                 last[k] = (row["submitted_at"], int(row["id"]))
@@ -90,6 +97,7 @@ async def newest_commented(scope: ResponseScope, question_ids: Sequence[str], fi
 
 
 FILTERS_PER_QUERY = 400  # groups per statement: well under SQLite's 32,766 parameters
+FILTERS_PER_QUERY_POSTGRES = 25  # PostgreSQL plans a long UNION ALL in more than linear time
 FIRST_PAGE = 24  # responses a group reads first when looking for its newest comments
 IDS_PER_QUERY = 5000  # parameters a statement: well under both databases' limits
 
@@ -105,6 +113,39 @@ async def _commented(response_ids: set[int], question_ids: Sequence[str]) -> set
             "AND a.value_text IS NOT NULL AND a.value_text <> ''", *chunk, *question_ids)
         out.update(int(r["id"]) for r in rows)
     return out
+
+
+def _lateral_sql(scope: ResponseScope, wanted: Sequence[tuple[int, CommentFilter, tuple[Any, int] | None]],
+                 page: int) -> tuple[str, list[Any]]:
+    """PostgreSQL: the newest ``page`` responses of many one-unit filters in one statement planned once, the
+    filters as arrays joined LATERAL to a bounded scan each (a UNION ALL of hundreds of subqueries takes seconds
+    to plan)."""
+    columns: list[list[Any]] = [[], [], [], [], [], [], [], []]
+    for k, f, after in wanted:
+        assert f.unit_ids is not None
+        values = (k, f.unit_ids[0], max(scope.start, f.start or scope.start), min(scope.end, f.end or scope.end),
+                  f.service_id, f.channel, after[0] if after else None, after[1] if after else None)
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    args: list[Any] = [*columns, scope.questionnaire]
+    where = ""
+    for column, value in (("service", scope.service_id), ("channel", scope.channel)):
+        if value is not None:
+            where += f" AND r.{column} = {{}}"
+            args.append(value)
+    args.append(page)
+    sql = ("SELECT f.k AS k, p.id AS id, p.submitted_at AS submitted_at FROM unnest({}::int[], {}::int[], "  # noqa: S608
+           "{}::timestamptz[], {}::timestamptz[], {}::int[], {}::text[], {}::timestamptz[], {}::int[]) "
+           "AS f(k, unit, lo, hi, service, channel, after_at, after_id) CROSS JOIN LATERAL ("
+           "SELECT r.id, r.submitted_at FROM response r WHERE r.unit = f.unit AND r.questionnaire IN "
+           "(SELECT qv.id FROM questionnaire_version qv WHERE qv.key = {}) AND r.status = 'complete' "
+           f"AND r.submitted_at >= f.lo AND r.submitted_at < f.hi{where} "
+           "AND (f.service IS NULL OR (f.service = 0 AND r.service IS NULL) OR r.service = f.service) "
+           "AND (f.channel IS NULL OR r.channel = f.channel) "
+           "AND (f.after_at IS NULL OR r.submitted_at < f.after_at "
+           "OR (r.submitted_at = f.after_at AND r.id < f.after_id)) "
+           "ORDER BY r.submitted_at DESC, r.id DESC LIMIT {}) AS p")
+    return sql, args
 
 
 def _newest_sql(scope: ResponseScope, f: CommentFilter, page: int, k: int,
