@@ -298,6 +298,7 @@ class Response(Table):
     external_id = Varchar(length=80, null=True, unique=True, default=None, help_text="response_id of an import")
     started_at = Timestamptz(default=TimestamptzNow())
     submitted_at = Timestamptz(null=True, default=None, index=True)
+    commented = Integer(default=0, help_text="1: left a comment; kept with the score counts (count_responses)")
 
 
 class Answer(Table):

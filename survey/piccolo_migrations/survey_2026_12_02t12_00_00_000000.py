@@ -16,7 +16,7 @@ async def forwards():
         for statement in create_tables():
             await run_sql(statement)
         for key in await published_keys():
-            await questionnaire_published(key)  # counts the responses already there
+            await questionnaire_published(key, mark=False)  # counts the responses already there
 
     manager.add_raw(kept_counts)
 

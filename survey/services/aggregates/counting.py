@@ -111,6 +111,8 @@ async def count_responses(response_ids: Sequence[int], *, sign: int = 1) -> None
     for key, keyed in (await _keys_of(response_ids)).items():
         ids, state = keyed.ids, keyed.state
         questionnaire, coding = await _coded(keyed.latest_id, keyed.checksum)
+        if sign > 0:
+            await mark_commented(key, ids)
         if state is None:
             if sign < 0 or await _others_complete(key, ids):
                 # counts that were never kept cannot be added to: read raw until a rebuild
@@ -142,7 +144,38 @@ def _negated(blob: bytes) -> bytes:
     return pack(position, -count)
 
 
-async def questionnaire_published(key: str) -> None:
+def _text_ids_sql(texts: Sequence[str]) -> str:
+    return ("EXISTS (SELECT 1 FROM answer a WHERE a.response = response.id AND a.question_id IN "  # noqa: S608
+            f"({marks(len(texts))}) AND a.value_text IS NOT NULL AND a.value_text <> '')")
+
+
+async def mark_commented(key: str, response_ids: Sequence[int] | None = None) -> None:
+    """Set ``response.commented`` of ``key``'s complete responses (or of ``response_ids`` among them): 1 for a
+    non-empty answer to a text question of its latest version, which each group's newest comments are read by."""
+    questionnaire, _ = await _coded(*await _latest_of(key))
+    texts = text_question_ids(questionnaire)
+    if not texts:
+        return
+    where, args = "", [*texts, key]  # in the order of the statement's placeholders
+    if response_ids is not None:
+        if not response_ids:
+            return
+        where = f" AND id IN ({marks(len(response_ids))})"
+        args += [int(i) for i in response_ids]
+    await run_sql(f"UPDATE response SET commented = CASE WHEN {_text_ids_sql(texts)} THEN 1 ELSE 0 END "  # noqa: S608
+                  "WHERE status = 'complete' AND questionnaire IN (SELECT qv.id FROM questionnaire_version qv "
+                  f"WHERE qv.key = {{}}){where}", *args)
+
+
+async def _latest_of(key: str) -> tuple[int, str]:
+    rows = await run_sql("SELECT id, checksum FROM questionnaire_version WHERE key = {} ORDER BY version DESC LIMIT 1",
+                         key)
+    if not rows:
+        raise LookupError(f"questionnaire {key!r} is not published")
+    return int(rows[0]["id"]), rows[0]["checksum"]
+
+
+async def questionnaire_published(key: str, *, mark: bool = True) -> None:
     """After a version of ``key`` is published (in the same transaction): start keeping its counts, or recount
     them when the new version codes answers differently."""
     questionnaire = (await latest_version(key)).questionnaire
@@ -154,7 +187,7 @@ async def questionnaire_published(key: str) -> None:
         await set_coding(key, coding.fingerprint, timezone)
         return
     await _lock()
-    await _rebuild_key(key, None, None)
+    await _rebuild_key(key, None, None, mark=mark)
 
 
 def _month_of(moment: datetime, zone: ZoneInfo) -> int:
@@ -200,7 +233,7 @@ class Rebuilt:
 
 
 async def _rebuild_key(key: str, first: int | None, stop: int | None, progress: Callable[[int], None] | None = None,
-                       rebuilt: Rebuilt | None = None) -> None:
+                       rebuilt: Rebuilt | None = None, *, mark: bool = True) -> None:
     timezone = get_settings().timezone
     zone = ZoneInfo(timezone)
     coding = Coding.of((await latest_version(key)).questionnaire)
@@ -209,6 +242,8 @@ async def _rebuild_key(key: str, first: int | None, stop: int | None, progress: 
     if partial and (state is None or not state.matches(coding, timezone)):
         raise ValueError(f"the kept counts of {key!r} were counted with another coding or timezone, or never: "
                          "rebuild them whole (without --from and --to)")
+    if mark:  # (not in the migration that comes before response.commented)
+        await mark_commented(key)
     span = await _span(key, zone)
     low = first if first is not None else (span.start if len(span) else 0)
     high = stop if stop is not None else (span.stop if len(span) else 0)

@@ -50,81 +50,49 @@ class CommentFilter:
 
 async def newest_commented(scope: ResponseScope, question_ids: Sequence[str], filters: Sequence[CommentFilter],
                            limit: int, *, expected: Sequence[int] | None = None) -> list[list[int]]:
-    """Per filter: the ids of the newest ``limit`` responses in ``scope`` that left a comment (an answer to one of
-    ``question_ids``), newest first; ``expected[k]``: how many of filter ``k``'s responses left one, when known (the
-    counted comments), so that the search stops once it has them all.
+    """Per filter: the ids of the newest ``limit`` responses in ``scope`` that left a comment, newest first;
+    ``expected[k]``: how many of filter ``k``'s responses left one, when known (the counted comments: a filter
+    with none is not read).
 
-    Each filter reads its newest responses a page at a time down the index on (unit, submitted_at), with no
-    condition on the answers: with one, a database has to guess how many rows pass it and may scan the whole
-    period instead of stopping early. Which of the page's responses left a comment is then looked up by id, in
-    order, down the answers' index. A filter that has not found its ``limit`` reads on from where it stopped,
-    pages growing fourfold; with one respondent in five commenting, the first page of :data:`FIRST_PAGE` nearly
-    always suffices."""
+    A response that left a comment (a non-empty answer to a text question of its questionnaire's latest version,
+    ``question_ids``) is marked ``response.commented`` when it is counted (:mod:`survey.services.aggregates`), and a
+    partial index holds the commented responses by (unit, submitted_at): each filter reads its newest ``limit``
+    straight from it. On PostgreSQL the one-unit filters go in one statement planned once (the filters as arrays
+    joined LATERAL to a bounded scan each; a UNION ALL of hundreds of subqueries takes seconds to plan)."""
+    del question_ids  # what a comment is, is fixed when responses are counted
     found: list[list[int]] = [[] for _ in filters]
     need = [limit if expected is None else min(limit, int(expected[k])) for k in range(len(filters))]
-    after: list[tuple[Any, int] | None] = [None] * len(filters)
-    active, page = [k for k in range(len(filters)) if need[k] > 0], FIRST_PAGE
-    while active:
-        candidates: dict[int, list[int]] = {k: [] for k in active}
-        last: dict[int, tuple[Any, int]] = {}
-        postgres = not is_sqlite()
-        one_unit = [k for k in active if postgres and filters[k].unit_ids is not None and len(filters[k].unit_ids) == 1]
-        rest = [k for k in active if k not in set(one_unit)]
-        statements = [_lateral_sql(scope, [(k, filters[k], after[k]) for k in one_unit], page)] if one_unit else []
-        per = FILTERS_PER_QUERY if not postgres else FILTERS_PER_QUERY_POSTGRES
-        for first in range(0, len(rest), per):
-            parts, args = [], []
-            for k in rest[first:first + per]:
-                sql, part_args = _newest_sql(scope, filters[k], page, k, after[k])
-                parts.append(sql)
-                args.extend(part_args)
-            statements.append((" UNION ALL ".join(parts), args))
-        for sql, args in statements:
-            for row in await run_sql(sql, *args):
-                k = int(row["k"])
-                candidates[k].append(int(row["id"]))
-                last[k] = (row["submitted_at"], int(row["id"]))
-        commented = await _commented({i for ids in candidates.values() for i in ids}, question_ids)
-        still = []
-        for k in active:
-            found[k].extend(i for i in candidates[k] if i in commented)
-            del found[k][need[k]:]
-            if len(found[k]) < need[k] and len(candidates[k]) == page:
-                after[k] = last[k]
-                still.append(k)
-        active, page = still, page * 4
+    active = [k for k in range(len(filters)) if need[k] > 0]
+    postgres = not is_sqlite()
+    one_unit = [k for k in active if postgres and filters[k].unit_ids is not None and len(filters[k].unit_ids) == 1]
+    chosen = set(one_unit)
+    rest = [k for k in active if k not in chosen]
+    statements = [_lateral_sql(scope, [(k, filters[k], need[k]) for k in one_unit])] if one_unit else []
+    per = FILTERS_PER_QUERY_POSTGRES if postgres else FILTERS_PER_QUERY
+    for first in range(0, len(rest), per):
+        parts, args = [], []
+        for k in rest[first:first + per]:
+            sql, part_args = _newest_sql(scope, filters[k], need[k], k)
+            parts.append(sql)
+            args.extend(part_args)
+        statements.append((" UNION ALL ".join(parts), args))
+    for sql, args in statements:
+        for row in await run_sql(sql, *args):
+            found[int(row["k"])].append(int(row["id"]))
     return found
 
 
 FILTERS_PER_QUERY = 400  # groups per statement: well under SQLite's 32,766 parameters
 FILTERS_PER_QUERY_POSTGRES = 25  # PostgreSQL plans a long UNION ALL in more than linear time
-FIRST_PAGE = 24  # responses a group reads first when looking for its newest comments
-IDS_PER_QUERY = 5000  # parameters a statement: well under both databases' limits
 
 
-async def _commented(response_ids: set[int], question_ids: Sequence[str]) -> set[int]:
-    """Which of the responses left a comment (a non-empty answer to one of ``question_ids``)."""
-    ids, out = sorted(response_ids), set()
-    for first in range(0, len(ids), IDS_PER_QUERY):
-        chunk = ids[first:first + IDS_PER_QUERY]
-        rows = await run_sql(
-            "SELECT DISTINCT a.response AS id FROM answer a "  # noqa: S608 - placeholders only
-            f"WHERE a.response IN ({marks(len(chunk))}) AND a.question_id IN ({marks(len(question_ids))}) "
-            "AND a.value_text IS NOT NULL AND a.value_text <> ''", *chunk, *question_ids)
-        out.update(int(r["id"]) for r in rows)
-    return out
-
-
-def _lateral_sql(scope: ResponseScope, wanted: Sequence[tuple[int, CommentFilter, tuple[Any, int] | None]],
-                 page: int) -> tuple[str, list[Any]]:
-    """PostgreSQL: the newest ``page`` responses of many one-unit filters in one statement planned once, the
-    filters as arrays joined LATERAL to a bounded scan each (a UNION ALL of hundreds of subqueries takes seconds
-    to plan)."""
-    columns: list[list[Any]] = [[], [], [], [], [], [], [], []]
-    for k, f, after in wanted:
+def _lateral_sql(scope: ResponseScope, wanted: Sequence[tuple[int, CommentFilter, int]]) -> tuple[str, list[Any]]:
+    """PostgreSQL: the newest commented responses of many one-unit filters in one statement planned once."""
+    columns: list[list[Any]] = [[], [], [], [], [], [], []]
+    for k, f, need in wanted:
         assert f.unit_ids is not None
         values = (k, f.unit_ids[0], max(scope.start, f.start or scope.start), min(scope.end, f.end or scope.end),
-                  f.service_id, f.channel, after[0] if after else None, after[1] if after else None)
+                  f.service_id, f.channel, need)
         for column, value in zip(columns, values, strict=True):
             column.append(value)
     args: list[Any] = [*columns, scope.questionnaire]
@@ -133,23 +101,18 @@ def _lateral_sql(scope: ResponseScope, wanted: Sequence[tuple[int, CommentFilter
         if value is not None:
             where += f" AND r.{column} = {{}}"
             args.append(value)
-    args.append(page)
-    sql = ("SELECT f.k AS k, p.id AS id, p.submitted_at AS submitted_at FROM unnest({}::int[], {}::int[], "  # noqa: S608
-           "{}::timestamptz[], {}::timestamptz[], {}::int[], {}::text[], {}::timestamptz[], {}::int[]) "
-           "AS f(k, unit, lo, hi, service, channel, after_at, after_id) CROSS JOIN LATERAL ("
-           "SELECT r.id, r.submitted_at FROM response r WHERE r.unit = f.unit AND r.questionnaire IN "
-           "(SELECT qv.id FROM questionnaire_version qv WHERE qv.key = {}) AND r.status = 'complete' "
-           f"AND r.submitted_at >= f.lo AND r.submitted_at < f.hi{where} "
+    sql = ("SELECT f.k AS k, p.id AS id FROM unnest({}::int[], {}::int[], {}::timestamptz[], "  # noqa: S608
+           "{}::timestamptz[], {}::int[], {}::text[], {}::int[]) AS f(k, unit, lo, hi, service, channel, need) "
+           "CROSS JOIN LATERAL (SELECT r.id FROM response r WHERE r.commented = 1 AND r.unit = f.unit "
+           "AND r.submitted_at >= f.lo AND r.submitted_at < f.hi AND r.status = 'complete' AND r.questionnaire IN "
+           f"(SELECT qv.id FROM questionnaire_version qv WHERE qv.key = {{}}){where} "
            "AND (f.service IS NULL OR (f.service = 0 AND r.service IS NULL) OR r.service = f.service) "
            "AND (f.channel IS NULL OR r.channel = f.channel) "
-           "AND (f.after_at IS NULL OR r.submitted_at < f.after_at "
-           "OR (r.submitted_at = f.after_at AND r.id < f.after_id)) "
-           "ORDER BY r.submitted_at DESC, r.id DESC LIMIT {}) AS p")
+           "ORDER BY r.submitted_at DESC, r.id DESC LIMIT f.need) AS p")
     return sql, args
 
 
-def _newest_sql(scope: ResponseScope, f: CommentFilter, page: int, k: int,
-                after: tuple[Any, int] | None) -> tuple[str, list[Any]]:
+def _newest_sql(scope: ResponseScope, f: CommentFilter, need: int, k: int) -> tuple[str, list[Any]]:
     args: list[Any] = [scope.questionnaire, max(scope.start, f.start or scope.start),
                        min(scope.end, f.end or scope.end)]
     where = ""
@@ -172,14 +135,11 @@ def _newest_sql(scope: ResponseScope, f: CommentFilter, page: int, k: int,
     if f.channel is not None:
         where += " AND r.channel = {}"
         args.append(f.channel)
-    if after is not None:  # on from the last response read (the stored value itself, compared as stored)
-        where += " AND (r.submitted_at < {} OR (r.submitted_at = {} AND r.id < {}))"
-        args.extend([after[0], after[0], after[1]])
-    args.append(page)
-    sql = (f"SELECT * FROM (SELECT {int(k)} AS k, r.id AS id, r.submitted_at AS submitted_at "  # noqa: S608
-           "FROM response r WHERE r.questionnaire IN (SELECT qv.id FROM questionnaire_version qv WHERE qv.key = {}) "
-           f"AND r.status = 'complete' AND r.submitted_at >= {{}} AND r.submitted_at < {{}}{where}"
-           f" ORDER BY r.submitted_at DESC, r.id DESC LIMIT {{}}) AS newest{k}")
+    args.append(need)
+    sql = (f"SELECT * FROM (SELECT {int(k)} AS k, r.id AS id FROM response r "  # noqa: S608 - placeholders only
+           "WHERE r.commented = 1 AND r.questionnaire IN (SELECT qv.id FROM questionnaire_version qv "
+           f"WHERE qv.key = {{}}) AND r.status = 'complete' AND r.submitted_at >= {{}} AND r.submitted_at < {{}}"
+           f"{where} ORDER BY r.submitted_at DESC, r.id DESC LIMIT {{}}) AS newest{k}")
     return sql, args
 
 
