@@ -11,13 +11,14 @@ async def forwards():
 
     async def commented():
         from survey.services.aggregates.counting import mark_commented, published_keys
+        from survey.services.questionnaires import latest_version
         from survey.tables import Response
 
         await Response.raw("ALTER TABLE response ADD COLUMN commented INTEGER NOT NULL DEFAULT 0")
         await Response.raw("CREATE INDEX IF NOT EXISTS response_commented ON response (unit, submitted_at) "
                            "WHERE commented = 1")
         for key in await published_keys():
-            await mark_commented(key)
+            await mark_commented(key, (await latest_version(key)).questionnaire)
 
     manager.add_raw(commented)
 

@@ -33,14 +33,14 @@ async def test_the_newest_comments_of_each_group_even_when_they_are_far_back(ref
     units = {r["code"]: r["id"] for r in await Unit.select(Unit.id, Unit.code)}
     scope = ResponseScope("counter", datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
     filters = [CommentFilter(unit_ids=(units[code],)) for code in commented]
-    found = await newest_commented(scope, ["comment"], filters, 3)
+    found = await newest_commented(scope, filters, 3)
     every = await extract_comments(scope, ["comment"])  # newest first, all of them
     for filter_, ids in zip(filters, found, strict=True):
         expected = [c.response_id for c in every if c.unit_id == filter_.unit_ids[0]][:3]
         assert ids == expected
     assert [len(ids) for ids in found] == [2, 3, 0]  # the oldest two of 150, the newest three, none
     # knowing the counts changes nothing but where the search stops
-    assert await newest_commented(scope, ["comment"], filters, 3, expected=[2, 15, 0]) == found
+    assert await newest_commented(scope, filters, 3, expected=[2, 15, 0]) == found
     # a service and a window of days: the responses of another service or outside the days are not read
     from survey.tables import Service
 
@@ -48,6 +48,6 @@ async def test_the_newest_comments_of_each_group_even_when_they_are_far_back(ref
     low, high = datetime(2026, 5, 9, 17, tzinfo=UTC), datetime(2026, 5, 19, 17, tzinfo=UTC)  # 10–20 May, local
     windowed = [CommentFilter((units["HN-CG"],), sib, None, low, high), CommentFilter((units["HN-CG"],), 0),
                 CommentFilter((units["HN-CG"],), sib, "call")]
-    found = await newest_commented(scope, ["comment"], windowed, 3)
+    found = await newest_commented(scope, windowed, 3)
     expected = [c.response_id for c in every if c.unit_id == units["HN-CG"] and low <= c.submitted_at < high][:3]
     assert found == [expected, [], []] and len(expected) == 3

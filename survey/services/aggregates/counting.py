@@ -32,9 +32,7 @@ from survey.services.aggregates.store import (
     kept_cells,
     merge_cells,
     month_cell_rows,
-    pack,
     set_coding,
-    unpack,
 )
 from survey.services.extract import ResponseScope, extract_in_transaction, extract_responses
 from survey.services.questionnaires import get_version, latest_version
@@ -102,19 +100,17 @@ async def _others_complete(key: str, response_ids: Sequence[int]) -> bool:
     return int(rows[0]["n"]) > len(set(response_ids))
 
 
-async def count_responses(response_ids: Sequence[int], *, sign: int = 1) -> None:
-    """Add the complete responses ``response_ids`` to the kept counts (``sign=-1``: take them away, before they
-    change or go), inside the caller's write transaction."""
+async def count_responses(response_ids: Sequence[int]) -> None:
+    """Add the complete responses ``response_ids`` to the kept counts, inside the caller's write transaction."""
     if not response_ids:
         return
     timezone = get_settings().timezone
     for key, keyed in (await _keys_of(response_ids)).items():
         ids, state = keyed.ids, keyed.state
         questionnaire, coding = await _coded(keyed.latest_id, keyed.checksum)
-        if sign > 0:
-            await mark_commented(key, ids)
+        await mark_commented(key, questionnaire, ids)
         if state is None:
-            if sign < 0 or await _others_complete(key, ids):
+            if await _others_complete(key, ids):
                 # counts that were never kept cannot be added to: read raw until a rebuild
                 await set_coding(key, STALE, timezone)
                 log.warning("kept counts of %r were missing; scores read the raw rows until "
@@ -133,15 +129,7 @@ async def count_responses(response_ids: Sequence[int], *, sign: int = 1) -> None
         for start in range(0, len(ids), COUNT_CHUNK):
             scope = ResponseScope(key, FIRST, LAST, response_ids=tuple(ids[start:start + COUNT_CHUNK]))
             frame = await extract_in_transaction(scope, coding.question_ids, texts)
-            rows = month_cell_rows(frame, coding, timezone)
-            if sign < 0:
-                rows = [(*r[:6], -r[6], _negated(r[7])) for r in rows]
-            await merge_cells(rows)
-
-
-def _negated(blob: bytes) -> bytes:
-    position, count = unpack(blob)
-    return pack(position, -count)
+            await merge_cells(month_cell_rows(frame, coding, timezone))
 
 
 def _text_ids_sql(texts: Sequence[str]) -> str:
@@ -149,10 +137,10 @@ def _text_ids_sql(texts: Sequence[str]) -> str:
             f"({marks(len(texts))}) AND a.value_text IS NOT NULL AND a.value_text <> '')")
 
 
-async def mark_commented(key: str, response_ids: Sequence[int] | None = None) -> None:
+async def mark_commented(key: str, questionnaire: Questionnaire, response_ids: Sequence[int] | None = None) -> None:
     """Set ``response.commented`` of ``key``'s complete responses (or of ``response_ids`` among them): 1 for a
-    non-empty answer to a text question of its latest version, which each group's newest comments are read by."""
-    questionnaire, _ = await _coded(*await _latest_of(key))
+    non-empty answer to a text question of ``questionnaire`` (its latest version), which each group's newest
+    comments are read by."""
     texts = text_question_ids(questionnaire)
     if not texts:
         return
@@ -165,14 +153,6 @@ async def mark_commented(key: str, response_ids: Sequence[int] | None = None) ->
     await run_sql(f"UPDATE response SET commented = CASE WHEN {_text_ids_sql(texts)} THEN 1 ELSE 0 END "  # noqa: S608
                   "WHERE status = 'complete' AND questionnaire IN (SELECT qv.id FROM questionnaire_version qv "
                   f"WHERE qv.key = {{}}){where}", *args)
-
-
-async def _latest_of(key: str) -> tuple[int, str]:
-    rows = await run_sql("SELECT id, checksum FROM questionnaire_version WHERE key = {} ORDER BY version DESC LIMIT 1",
-                         key)
-    if not rows:
-        raise LookupError(f"questionnaire {key!r} is not published")
-    return int(rows[0]["id"]), rows[0]["checksum"]
 
 
 async def questionnaire_published(key: str, *, mark: bool = True) -> None:
@@ -215,10 +195,10 @@ async def _lock() -> None:
         await run_sql("LOCK TABLE score_cell, score_coding IN SHARE ROW EXCLUSIVE MODE")
 
 
-async def _raw_cells(key: str, coding: Coding, months: range, timezone: str) -> ScoreCells:
+async def _raw_cells(key: str, questionnaire: Questionnaire, coding: Coding, months: range,
+                     timezone: str) -> ScoreCells:
     """``key``'s committed complete responses in ``months``, counted into month cells."""
     zone = ZoneInfo(timezone)
-    questionnaire = (await latest_version(key)).questionnaire
     scope = ResponseScope(key, _month_start(months.start, zone), _month_start(months.stop, zone))
     frame = await extract_responses(scope, coding.question_ids, text_question_ids(questionnaire))
     return cells_of_frame(frame, coding, timezone)
@@ -236,21 +216,22 @@ async def _rebuild_key(key: str, first: int | None, stop: int | None, progress: 
                        rebuilt: Rebuilt | None = None, *, mark: bool = True) -> None:
     timezone = get_settings().timezone
     zone = ZoneInfo(timezone)
-    coding = Coding.of((await latest_version(key)).questionnaire)
+    questionnaire = (await latest_version(key)).questionnaire
+    coding = Coding.of(questionnaire)
     state = await coding_state(key)
     partial = first is not None or stop is not None
     if partial and (state is None or not state.matches(coding, timezone)):
         raise ValueError(f"the kept counts of {key!r} were counted with another coding or timezone, or never: "
                          "rebuild them whole (without --from and --to)")
     if mark:  # (not in the migration that comes before response.commented)
-        await mark_commented(key)
+        await mark_commented(key, questionnaire)
     span = await _span(key, zone)
     low = first if first is not None else (span.start if len(span) else 0)
     high = stop if stop is not None else (span.stop if len(span) else 0)
     await delete_cells(key, range(low, high) if partial else None)
     await set_coding(key, coding.fingerprint, timezone)
     for month in range(low, high):
-        cells = await _raw_cells(key, coding, range(month, month + 1), timezone)
+        cells = await _raw_cells(key, questionnaire, coding, range(month, month + 1), timezone)
         await insert_cells(cell_rows(cells))
         if rebuilt is not None:
             rebuilt.responses[key] = rebuilt.responses.get(key, 0) + int(cells.n.sum())
@@ -300,7 +281,8 @@ async def verify(limit: int = 50) -> list[str]:
     zone = ZoneInfo(timezone)
     found: list[str] = []
     for key in await published_keys():
-        coding = Coding.of((await latest_version(key)).questionnaire)
+        questionnaire = (await latest_version(key)).questionnaire
+        coding = Coding.of(questionnaire)
         state = await coding_state(key)
         span = await _span(key, zone)
         if state is None or not state.matches(coding, timezone):
@@ -316,7 +298,7 @@ async def verify(limit: int = 50) -> list[str]:
         months_range = range(months[0], months[-1] + 1)
         for month in months_range:
             kept = cells_of_rows([r for r in kept_rows if int(r[1]) == month], coding, timezone)
-            raw = await _raw_cells(key, coding, range(month, month + 1), timezone)
+            raw = await _raw_cells(key, questionnaire, coding, range(month, month + 1), timezone)
             for line in raw.tally.differences(kept.tally, limit=limit):
                 found.append(f"{key} {month // 12}-{month % 12 + 1:02d}: {line} (raw against kept)")
             if len(found) >= limit:

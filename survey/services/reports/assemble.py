@@ -164,7 +164,7 @@ async def _comment_groups(data: ScoreData, spec: ReportSpec, period: Period, gro
         return result
     start, end = period.bounds(get_settings().timezone)
     scope = ResponseScope(q.id, start, end, scope_path, service_id, None)
-    newest = (await newest_commented(scope, text_ids, [CommentFilter()], COMMENTS_SHOWN))[0]
+    newest = (await newest_commented(scope, [CommentFilter()], COMMENTS_SHOWN))[0]
     texts = await extract_comments(scope, text_ids, response_ids=newest) if newest else []
     # the few authors' ratings, read for them alone
     numeric = [x.id for x in q.questions if x.is_numeric]

@@ -48,18 +48,17 @@ class CommentFilter:
     end: datetime | None = None
 
 
-async def newest_commented(scope: ResponseScope, question_ids: Sequence[str], filters: Sequence[CommentFilter],
-                           limit: int, *, expected: Sequence[int] | None = None) -> list[list[int]]:
+async def newest_commented(scope: ResponseScope, filters: Sequence[CommentFilter], limit: int, *,
+                           expected: Sequence[int] | None = None) -> list[list[int]]:
     """Per filter: the ids of the newest ``limit`` responses in ``scope`` that left a comment, newest first;
     ``expected[k]``: how many of filter ``k``'s responses left one, when known (the counted comments: a filter
     with none is not read).
 
-    A response that left a comment (a non-empty answer to a text question of its questionnaire's latest version,
-    ``question_ids``) is marked ``response.commented`` when it is counted (:mod:`survey.services.aggregates`), and a
+    A response that left a comment (a non-empty answer to a text question of its questionnaire's latest version)
+    is marked ``response.commented`` when it is counted (:mod:`survey.services.aggregates`), and a
     partial index holds the commented responses by (unit, submitted_at): each filter reads its newest ``limit``
     straight from it. On PostgreSQL the one-unit filters go in one statement planned once (the filters as arrays
     joined LATERAL to a bounded scan each; a UNION ALL of hundreds of subqueries takes seconds to plan)."""
-    del question_ids  # what a comment is, is fixed when responses are counted
     found: list[list[int]] = [[] for _ in filters]
     need = [limit if expected is None else min(limit, int(expected[k])) for k in range(len(filters))]
     active = [k for k in range(len(filters)) if need[k] > 0]
@@ -175,7 +174,7 @@ async def group_comments(assessment: ScoreAssessment, scope: ResponseScope, ques
     # a group below min_n shows nothing but its n, comments included, whatever min_n_comments says
     reasons = [rule.reason(n) or rule.comments_reason(n) for n in counts]
     wanted = [k for k, reason in enumerate(reasons) if reason is None and commented[k] > 0]
-    picked = await newest_commented(scope, question_ids, _filters(assessment, context, wanted), LATEST_COMMENTS,
+    picked = await newest_commented(scope, _filters(assessment, context, wanted), LATEST_COMMENTS,
                                     expected=[commented[k] for k in wanted]) if wanted else []
     newest = dict(zip(wanted, picked, strict=True))
     ids = sorted({rid for picked in newest.values() for rid in picked})
