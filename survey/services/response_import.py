@@ -308,11 +308,12 @@ async def _write(rows: list[_Row], progress: Callable[[int], None] | None) -> No
                 f"INSERT INTO response ({', '.join(columns)}) VALUES {rows_sql} RETURNING id, external_id",  # noqa: S608
                 *values)}
             answers = [(inserted[row.response_id], q, number, text) for row in batch for q, number, text in row.answers]
-            connection = db.current_transaction.get().connection  # type: ignore[union-attr]
             if sqlite:
+                connection = await db.current_transaction.get().begun()  # type: ignore[union-attr]
                 await connection.executemany(
                     "INSERT INTO answer (response, question_id, value_number, value_text) VALUES (?, ?, ?, ?)", answers)
             elif answers:
+                connection = db.current_transaction.get().connection  # type: ignore[union-attr]
                 # PostgreSQL's COPY is several times faster than a multi-row INSERT for the answers
                 await connection.copy_records_to_table("answer", records=answers,
                                                        columns=["response", "question_id", "value_number",
