@@ -25,6 +25,7 @@ from survey.settings import DatabaseSettings, get_settings
 __all__ = [
     "NUL",
     "PooledSQLiteEngine",
+    "Statement",
     "TransactionType",
     "all_tables",
     "aware",
@@ -247,7 +248,7 @@ class PooledSQLiteTransaction(SQLiteTransaction):
         broken = False
         try:
             if exception:
-                if not self._rolled_back:
+                if not self._rolled_back and not self._committed:
                     await self.rollback()
             elif not self._committed and not self._rolled_back:
                 await self.commit()
@@ -382,28 +383,40 @@ def _compiled(statements: Sequence[Statement], sqlite: bool) -> list[tuple[str, 
             for query, args in statements]
 
 
-async def _in_transaction(transaction: Any, statements: Sequence[Statement], tuples: bool) -> list[list[Any]]:
-    """``statements`` run in order on ``transaction``'s connection, the rows of each."""
+async def _in_transaction(transaction: Any, statements: Sequence[Statement], tuples: bool,
+                          commit: bool = False) -> list[list[Any]]:
+    """``statements`` run in order on ``transaction``'s connection, the rows of each (then COMMIT)."""
     if isinstance(transaction, SQLiteTransaction):
         begin = transaction.take_begin() if isinstance(transaction, PooledSQLiteTransaction) else None
-        return await _sqlite_call(transaction.connection, _compiled(statements, True),
-                                  _fetch_tuples if tuples else _fetch_dicts, begin=begin)
-    shape = tuple if tuples else dict
-    return [[shape(row) for row in await transaction.connection.fetch(query, *params)]  # type: ignore[operator]
-            for query, params in _compiled(statements, False)]
+        results = await _sqlite_call(transaction.connection, _compiled(statements, True),
+                                     _fetch_tuples if tuples else _fetch_dicts, begin=begin, commit=commit)
+    else:
+        shape = tuple if tuples else dict
+        results = [[shape(row) for row in await transaction.connection.fetch(query, *params)]  # type: ignore[operator]
+                   for query, params in _compiled(statements, False)]
+        if commit:
+            await transaction.commit()
+    if commit:
+        transaction._committed = True  # noqa: SLF001 - Piccolo's own flag: the block's end commits nothing more
+    return results
 
 
-async def run_sql_many(statements: Sequence[Statement], *, tuples: bool = False) -> list[list[Any]]:
+async def run_sql_many(statements: Sequence[Statement], *, tuples: bool = False,
+                       commit: bool = False) -> list[list[Any]]:
     """Run ``statements`` (each ``(query, args)`` as for :func:`run_sql`) in order inside the current transaction
     and return the rows of each: on SQLite in one call on the connection's thread, which is what a group commit's
-    latency is made of.
+    latency is made of. ``commit`` commits the transaction after them, in the same call (the last statements of
+    the block that opened the transaction, which must own it: a nested ``transaction()`` is its parent); a failure
+    before it, or in it, leaves the block to roll everything back.
 
     >>> # inside write_transaction():  inserted, cells = await run_sql_many([(insert, values), (select, keys)])
     """
     transaction = engine().current_transaction.get()
     if transaction is None:
         raise RuntimeError("run_sql_many runs inside a transaction (write_transaction())")
-    return await _in_transaction(transaction, statements, tuples) if statements else []
+    if not statements and not commit:
+        return []
+    return await _in_transaction(transaction, statements, tuples, commit)
 
 
 async def run_sql_rows(query: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,13 +28,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from questionnaires import AnswerValue, parse_answers, to_storage
-from survey.db import NUL, aware, history_append_sql, marks, run_sql, write_transaction
-from survey.services.aggregates import count_responses
+from survey.db import NUL, Statement, aware, engine, history_append_sql, marks, run_sql_many, write_transaction
+from survey.services.aggregates import Completed, count_reads, count_responses, count_writes
 from survey.services.followups import add_working_hours
 from survey.services.group_commit import GroupWriter
 from survey.services.links import response_channel
 from survey.services.questionnaires import PublishedQuestionnaire, QuestionnaireVersions, get_version
-from survey.tables import Answer, FollowUp, Response, ResponseStatus
+from survey.tables import Response, ResponseStatus
 
 __all__ = [
     "MAX_BATCH",
@@ -115,37 +116,39 @@ class _Plan:
     response_id: int | None = None
     answers: dict[str, AnswerValue] = field(default_factory=dict)
     follow_up: tuple[str, ...] = ()
+    fresh: bool = False  # a response this batch creates
 
 
-async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions) -> list[Outcome]:
-    """Apply ``items`` inside the current transaction; each target appears at most once."""
+INVITATIONS_SQL = (
+    "SELECT i.id, i.token_hash, i.questionnaire, i.unit, i.service, i.counter, i.channel, i.trust, i.language, "
+    "i.status, i.expires_at, c.channel AS contact_channel, r.id AS response_id, r.status AS response_status "
+    "FROM invitation i LEFT JOIN contact c ON c.id = i.contact LEFT JOIN response r ON r.invitation = i.id "
+    "WHERE i.token_hash IN ("
+)
+
+
+async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions, *,
+                       owner: bool = False) -> list[Outcome]:
+    """Apply ``items`` inside the current transaction; each target appears at most once.
+
+    The hot path of every submission: plain SQL, no query builder, and the statements grouped into few round
+    trips (:func:`run_sql_many`): what is there (the links, their responses, the drafts); the responses written
+    with the kept counts and their states read; then the answers, the counts, the links' states and the follow-up
+    cases. A draft completed on its last page is counted after, read back (its earlier pages are stored).
+    """
     now = datetime.now(UTC)
     outcomes: list[Outcome | None] = [None] * len(items)
     hashes = sorted({i.token_hash for i in items if i.token_hash is not None})
-    invitations: dict[str, dict[str, Any]] = {}
+    draft_ids = sorted({i.response_id for i in items if i.response_id is not None})
+    reads: list[Statement] = []
     if hashes:
-        # the hot path of every submission: plain SQL, no query builder
-        sql = (
-            "SELECT i.id, i.token_hash, i.questionnaire, i.unit, i.service, i.counter, i.channel, i.trust, "
-            "i.language, i.status, i.expires_at, c.channel AS contact_channel FROM invitation i "
-            "LEFT JOIN contact c ON c.id = i.contact WHERE i.token_hash IN ("
-        )
-        rows = await run_sql(sql + marks(len(hashes)) + ")", *hashes)
-        invitations = {row["token_hash"]: row for row in rows}
-    responses: dict[tuple[str, object], dict[str, Any]] = {}
-    invitation_ids = [row["id"] for row in invitations.values()]
-    if invitation_ids:
-        for row in await run_sql(
-            f"SELECT id, invitation, status FROM response WHERE invitation IN ({marks(len(invitation_ids))})",  # noqa: S608
-            *invitation_ids,
-        ):
-            responses[("invitation", row["invitation"])] = row
-    draft_ids = [i.response_id for i in items if i.response_id is not None]
+        reads.append((INVITATIONS_SQL + marks(len(hashes)) + ")", hashes))
     if draft_ids:
-        for row in await Response.select(Response.id, Response.status, Response.questionnaire).where(
-            Response.id.is_in(draft_ids)
-        ):
-            responses[("response", row["id"])] = row
+        reads.append((f"SELECT id, status, questionnaire FROM response WHERE id IN ({marks(len(draft_ids))})",  # noqa: S608
+                      draft_ids))
+    found = iter(await run_sql_many(reads))
+    invitations = {row["token_hash"]: row for row in next(found)} if hashes else {}
+    drafts = {row["id"]: row for row in next(found)} if draft_ids else {}
 
     opened: list[int] = []
     plans: list[_Plan] = []
@@ -157,30 +160,30 @@ async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions)
                 outcomes[index] = Outcome("unknown")
                 continue
             plan.invitation = invitation
-            existing = responses.get(("invitation", invitation["id"]))
+            existing = invitation["response_id"]
             if item.mark_opened:
                 opened.append(invitation["id"])
                 outcomes[index] = Outcome("opened")
                 continue
-            if (existing and existing["status"] == ResponseStatus.complete) or invitation["status"] == "responded":
-                outcomes[index] = Outcome("used", existing["id"] if existing else None)
+            if invitation["response_status"] == ResponseStatus.complete or invitation["status"] == "responded":
+                outcomes[index] = Outcome("used", existing)
                 continue
             expires_at = invitation["expires_at"]
             if invitation["status"] == "expired" or (expires_at is not None and aware(expires_at) <= now):
                 outcomes[index] = Outcome("expired")
                 continue
-            plan.response_id = existing["id"] if existing else None
+            plan.response_id = existing
             plan.published = await get_version(invitation["questionnaire"], versions)
         elif item.response_id is not None:
-            existing = responses.get(("response", item.response_id))
-            if existing is None:
+            draft = drafts.get(item.response_id)
+            if draft is None:
                 outcomes[index] = Outcome("unknown")
                 continue
-            if existing["status"] == ResponseStatus.complete:
-                outcomes[index] = Outcome("used", existing["id"])
+            if draft["status"] == ResponseStatus.complete:
+                outcomes[index] = Outcome("used", draft["id"])
                 continue
-            plan.response_id = existing["id"]
-            plan.published = await get_version(existing["questionnaire"], versions)
+            plan.response_id = draft["id"]
+            plan.published = await get_version(draft["questionnaire"], versions)
         elif item.new_response is not None:
             plan.published = await get_version(item.new_response.questionnaire_id, versions)
         else:
@@ -199,104 +202,118 @@ async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions)
             plan.follow_up = questionnaire.follow_up.triggered_by(plan.answers)
         plans.append(plan)
 
+    # anonymous new responses one by one (nothing unique to match a multi-row insert's ids back by)
+    for plan in plans:
+        if plan.response_id is None and plan.invitation is None:
+            row = _response_row(plan, now)
+            await row.save()
+            plan.fresh, plan.response_id = True, row.id
+
+    # second round trip: drafts moved on (completed only while still incomplete), links' new responses inserted
+    # (matched back by their unique invitation), the kept counts of what completes here read
+    stored = [p for p in plans if p.response_id is not None and not p.fresh]
+    by_invitation = [p for p in plans if p.response_id is None]
+    completed = [_completed(p, now) for p in plans if p.item.complete and (p.fresh or p.response_id is None)]
+    writes: list[Statement] = [_draft_update(p, now) for p in stored]
+    if by_invitation:
+        rows = [_response_values(p, now) for p in by_invitation]
+        writes.append((_insert_sql("response", RESPONSE_COLUMNS, len(rows)) + " RETURNING id, invitation",
+                       [value for row in rows for value in row]))
+    written = await run_sql_many([*writes, *count_reads([c for _, c in completed])])
+    kept: list[_Plan] = []
+    for plan, done in zip(stored, written, strict=False):
+        if done:
+            kept.append(plan)
+        else:
+            outcomes[plan.index] = Outcome("used", plan.response_id)
+    if by_invitation:
+        ids = {row["invitation"]: row["id"] for row in written[len(stored)]}
+        for plan in by_invitation:
+            assert plan.invitation is not None
+            plan.fresh, plan.response_id = True, ids[plan.invitation["id"]]
+    plans = [p for p in plans if p.fresh] + kept
+    count_read = written[len(writes):]
+
+    # third round trip: the answers (replacing what a draft's page covers), the counts, the links, the cases
+    writes = []
+    for plan in kept:
+        if plan.item.replace is None:
+            writes.append(("DELETE FROM answer WHERE response = {}", [plan.response_id]))
+        elif plan.item.replace:
+            writes.append((f"DELETE FROM answer WHERE response = {{}} AND question_id IN "  # noqa: S608
+                           f"({marks(len(plan.item.replace))})", [plan.response_id, *plan.item.replace]))
+    answer_rows = [row for plan in plans for row in _answer_rows(plan)]
+    for start in range(0, len(answer_rows), ANSWER_ROWS_PER_INSERT):
+        chunk = answer_rows[start : start + ANSWER_ROWS_PER_INSERT]
+        writes.append((_insert_sql("answer", ("response", "question_id", "value_number", "value_text"), len(chunk)),
+                       [value for row in chunk for value in row]))
+    ids = {p.index: p.response_id for p in plans}
+    counted = [dataclasses.replace(c, response_id=ids[index]) for index, c in completed if index in ids]
+    writes += await count_writes(counted, count_read)
+    completed_links = [p.invitation["id"] for p in plans if p.item.complete and p.invitation is not None]
+    history = history_append_sql()
+    if completed_links:
+        writes.append((f"UPDATE invitation SET status = 'responded', responded_at = {{}}, status_history = {history} "  # noqa: S608
+                       f"WHERE id IN ({marks(len(completed_links))})",
+                       [now, json.dumps({"status": "responded", "at": now.isoformat(), "detail": "survey answered"}),
+                        *completed_links]))
     if opened:
         # only placeholders are put into the SQL text; values travel as parameters
         status = "CASE WHEN status IN ('planned', 'sent', 'delivered') THEN 'opened' ELSE status END"
-        where = f"opened_at IS NULL AND id IN ({marks(len(opened))})"
-        await run_sql(
-            f"UPDATE invitation SET opened_at = {{}}, status = {status}, status_history = {history_append_sql()} WHERE {where}",  # noqa: S608, E501
-            now, json.dumps({"status": "opened", "at": now.isoformat(), "detail": "link opened"}), *opened,
-        )
-
-    # drafts already stored: move them on, completing them only while they are still incomplete
-    kept: list[_Plan] = []
-    for plan in plans:
-        item = plan.item
-        if plan.response_id is None:
-            kept.append(plan)
-            continue
-        language = item.language or "vi"
-        if item.complete:
-            done = await run_sql(
-                "UPDATE response SET status = 'complete', submitted_at = {}, page = {}, language = {} "
-                "WHERE id = {} AND status = 'incomplete' RETURNING id",
-                now, item.page, language, plan.response_id,
-            )
-        else:
-            done = await run_sql(
-                "UPDATE response SET page = {}, language = {} WHERE id = {} AND status = 'incomplete' RETURNING id",
-                item.page, language, plan.response_id,
-            )
-        if not done:
-            outcomes[plan.index] = Outcome("used", plan.response_id)
-            continue
-        kept.append(plan)
-    plans = kept
-
-    # new responses: multi-row insert; link responses are matched back by their (unique) invitation
-    fresh = [p for p in plans if p.response_id is None]  # the rest are stored drafts
-    by_invitation = [p for p in fresh if p.invitation is not None]
-    if by_invitation:
-        rows = [_response_values(p, now) for p in by_invitation]
-        inserted = await run_sql(
-            _insert_sql("response", RESPONSE_COLUMNS, len(rows)) + " RETURNING id, invitation",
-            *[value for row in rows for value in row],
-        )
-        ids = {row["invitation"]: row["id"] for row in inserted}
-        for plan in by_invitation:
-            assert plan.invitation is not None
-            plan.response_id = ids[plan.invitation["id"]]
-    for plan in fresh:
-        if plan.invitation is None:
-            row = _response_row(plan, now)
-            await row.save()
-            plan.response_id = row.id
-
-    # answers: replace what the submission covers, then one multi-row insert
-    fresh_plans = {p.index for p in fresh}
-    for plan in plans:
-        if plan.index in fresh_plans:
-            continue
-        if plan.item.replace is None:
-            await Answer.delete().where(Answer.response == plan.response_id)
-        elif plan.item.replace:
-            await Answer.delete().where(
-                (Answer.response == plan.response_id) & Answer.question_id.is_in(list(plan.item.replace))
-            )
-    answer_rows: list[tuple[object, ...]] = []
-    for plan in plans:
-        assert plan.published is not None
-        questionnaire = plan.published.questionnaire
-        for question_id, value in plan.answers.items():
-            number, text = to_storage(questionnaire.question(question_id), value)
-            answer_rows.append((plan.response_id, question_id, number, text))
-    for start in range(0, len(answer_rows), ANSWER_ROWS_PER_INSERT):
-        chunk = answer_rows[start : start + ANSWER_ROWS_PER_INSERT]
-        await run_sql(
-            _insert_sql("answer", ("response", "question_id", "value_number", "value_text"), len(chunk)),
-            *[value for row in chunk for value in row],
-        )
-
-    # the completed responses counted into the kept score cells, in this transaction
-    await count_responses([p.response_id for p in plans if p.item.complete and p.response_id is not None])
-
-    completed_links = [p.invitation["id"] for p in plans if p.item.complete and p.invitation is not None]
-    if completed_links:
-        history = history_append_sql()
-        where = f"id IN ({marks(len(completed_links))})"
-        await run_sql(
-            f"UPDATE invitation SET status = 'responded', responded_at = {{}}, status_history = {history} WHERE {where}",  # noqa: S608, E501
-            now, json.dumps({"status": "responded", "at": now.isoformat(), "detail": "survey answered"}),
-            *completed_links,
-        )
-
-    cases = [p for p in plans if p.follow_up]
+        writes.append((f"UPDATE invitation SET opened_at = {{}}, status = {status}, status_history = {history} "  # noqa: S608
+                       f"WHERE opened_at IS NULL AND id IN ({marks(len(opened))})",
+                       [now, json.dumps({"status": "opened", "at": now.isoformat(), "detail": "link opened"}),
+                        *opened]))
+    cases = [_follow_up_values(p, now) for p in plans if p.follow_up]
     if cases:
-        await FollowUp.insert(*[_follow_up_row(p, now) for p in cases])
+        writes.append((_insert_sql("follow_up", FOLLOW_UP_COLUMNS, len(cases)),
+                       [value for row in cases for value in row]))
+    # drafts completed on their last page are counted from their stored answers (every page of them) after;
+    # without them the batch commits in this same round trip (when its transaction is its own: ``owner``)
+    last_pages = [p.response_id for p in kept if p.item.complete and p.response_id is not None]
+    await run_sql_many(writes, commit=owner and not last_pages)
+    if last_pages:
+        await count_responses(last_pages)
 
     for plan in plans:
         outcomes[plan.index] = Outcome("complete" if plan.item.complete else "saved", plan.response_id)
     return [o if o is not None else Outcome("unknown") for o in outcomes]
+
+
+def _draft_update(plan: _Plan, now: datetime) -> Statement:
+    """The update moving a stored draft on: ``RETURNING id`` only while it was still incomplete."""
+    item = plan.item
+    language = item.language or "vi"
+    if item.complete:
+        return ("UPDATE response SET status = 'complete', submitted_at = {}, page = {}, language = {} "
+                "WHERE id = {} AND status = 'incomplete' RETURNING id", [now, item.page, language, plan.response_id])
+    return ("UPDATE response SET page = {}, language = {} WHERE id = {} AND status = 'incomplete' RETURNING id",
+            [item.page, language, plan.response_id])
+
+
+def _answer_rows(plan: _Plan) -> list[tuple[object, ...]]:
+    assert plan.published is not None
+    questionnaire = plan.published.questionnaire
+    rows = []
+    for question_id, value in plan.answers.items():
+        number, text = to_storage(questionnaire.question(question_id), value)
+        rows.append((plan.response_id, question_id, number, text))
+    return rows
+
+
+def _completed(plan: _Plan, now: datetime) -> tuple[int, Completed]:
+    """A new response completed in one submission, as counted into the kept cells (its id once written)."""
+    assert plan.published is not None
+    published, invitation, item = plan.published, plan.invitation, plan.item
+    if invitation is not None:
+        where = (invitation["unit"], invitation["service"],
+                 response_channel(invitation["channel"], invitation["contact_channel"], published.questionnaire))
+    else:
+        assert item.new_response is not None
+        where = (item.new_response.unit_id, item.new_response.service_id, item.new_response.channel)
+    answers = [(question_id, number, text) for _, question_id, number, text in _answer_rows(plan)]
+    return plan.index, Completed(published.questionnaire.id, published.row_id, *where, invitation is not None, now,
+                                 answers, plan.response_id or 0)
 
 
 def _form_without_nul(form: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -369,7 +386,11 @@ def _response_row(plan: _Plan, now: datetime) -> Response:
     )
 
 
-def _follow_up_row(plan: _Plan, now: datetime) -> FollowUp:
+FOLLOW_UP_COLUMNS = ("response", "unit", "reasons", "status", "due_at", "notes", "created_at")
+
+
+def _follow_up_values(plan: _Plan, now: datetime) -> tuple[object, ...]:
+    """The FOLLOW_UP_COLUMNS of the case a low score or a complaint opens."""
     assert plan.published is not None and plan.published.questionnaire.follow_up is not None
     rule = plan.published.questionnaire.follow_up
     if plan.invitation is not None:
@@ -377,10 +398,8 @@ def _follow_up_row(plan: _Plan, now: datetime) -> FollowUp:
     else:
         assert plan.item.new_response is not None
         unit = plan.item.new_response.unit_id
-    return FollowUp(
-        response=plan.response_id, unit=unit, reasons=list(plan.follow_up), status="open",
-        due_at=add_working_hours(now, rule.due_working_hours), created_at=now,
-    )
+    return (plan.response_id, unit, json.dumps(list(plan.follow_up)), "open",
+            add_working_hours(now, rule.due_working_hours), "[]", now)
 
 
 def submission_writer(versions: QuestionnaireVersions, max_batch: int = MAX_BATCH) -> GroupWriter[Submission, Outcome]:
@@ -390,7 +409,8 @@ def submission_writer(versions: QuestionnaireVersions, max_batch: int = MAX_BATC
     """
 
     async def write(items: list[Submission]) -> list[Outcome]:
+        owner = engine().current_transaction.get() is None  # not inside a caller's transaction
         async with write_transaction():
-            return await _apply_batch(items, versions)
+            return await _apply_batch(items, versions, owner=owner)
 
     return GroupWriter(write, name="submissions", max_batch=max_batch, key=lambda item: item.target)

@@ -8,7 +8,26 @@ responses behind them (:mod:`survey.services.scores.reading`).
 The arithmetic of counts is :mod:`scoring.tally`'s; the codes are :mod:`scoring.coding`'s.
 """
 
-from survey.services.aggregates.counting import Rebuilt, count_responses, questionnaire_published, rebuild, verify
+from survey.services.aggregates.counting import (
+    Completed,
+    Rebuilt,
+    count_reads,
+    count_responses,
+    count_writes,
+    questionnaire_published,
+    rebuild,
+    verify,
+)
 from survey.services.aggregates.store import read_kept_cells
 
-__all__ = ["Rebuilt", "count_responses", "questionnaire_published", "read_kept_cells", "rebuild", "verify"]
+__all__ = [
+    "Completed",
+    "Rebuilt",
+    "count_reads",
+    "count_responses",
+    "count_writes",
+    "questionnaire_published",
+    "read_kept_cells",
+    "rebuild",
+    "verify",
+]

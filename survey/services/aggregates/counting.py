@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from questionnaires.model import Questionnaire
+import numpy as np
+
+from questionnaires.model import CHANNELS, Questionnaire
 from scoring.coding import Coding
-from survey.db import aware, is_sqlite, marks, run_sql, run_sql_rows, write_transaction
+from survey.db import Statement, aware, is_sqlite, marks, run_sql, run_sql_rows, write_transaction
 from survey.services.aggregates.store import (
     STALE,
     CodingState,
@@ -30,18 +32,37 @@ from survey.services.aggregates.store import (
     delete_cells,
     insert_cells,
     kept_cells,
+    kept_of,
+    locked_cells_sql,
     merge_cells,
+    merged_cells_sql,
     month_cell_rows,
+    month_of,
     set_coding,
 )
-from survey.services.extract import ResponseScope, extract_in_transaction, extract_responses
+from survey.services.extract import (
+    META_COLUMNS,
+    ResponseFrame,
+    ResponseScope,
+    extract_in_transaction,
+    extract_responses,
+)
 from survey.services.questionnaires import get_version, latest_version
 from survey.services.scores.cells import ScoreCells, cells_of_frame
 from survey.services.scores.reading import text_question_ids
 from survey.services.scores.volumes import recount as recount_volumes
 from survey.settings import get_settings
 
-__all__ = ["Rebuilt", "count_responses", "questionnaire_published", "rebuild", "verify"]
+__all__ = [
+    "Completed",
+    "Rebuilt",
+    "count_reads",
+    "count_responses",
+    "count_writes",
+    "questionnaire_published",
+    "rebuild",
+    "verify",
+]
 
 log = logging.getLogger(__name__)
 FIRST, LAST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
@@ -100,36 +121,133 @@ async def _others_complete(key: str, response_ids: Sequence[int]) -> bool:
     return int(rows[0]["n"]) > len(set(response_ids))
 
 
+async def _counted(key: str, state: CodingState | None, coding: Coding, timezone: str,
+                   response_ids: Sequence[int]) -> bool:
+    """Whether ``key``'s kept counts take the responses ``response_ids`` (the caller counts them then); when they
+    cannot (never kept while other responses exist, kept in another coding or timezone), they are marked stale."""
+    if state is None:
+        if await _others_complete(key, response_ids):
+            # counts that were never kept cannot be added to: read raw until a rebuild
+            await set_coding(key, STALE, timezone)
+            log.warning("kept counts of %r were missing; scores read the raw rows until "
+                        "`survey aggregates rebuild`", key)
+            return False
+        await set_coding(key, coding.fingerprint, timezone)
+        return True
+    if state.fingerprint == STALE:
+        return False
+    if not state.matches(coding, timezone):
+        await delete_cells(key)
+        await set_coding(key, STALE, timezone)
+        log.warning("kept counts of %r were counted with another coding or timezone; scores read the raw rows "
+                    "until `survey aggregates rebuild`", key)
+        return False
+    return True
+
+
 async def count_responses(response_ids: Sequence[int]) -> None:
-    """Add the complete responses ``response_ids`` to the kept counts, inside the caller's write transaction."""
+    """Add the complete responses ``response_ids`` to the kept counts, inside the caller's write transaction
+    (read back from the rows written; a write path that has the answers in hand uses :func:`count_reads` and
+    :func:`count_writes` instead)."""
     if not response_ids:
         return
     timezone = get_settings().timezone
     for key, keyed in (await _keys_of(response_ids)).items():
-        ids, state = keyed.ids, keyed.state
+        ids = keyed.ids
         questionnaire, coding = await _coded(keyed.latest_id, keyed.checksum)
         await mark_commented(key, questionnaire, ids)
-        if state is None:
-            if await _others_complete(key, ids):
-                # counts that were never kept cannot be added to: read raw until a rebuild
-                await set_coding(key, STALE, timezone)
-                log.warning("kept counts of %r were missing; scores read the raw rows until "
-                            "`survey aggregates rebuild`", key)
-                continue
-            await set_coding(key, coding.fingerprint, timezone)
-        elif state.fingerprint == STALE:
-            continue
-        elif not state.matches(coding, timezone):
-            await delete_cells(key)
-            await set_coding(key, STALE, timezone)
-            log.warning("kept counts of %r were counted with another coding or timezone; scores read the raw rows "
-                        "until `survey aggregates rebuild`", key)
+        if not await _counted(key, keyed.state, coding, timezone, ids):
             continue
         texts = text_question_ids(questionnaire)
         for start in range(0, len(ids), COUNT_CHUNK):
             scope = ResponseScope(key, FIRST, LAST, response_ids=tuple(ids[start:start + COUNT_CHUNK]))
             frame = await extract_in_transaction(scope, coding.question_ids, texts)
             await merge_cells(month_cell_rows(frame, coding, timezone))
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A response a write path completes, as it writes it: counted from these values, not read back.
+
+    ``answers`` are the stored values, ``(question_id, value_number, value_text)``. ``response_id`` may be 0 for
+    :func:`count_reads` (the cells and states do not depend on it); :func:`count_writes` needs it.
+    """
+
+    key: str
+    version_id: int
+    unit_id: int
+    service_id: int | None
+    channel: str
+    invited: bool
+    submitted_at: datetime
+    answers: Sequence[tuple[str, float | None, str | None]]
+    response_id: int = 0
+
+    def cell(self, zone: ZoneInfo) -> tuple[int, ...]:
+        """Its month cell's key (the :data:`~survey.services.aggregates.store.CELL_COLUMNS`)."""
+        return (self.version_id, month_of(self.submitted_at, zone), self.unit_id, self.service_id or 0,
+                CHANNELS.index(self.channel) if self.channel in CHANNELS else -1, int(self.invited))
+
+
+def _states_sql(keys: Sequence[str]) -> Statement:
+    return ("SELECT qv.key AS key, qv.id AS latest_id, qv.checksum AS checksum, sc.fingerprint AS fingerprint, "  # noqa: S608
+            "sc.timezone AS timezone FROM questionnaire_version qv "
+            "LEFT JOIN score_coding sc ON sc.questionnaire = qv.key "
+            f"WHERE qv.key IN ({marks(len(keys))}) AND qv.version = "
+            "(SELECT MAX(l.version) FROM questionnaire_version l WHERE l.key = qv.key)", list(keys))
+
+
+def count_reads(completed: Sequence[Completed]) -> list[Statement]:
+    """What counting ``completed`` reads (each questionnaire's latest version and kept state, the kept cells,
+    locked), to run in the caller's round trip; the rows go to :func:`count_writes`."""
+    if not completed:
+        return []
+    zone = ZoneInfo(get_settings().timezone)
+    keys = sorted({c.key for c in completed})
+    cells = sorted({c.cell(zone) for c in completed})
+    return [_states_sql(keys), *locked_cells_sql(cells)]
+
+
+async def count_writes(completed: Sequence[Completed], read: Sequence[Sequence[dict[str, object]]]) -> list[Statement]:
+    """The statements that add ``completed`` (with their response ids now) to the kept counts and mark their
+    comments, given the rows of :func:`count_reads`; the caller runs them in its transaction. The rare cases (a
+    questionnaire's first counts, counts to mark stale) write what they need themselves first."""
+    if not completed:
+        return []
+    timezone = get_settings().timezone
+    states, kept = read[0], kept_of(read[1:])
+    statements: list[Statement] = []
+    rows: list[tuple[object, ...]] = []
+    for state_row in states:
+        key = str(state_row["key"])
+        mine = [c for c in completed if c.key == key]
+        questionnaire, coding = await _coded(int(state_row["latest_id"]), str(state_row["checksum"]))  # type: ignore[call-overload]
+        texts = set(text_question_ids(questionnaire))
+        commented = [c.response_id for c in mine if any(q in texts and text for q, _, text in c.answers)]
+        if commented:
+            statements.append((f"UPDATE response SET commented = 1 WHERE id IN ({marks(len(commented))})",  # noqa: S608
+                               commented))
+        fingerprint = state_row["fingerprint"]
+        state = None if fingerprint is None else CodingState(str(fingerprint), str(state_row["timezone"]))
+        if await _counted(key, state, coding, timezone, [c.response_id for c in mine]):
+            rows += month_cell_rows(_frame_of(mine, coding, texts), coding, timezone)
+    return statements + merged_cells_sql(sorted(rows, key=lambda r: r[:6]), kept)  # type: ignore[arg-type]
+
+
+def _frame_of(completed: Sequence[Completed], coding: Coding, texts: set[str]) -> ResponseFrame:
+    """``completed`` as the :class:`ResponseFrame` an extract of their rows gives (``coding``'s questions)."""
+    column = {q: j for j, q in enumerate(coding.question_ids)}
+    matrix = np.full((len(completed), len(META_COLUMNS) + len(column)), np.nan)
+    for i, c in enumerate(completed):
+        commented = any(q in texts and text for q, _, text in c.answers)
+        matrix[i, :len(META_COLUMNS)] = (
+            c.response_id, c.unit_id, c.service_id or 0, CHANNELS.index(c.channel) if c.channel in CHANNELS else -1,
+            int(c.submitted_at.timestamp()), int(c.invited), c.version_id, int(commented))
+        for question_id, number, _ in c.answers:
+            j = column.get(question_id)
+            if j is not None and number is not None:
+                matrix[i, len(META_COLUMNS) + j] = number
+    return ResponseFrame.from_matrix(coding.question_ids, matrix)
 
 
 def _text_ids_sql(texts: Sequence[str]) -> str:
@@ -170,11 +288,6 @@ async def questionnaire_published(key: str, *, mark: bool = True) -> None:
     await _rebuild_key(key, None, None, mark=mark)
 
 
-def _month_of(moment: datetime, zone: ZoneInfo) -> int:
-    local = moment.astimezone(zone)
-    return local.year * 12 + local.month - 1
-
-
 def _month_start(month: int, zone: ZoneInfo) -> datetime:
     return datetime(month // 12, month % 12 + 1, 1, tzinfo=zone).astimezone(UTC)
 
@@ -187,7 +300,7 @@ async def _span(key: str, zone: ZoneInfo) -> range:
     low, high = aware(rows[0]["low"]), aware(rows[0]["high"])
     if low is None or high is None:
         return range(0)
-    return range(_month_of(low, zone), _month_of(high, zone) + 1)
+    return range(month_of(low, zone), month_of(high, zone) + 1)
 
 
 async def _lock() -> None:

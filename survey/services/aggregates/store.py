@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
@@ -28,12 +30,12 @@ import numpy.typing as npt
 from questionnaires.model import CHANNELS, Questionnaire
 from scoring.coding import Coding
 from scoring.tally import SparseCounts, Tally, cells_of
-from survey.db import is_sqlite, marks, run_sql, run_sql_rows
+from survey.db import Statement, is_sqlite, marks, run_sql, run_sql_many, run_sql_rows
 from survey.services.extract import ResponseFrame, month_codes
 from survey.services.scores.cells import KEY_NAMES, ScoreCells, coded_answers
 
 __all__ = ["STALE", "CodingState", "cell_rows", "coding_state", "create_tables", "delete_cells", "insert_cells",
-           "kept_cells", "merge_cells", "pack", "read_kept_cells", "set_coding", "unpack"]
+           "kept_cells", "merge_cells", "month_of", "pack", "read_kept_cells", "set_coding", "unpack"]
 
 PAIR = np.dtype([("position", "<u4"), ("count", "<i4")])
 STALE = ""  # the fingerprint of a key whose kept counts are not to be read
@@ -169,9 +171,17 @@ def month_cell_rows(frame: ResponseFrame, coding: Coding, timezone: str) -> list
     return [(*key, int(n[i]), pairs[bounds[i]:bounds[i + 1]].tobytes()) for i, key in enumerate(cells.tolist())]
 
 
+def month_of(moment: datetime, zone: ZoneInfo) -> int:
+    """The month code of ``moment`` in ``zone``, as :func:`~survey.services.extract.month_codes` gives it
+    (months since year 0)."""
+    local = moment.astimezone(zone)
+    return local.year * 12 + local.month - 1
+
+
 def _small_cell_rows(frame: ResponseFrame, coding: Coding, timezone: str) -> list[tuple[Any, ...]]:
     """:func:`month_cell_rows` of a few responses, one at a time (:meth:`Coding.positions`)."""
-    months = month_codes(frame.submitted_epoch, timezone).tolist()
+    zone = ZoneInfo(timezone)
+    months = [month_of(datetime.fromtimestamp(epoch, UTC), zone) for epoch in frame.submitted_epoch.tolist()]
     answers = coded_answers(frame, coding).tolist()
     cells: dict[tuple[int, ...], tuple[list[int], dict[int, int]]] = {}
     for i, (version, unit, service, channel, invited, commented) in enumerate(zip(
@@ -210,8 +220,8 @@ async def merge_cells(rows: Sequence[tuple[Any, ...]]) -> None:
     if not rows:
         return
     rows = sorted(rows, key=lambda r: r[:6])
-    kept = await _locked(rows)
-    missing = [row for row in rows if tuple(int(v) for v in row[:6]) not in kept]
+    kept = kept_of(await run_sql_many(locked_cells_sql(rows)))
+    missing = [row for row in rows if cell_key(row) not in kept]
     if missing:  # new cells: created (empty), then read and locked like the others
         for start in range(0, len(missing), INSERT_ROWS):
             chunk = missing[start:start + INSERT_ROWS]
@@ -219,9 +229,43 @@ async def merge_cells(rows: Sequence[tuple[Any, ...]]) -> None:
             await run_sql(f"INSERT INTO score_cell ({', '.join(CELL_COLUMNS)}, n, counts) VALUES {values} "  # noqa: S608
                           f"ON CONFLICT ({', '.join(CELL_COLUMNS)}) DO NOTHING",
                           *[v for row in chunk for v in (*row[:6], 0, b"")])
-        kept.update(await _locked(missing))
+        kept.update(kept_of(await run_sql_many(locked_cells_sql(missing))))
+    await run_sql_many(merged_cells_sql(rows, kept))
+
+
+def cell_key(row: Sequence[Any]) -> tuple[int, ...]:
+    """The :data:`CELL_COLUMNS` of a cell row, as integers."""
+    return tuple(int(v) for v in row[:6])
+
+
+def locked_cells_sql(rows: Sequence[tuple[Any, ...]]) -> list[Statement]:
+    """The statements reading the kept cells of ``rows`` (sorted by key) that exist, locked (``FOR UPDATE`` on
+    PostgreSQL); their results go to :func:`kept_of`."""
+    lock = "" if is_sqlite() else " ORDER BY id FOR UPDATE"
+    statements: list[Statement] = []
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start:start + INSERT_ROWS]
+        match = " OR ".join("(questionnaire = {} AND month = {} AND unit = {} AND service = {} AND channel = {} "
+                            "AND invited = {})" for _ in chunk)
+        statements.append((f"SELECT id, {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell "  # noqa: S608
+                           f"WHERE {match}{lock}", [v for row in chunk for v in row[:6]]))
+    return statements
+
+
+def kept_of(results: Sequence[Sequence[dict[str, Any]]]) -> dict[tuple[int, ...], dict[str, Any]]:
+    """The kept cells read by :func:`locked_cells_sql`, by key."""
+    return {tuple(int(r[c]) for c in CELL_COLUMNS): r for rows in results for r in rows}
+
+
+def merged_cells_sql(rows: Sequence[tuple[Any, ...]], kept: dict[tuple[int, ...], dict[str, Any]]) -> list[Statement]:
+    """The statements adding ``rows`` to the ``kept`` cells (each row's cell kept, or inserted whole when not)."""
+    statements: list[Statement] = []
+    missing = []
     for row in rows:
-        old = kept[tuple(int(v) for v in row[:6])]
+        old = kept.get(cell_key(row))
+        if old is None:
+            missing.append(row)
+            continue
         old_position, old_count = unpack(old["counts"])
         new_position, new_count = unpack(row[7])
         n = int(old["n"]) + int(row[6])
@@ -229,23 +273,18 @@ async def merge_cells(rows: Sequence[tuple[Any, ...]]) -> None:
         if n < 0 or (n == 0 and blob):
             raise ValueError(f"kept counts would fall below zero in cell {row[:6]}")
         if n == 0:
-            await run_sql("DELETE FROM score_cell WHERE id = {}", old["id"])
+            statements.append(("DELETE FROM score_cell WHERE id = {}", [old["id"]]))
         else:
-            await run_sql("UPDATE score_cell SET n = {}, counts = {} WHERE id = {}", n, blob, old["id"])
-
-
-async def _locked(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[int, ...], dict[str, Any]]:
-    """The kept cells of ``rows`` (sorted by key) that exist, read and locked (``FOR UPDATE`` on PostgreSQL)."""
-    kept: dict[tuple[int, ...], dict[str, Any]] = {}
-    lock = "" if is_sqlite() else " ORDER BY id FOR UPDATE"
-    for start in range(0, len(rows), INSERT_ROWS):
-        chunk = rows[start:start + INSERT_ROWS]
-        match = " OR ".join("(questionnaire = {} AND month = {} AND unit = {} AND service = {} AND channel = {} "
-                            "AND invited = {})" for _ in chunk)
-        for r in await run_sql(f"SELECT id, {', '.join(CELL_COLUMNS)}, n, counts FROM score_cell "  # noqa: S608
-                               f"WHERE {match}{lock}", *[v for row in chunk for v in row[:6]]):
-            kept[tuple(int(r[c]) for c in CELL_COLUMNS)] = r
-    return kept
+            statements.append(("UPDATE score_cell SET n = {}, counts = {} WHERE id = {}", [n, blob, old["id"]]))
+    if any(int(row[6]) < 0 for row in missing):
+        raise ValueError("kept counts would fall below zero in a cell never kept")
+    columns = (*CELL_COLUMNS, "n", "counts")
+    for start in range(0, len(missing), INSERT_ROWS):
+        chunk = missing[start:start + INSERT_ROWS]
+        values = ", ".join(f"({marks(len(columns))})" for _ in chunk)
+        statements.append((f"INSERT INTO score_cell ({', '.join(columns)}) VALUES {values}",  # noqa: S608
+                           [v for row in chunk for v in row]))
+    return statements
 
 
 async def kept_cells(key: str, months: range | None = None) -> list[tuple[Any, ...]]:
