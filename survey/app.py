@@ -58,11 +58,11 @@ def _session_secret(settings: Settings) -> bytes:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
-    from survey.controllers import api, contacts, counters, outbox, public, reports, staff
+    from survey.controllers import api, browsing, contacts, counters, followups, outbox, public, reports, staff
     from survey.state import app_state
 
     route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES, *api.ROUTES, *contacts.ROUTES, *outbox.ROUTES]
-    route_handlers += [*counters.ROUTES, *reports.ROUTES]
+    route_handlers += [*counters.ROUTES, *reports.ROUTES, *followups.ROUTES, *browsing.ROUTES]
     route_handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR]))
     lifespans: list[Any] = [*public.LIFESPAN, *staff.LIFESPAN, *api.LIFESPAN, *contacts.LIFESPAN, *outbox.LIFESPAN]
     lifespans += [*counters.LIFESPAN, *reports.LIFESPAN]  # reports: the on-demand runs' tasks

@@ -9,7 +9,19 @@ from typing import Any
 
 import click
 
-from survey.commands import aggregates, intake, outbox, qr, questionnaires, reports, responses, run, scores, users
+from survey.commands import (
+    aggregates,
+    calendar,
+    intake,
+    outbox,
+    qr,
+    questionnaires,
+    reports,
+    responses,
+    run,
+    scores,
+    users,
+)
 
 __all__ = ["main", "run"]
 
@@ -68,7 +80,7 @@ def demo(no_serve: bool, responses: int, seed: int, host: str, port: int) -> Non
 
 
 # one module per area; each adds its commands to ``main``
-for area in (questionnaires, responses, users, intake, outbox, qr, scores, reports, aggregates):
+for area in (questionnaires, responses, users, intake, outbox, qr, scores, reports, aggregates, calendar):
     area.register(main)
 
 if __name__ == "__main__":

@@ -233,6 +233,13 @@ async def _fresh_database(settings: Settings) -> None:
         await migrate()
 
 
+async def _demo_mailboxes() -> None:
+    """Every unit a mailbox at an example domain (the demo's messages go to the sandbox, shown at /staff/sandbox)."""
+    from survey.db import run_sql
+
+    await run_sql("UPDATE unit SET email = LOWER(code) || '@bhxh.example.vn' WHERE email IS NULL")
+
+
 async def build_demo(settings: Settings, *, responses: int, seed: int, progress: Progress | None = None,
                      today: date | None = None) -> DemoResult:
     """Build the demo database at ``settings.database.sqlite_path`` (deleted first) and return what was made."""
@@ -253,6 +260,7 @@ async def build_demo(settings: Settings, *, responses: int, seed: int, progress:
     await _fresh_database(settings)
     stages.advance("database")
     await seed_reference()
+    await _demo_mailboxes()
     stages.advance("database")
     await publish_bundled()
     stages.advance("database")

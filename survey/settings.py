@@ -152,6 +152,11 @@ class Settings:
     report_grace_days: int = 3
     report_processes: int = 0  # 0: one per core
     report_recycle_after: int = 20
+    # alerts: the rolling window of working hours a unit's dissatisfied share is judged over (7.5: a working day),
+    # the fewest rated responses in it for a unit to be judged, and the quality team's mailbox told of each alert
+    alert_window_hours: float = 7.5
+    alert_min_n: int = 10
+    quality_team_email: str = ""
 
     @property
     def twilio_configured(self) -> bool:
@@ -218,6 +223,10 @@ class Settings:
             raise SettingsError("SURVEY_REPORT_PROCESSES: must be 0 (one per core) or more")
         if self.report_recycle_after < 1:
             raise SettingsError("SURVEY_REPORT_RECYCLE_AFTER: must be at least 1")
+        if not 0 < self.alert_window_hours <= 7.5 * 60:
+            raise SettingsError("SURVEY_ALERT_WINDOW_HOURS: must be more than 0 and at most 450 (sixty working days)")
+        if self.alert_min_n < 1:
+            raise SettingsError("SURVEY_ALERT_MIN_N: must be at least 1")
 
 
 def _quiet_hours(raw: str) -> tuple[str, str]:
@@ -305,4 +314,7 @@ def get_settings() -> Settings:
         report_grace_days=_env_int("REPORT_GRACE_DAYS", 3),
         report_processes=_env_int("REPORT_PROCESSES", 0),
         report_recycle_after=_env_int("REPORT_RECYCLE_AFTER", 20),
+        alert_window_hours=_env_float("ALERT_WINDOW_HOURS", 7.5),
+        alert_min_n=_env_int("ALERT_MIN_N", 10),
+        quality_team_email=_env("QUALITY_TEAM_EMAIL", "").strip(),
     )

@@ -8,6 +8,7 @@ from piccolo.columns import (
     JSON,
     Boolean,
     Bytea,
+    Date,
     Float,
     ForeignKey,
     Integer,
@@ -19,9 +20,13 @@ from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 __all__ = [
+    "Alert",
+    "AlertStatus",
     "ApiKey",
     "Answer",
     "AuditEvent",
+    "CalendarDay",
+    "CalendarDayKind",
     "Contact",
     "ContactCell",
     "Counter",
@@ -171,6 +176,8 @@ class Unit(Table):
     parent = ForeignKey("self", null=True, help_text="Empty for the centre")
     path = Varchar(length=400, index=True, help_text="Materialised path '/VN/HN/HN-BD/': a subtree is a prefix")
     active = Boolean(default=True)
+    email = Varchar(length=200, null=True, default=None,
+                    help_text="The unit's mailbox: its follow-up cases, the cases escalated to it, its alerts")
 
 
 class Service(Table):
@@ -333,9 +340,60 @@ class FollowUp(Table):
     status = Varchar(length=16, choices=FollowUpStatus, default=FollowUpStatus.open, index=True)
     due_at = Timestamptz()
     assignee = ForeignKey(StaffUser, null=True)
-    notes = JSON(default="[]", help_text="[{at, by, text}]")
+    notes = JSON(default="[]", help_text="The journal: [{at, by, action, from, to, unit, text}], oldest first")
     created_at = Timestamptz(default=TimestamptzNow())
     closed_at = Timestamptz(null=True, default=None)
+    outcome = Text(null=True, default=None, help_text="What was done (asked to close)")
+    root_cause = Varchar(length=64, null=True, default=None, help_text="A criterion id of the questionnaire, or other")
+    resolved = Boolean(null=True, default=None, help_text="Was the issue resolved? (asked to close)")
+    escalated_at = Timestamptz(null=True, default=None, help_text="When it was still open at its due time")
+    escalated_to = ForeignKey(Unit, null=True, default=None, help_text="The parent unit told then")
+    notified_at = Timestamptz(null=True, default=None, help_text="When the assigned unit's mailbox was first told")
+    version = Integer(default=0, help_text="Raised by every change: a change made on a stale page is refused")
+
+
+class AlertStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    closed = "closed"
+
+
+class Alert(Table):
+    """A unit whose dissatisfied share over the rolling window rose above its funnel limit; open until the unit
+    is back within its limits (staff acknowledge it with a comment meanwhile)."""
+
+    unit = ForeignKey(Unit, index=True)
+    status = Varchar(length=16, choices=AlertStatus, default=AlertStatus.open, index=True)
+    opened_at = Timestamptz()
+    window_start = Timestamptz(help_text="The rolling window it was raised on")
+    n = Integer(help_text="Rated responses in the window")
+    dissatisfied = Integer(help_text="Of them, overall ratings of 2 or less")
+    share = Float()
+    upper_limit = Float(help_text="The 99.8% upper funnel limit for n around the centre's share")
+    centre_share = Float(help_text="The dissatisfied share of every unit in the window")
+    checked_at = Timestamptz(help_text="The last evaluation that saw it")
+    last_share = Float(help_text="The share at the last evaluation")
+    acknowledged_at = Timestamptz(null=True, default=None)
+    acknowledged_by = ForeignKey(StaffUser, null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    notes = JSON(default="[]", help_text="The journal: [{at, by, action, text}]")
+
+
+class CalendarDayKind(StrEnum):
+    holiday = "holiday"
+    workday = "workday"
+
+
+class CalendarDay(Table):
+    """A day the administrators entered on the working calendar: a day off, or a working day (a make-up
+    Saturday); it wins over the public holidays of the ``holidays`` package."""
+
+    day = Date(unique=True)
+    kind = Varchar(length=16, choices=CalendarDayKind)
+    name = Varchar(length=200)
+    swap_with = Date(null=True, default=None, help_text="The other day of an announced swap")
+    created_by = ForeignKey(StaffUser, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class ApiKey(Table):

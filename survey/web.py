@@ -373,9 +373,12 @@ def page_language(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any
 
 
 def with_query(request: Request[Any, Any, Any], **changes: object) -> str:
-    """The request's query string with ``changes`` applied (for pagination and language links)."""
+    """The request's query string with ``changes`` applied (for pagination and language links; ``None`` drops a
+    parameter)."""
     params = {key: value for key, value in request.query_params.items()}
-    params.update({key: str(value) for key, value in changes.items()})
+    params.update({key: str(value) for key, value in changes.items() if value is not None})
+    for key in [key for key, value in changes.items() if value is None]:
+        params.pop(key, None)
     return "&".join(f"{quote(key)}={quote(value)}" for key, value in params.items())
 
 

@@ -32,7 +32,7 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from survey.services.outbox import ClaimedJob, JobResult, Prepare, claim, finish
 from survey.services.sending import HANDLERS, Delivery, Handler, prepare_sends
@@ -239,8 +239,37 @@ class Worker:
                      run.status)
         return summary
 
+    async def escalate(self) -> int | None:
+        """Escalate the follow-up cases still open at their due time (once each); ``None`` when that failed."""
+        from survey.services.followups import escalate_overdue
+
+        try:
+            escalated = await escalate_overdue(self.delivery.clock())
+        except Exception:
+            log.exception("escalating the overdue follow-up cases failed")
+            return None
+        if escalated:
+            log.info("escalated %d overdue follow-up case(s)", escalated)
+        return escalated
+
+    async def watch(self) -> Any:
+        """Open and close the alerts on the rolling window (:func:`survey.services.alerts.evaluate_alerts`)."""
+        from survey.services.alerts import evaluate_alerts
+
+        try:
+            evaluation = await evaluate_alerts(self.delivery.clock())
+        except Exception:
+            log.exception("evaluating the alerts failed")
+            return None
+        if evaluation.raised or evaluation.closed:
+            log.info("alerts raised for %s, closed for %s", ", ".join(evaluation.raised) or "none",
+                     ", ".join(evaluation.closed) or "none")
+        return evaluation
+
     async def _schedules_loop(self, every: float) -> None:
         while not self._stopping.is_set():
+            await self.escalate()
+            await self.watch()
             await self.run_schedules()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=every)
@@ -264,6 +293,8 @@ class Worker:
         """Work until no job is due (first making the due scheduled reports, with ``schedules``); returns how many
         job outcomes were committed."""
         if schedules:
+            await self.escalate()
+            await self.watch()
             await self.run_schedules()
         before = self.stats.done + self.stats.retried + self.stats.rescheduled
         await self._loop(until_idle=True)

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from survey.i18n import t
 from survey.services import audit
 from survey.services.accounts import StaffIdentity
+from survey.services.alerts import alert_lines
 from survey.services.browsing import recent_responses, response_detail
 from survey.services.scores import (
     DEFAULT_PERIOD_CHOICE,
@@ -143,12 +144,13 @@ class StaffController(Controller):
             summary = await scope_scores(me, children=False)
         except ScoreParameterError:  # the questionnaire is not published (yet): the list still shows
             summary = None
+        active_alerts = await alert_lines(me.unit_path, status="active")
         await audit.record("responses_listed", actor=me, object_type="response", detail={"page": page},
                            client_address=client_address(request))
         return Template(
             template_name="staff/home.html",
             context=_context(
-                request, language, me=me, listing=listing, summary=summary,
+                request, language, me=me, listing=listing, summary=summary, active_alerts=active_alerts,
                 previous_href=f"{HOME_PATH}?{with_query(request, page=page - 1)}",
                 next_href=f"{HOME_PATH}?{with_query(request, page=page + 1)}",
             ),

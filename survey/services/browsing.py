@@ -86,6 +86,7 @@ class ResponseDetail:
     language: str
     started_at: datetime | None
     answers: tuple[AnswerLine, ...]
+    case_id: int | None = None  # its follow-up case, open or closed
 
 
 def excerpt(text: str | None, length: int = COMMENT_EXCERPT_LENGTH) -> str | None:
@@ -235,5 +236,212 @@ async def response_detail(identity: StaffIdentity, response_id: int, *, language
                 answer=_answer_text(question, answer["value_number"], answer["value_text"], language),
             )
         )
+    case = await FollowUp.select(FollowUp.id).where(FollowUp.response == response_id).first()
     return ResponseDetail(summary=summaries[0], language=row["language"], started_at=row["started_at"],
-                          answers=tuple(lines))
+                          answers=tuple(lines), case_id=case["id"] if case else None)
+
+
+# --- the filtered list and its export ---------------------------------------------------------------------------
+
+CASE_FILTERS = ("any", "open", "none")
+EXPORT_FORMATS = ("csv", "xlsx")
+EXPORT_CHUNK = 2000
+FIXED_EXPORT_COLUMNS = ("response_id", "submitted_at", "unit", "unit_name", "service", "channel", "trust",
+                        "questionnaire", "version", "language", "follow_up")
+
+
+class ResponseFilterError(ValueError):
+    """A filter that cannot be applied; ``field`` names it (HTTP 400)."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field_name = field_name
+
+
+@dataclass(frozen=True)
+class ResponseFilter:
+    """What the responses list and its export show: complete responses of the reader's units, narrowed by these.
+
+    ``unit`` includes its subtree; ``period`` is written as the scores write it (``2026-05``, ``2026-Q2``,
+    ``2026``, ``2026-01-01..2026-03-31``); ``comment`` keeps those with a comment; ``case``: ``any`` (with a
+    follow-up case), ``open`` (an open one) or ``none``; ``overall_max`` keeps overall ratings at or below it.
+    """
+
+    questionnaire: str = ""
+    period: str = ""
+    unit: str = ""
+    service: str = ""
+    channel: str = ""
+    comment: bool = False
+    case: str = ""
+    overall_max: int | None = None
+
+    def query(self) -> dict[str, str]:
+        """The filter as query parameters (empty ones left out): the list's links and the export's."""
+        values = {"questionnaire": self.questionnaire, "period": self.period, "unit": self.unit,
+                  "service": self.service, "channel": self.channel, "comment": "1" if self.comment else "",
+                  "case": self.case, "overall_max": "" if self.overall_max is None else str(self.overall_max)}
+        return {key: value for key, value in values.items() if value}
+
+
+@dataclass(frozen=True)
+class ResponsePage:
+    rows: tuple[ResponseSummary, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+async def _where(identity: StaffIdentity, selection: ResponseFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause (over ``response r JOIN unit u``) of ``selection`` in ``identity``'s scope."""
+    from survey.db import run_sql
+    from survey.services.extract import subtree_pattern
+    from survey.services.scores.errors import ScoreParameterError
+    from survey.services.scores.periods import parse_period
+    from survey.settings import get_settings
+    from survey.tables import ContactChannel
+
+    clauses = ["r.status = 'complete'", "u.path LIKE {} ESCAPE '\\'"]
+    args: list[Any] = [subtree_pattern(scope_prefix(identity))]
+    if selection.unit:
+        units = await run_sql("SELECT path FROM unit WHERE code = {}", selection.unit)
+        if not units or not can_see(identity, units[0]["path"]):
+            raise ResponseFilterError("unit", f"no unit {selection.unit!r} in your units")
+        clauses.append("u.path LIKE {} ESCAPE '\\'")
+        args.append(subtree_pattern(units[0]["path"]))
+    if selection.service:
+        services = await run_sql("SELECT id FROM service WHERE code = {}", selection.service)
+        if not services:
+            raise ResponseFilterError("service", f"no service {selection.service!r}")
+        clauses.append("r.service = {}")
+        args.append(services[0]["id"])
+    if selection.channel:
+        if selection.channel not in {c.value for c in ContactChannel}:
+            raise ResponseFilterError("channel", f"must be one of {', '.join(c.value for c in ContactChannel)}; "
+                                                 f"got {selection.channel!r}")
+        clauses.append("r.channel = {}")
+        args.append(selection.channel)
+    if selection.questionnaire:
+        versions = await run_sql("SELECT id FROM questionnaire_version WHERE key = {}", selection.questionnaire)
+        if not versions:
+            raise ResponseFilterError("questionnaire", f"no questionnaire {selection.questionnaire!r}")
+        clauses.append(f"r.questionnaire IN ({', '.join(['{}'] * len(versions))})")
+        args += [row["id"] for row in versions]
+    if selection.period:
+        try:
+            period = parse_period(selection.period)
+        except ScoreParameterError as error:
+            raise ResponseFilterError("period", str(error).split(": ", 1)[-1]) from None
+        start, end = period.bounds(get_settings().timezone)
+        clauses.append("r.submitted_at >= {} AND r.submitted_at < {}")
+        args += [start, end]
+    if selection.comment:
+        clauses.append("r.commented = 1")
+    if selection.case:
+        if selection.case not in CASE_FILTERS:
+            raise ResponseFilterError("case", f"must be one of {', '.join(CASE_FILTERS)}; got {selection.case!r}")
+        exists = "EXISTS (SELECT 1 FROM follow_up f WHERE f.response = r.id{})"
+        if selection.case == "open":
+            clauses.append(exists.format(" AND f.status IN ('open', 'in_progress')"))
+        elif selection.case == "any":
+            clauses.append(exists.format(""))
+        else:
+            clauses.append("NOT " + exists.format(""))
+    if selection.overall_max is not None:
+        clauses.append("EXISTS (SELECT 1 FROM answer a WHERE a.response = r.id AND a.question_id = 'overall' "
+                       "AND a.value_number <= {})")
+        args.append(selection.overall_max)
+    return " AND ".join(clauses), args
+
+
+_LIST_COLUMNS = (
+    "r.id, r.submitted_at, r.started_at, r.channel, r.trust, r.language, r.questionnaire AS questionnaire_id, "
+    "q.key AS questionnaire_key, u.id AS unit_id, u.code AS unit_code, u.path AS unit_path, "
+    "u.name_vi AS unit_name_vi, u.name_en AS unit_name_en, s.name_vi AS service_name_vi, "
+    "s.name_en AS service_name_en, s.code AS service_code, q.version AS questionnaire_version"
+)
+_LIST_FROM = ("FROM response r JOIN unit u ON u.id = r.unit JOIN questionnaire_version q ON q.id = r.questionnaire "
+              "LEFT JOIN service s ON s.id = r.service")
+
+
+async def filtered_responses(identity: StaffIdentity, selection: ResponseFilter, *, page: int = 1,
+                             per_page: int = 50, versions: QuestionnaireVersions | None = None) -> ResponsePage:
+    """A page of the complete responses ``selection`` keeps in ``identity``'s units, newest first, and how many
+    there are in all (what a figure's drill-down must equal)."""
+    from survey.db import run_sql
+
+    where, args = await _where(identity, selection)
+    counted = await run_sql(f"SELECT COUNT(*) AS n FROM response r JOIN unit u ON u.id = r.unit WHERE {where}",  # noqa: S608
+                            *args)
+    page = max(1, page)
+    rows = await run_sql(f"SELECT {_LIST_COLUMNS} {_LIST_FROM} WHERE {where} "  # noqa: S608
+                         "ORDER BY r.submitted_at DESC, r.id DESC LIMIT {} OFFSET {}",
+                         *args, per_page, (page - 1) * per_page)
+    summaries = await _summaries(identity, rows, versions)
+    return ResponsePage(rows=tuple(summaries), total=int(counted[0]["n"]), page=page, per_page=per_page)
+
+
+async def export_responses(identity: StaffIdentity, selection: ResponseFilter, *,
+                           versions: QuestionnaireVersions | None = None,
+                           language: str = "vi") -> tuple[list[str], Any]:
+    """The export of what ``selection`` shows: its column names and an async iterator of row chunks (lists of
+    values), read ``EXPORT_CHUNK`` responses at a time by id. With a questionnaire chosen every one of its
+    questions is a column (the stored value: a rating, an option code, the text); without one, ``overall`` and
+    ``comment``. No contact details: those are revealed one case at a time."""
+    from zoneinfo import ZoneInfo
+
+    from survey.db import aware, run_sql
+    from survey.services.questionnaires import latest_version
+    from survey.settings import get_settings
+
+    zone = ZoneInfo(get_settings().timezone)
+
+    where, args = await _where(identity, selection)
+    question_ids = ["overall", "comment"]
+    if selection.questionnaire:
+        questionnaire = (await latest_version(selection.questionnaire, versions)).questionnaire
+        question_ids = [question.id for question in questionnaire.questions]
+    columns = [*FIXED_EXPORT_COLUMNS, *question_ids]
+
+    async def chunks() -> Any:
+        through = 2**31 - 1  # the largest id either database stores
+        while True:
+            rows = await run_sql(
+                f"SELECT {_LIST_COLUMNS}, (SELECT f.status FROM follow_up f WHERE f.response = r.id) AS follow_up "  # noqa: S608
+                f"{_LIST_FROM} WHERE {where} AND r.id <= {{}} ORDER BY r.id DESC LIMIT {{}}",
+                *args, through, EXPORT_CHUNK)
+            if not rows:
+                return
+            ids = [row["id"] for row in rows]
+            answers: dict[int, dict[str, Any]] = {}
+            marks = ", ".join(["{}"] * len(question_ids))
+            for answer in await run_sql(
+                f"SELECT response, question_id, value_number, value_text FROM answer WHERE response IN "  # noqa: S608
+                f"({', '.join(['{}'] * len(ids))}) AND question_id IN ({marks})", *ids, *question_ids):
+                value = answer["value_text"] if answer["value_text"] is not None else answer["value_number"]
+                if isinstance(value, float) and value.is_integer():
+                    value = int(value)
+                answers.setdefault(answer["response"], {})[answer["question_id"]] = value
+            out = []
+            for row in rows:
+                if not can_see(identity, row["unit_path"]):
+                    continue
+                name = row["unit_name_en"] if language == "en" else row["unit_name_vi"]
+                submitted = aware(row["submitted_at"])
+                values = [row["id"], submitted.astimezone(zone).isoformat() if submitted else "", row["unit_code"],
+                          name, row["service_code"] or "", row["channel"], row["trust"], row["questionnaire_key"],
+                          row["questionnaire_version"], row["language"], row["follow_up"] or ""]
+                given = answers.get(row["id"], {})
+                out.append(values + [given.get(question_id, "") for question_id in question_ids])
+            yield out
+            through = ids[-1] - 1
+
+    return columns, chunks()

@@ -155,19 +155,26 @@ async def enqueue(kind: str, payload: Mapping[str, Any], *, due_at: datetime | N
     await enqueue_many([(kind, payload, due_at or datetime.now(UTC))], max_attempts=max_attempts)
 
 
+def jobs_statement(jobs: Sequence[tuple[str, Mapping[str, Any], datetime]], *,
+                   max_attempts: int | None = None) -> tuple[str, list[Any]]:
+    """The INSERT of ``jobs`` (at most 500) as one statement, for :func:`survey.db.run_sql_many` in a caller's
+    transaction (the submission writer's last round trip)."""
+    if not 0 < len(jobs) <= 500:
+        raise ValueError(f"jobs_statement takes 1 to 500 jobs, got {len(jobs)}")
+    attempts = max_attempts or get_settings().job_max_attempts
+    now = datetime.now(UTC)
+    args: list[Any] = []
+    for kind, payload, due_at in jobs:
+        args += [kind, _json_param(payload), str(JobStatus.queued), due_at, 0, attempts, now, now]
+    return _INSERT + ", ".join(["(" + _ids(8) + ")"] * len(jobs)), args
+
+
 async def enqueue_many(jobs: Sequence[tuple[str, Mapping[str, Any], datetime]], *,
                        max_attempts: int | None = None) -> None:
     """Add several jobs in one statement per 500."""
-    if not jobs:
-        return
-    attempts = max_attempts or get_settings().job_max_attempts
-    now = datetime.now(UTC)
     for start in range(0, len(jobs), 500):
-        chunk = jobs[start : start + 500]
-        args: list[Any] = []
-        for kind, payload, due_at in chunk:
-            args += [kind, _json_param(payload), str(JobStatus.queued), due_at, 0, attempts, now, now]
-        await run_sql(_INSERT + ", ".join(["(" + _ids(8) + ")"] * len(chunk)), *args)
+        query, args = jobs_statement(jobs[start : start + 500], max_attempts=max_attempts)
+        await run_sql(query, *args)
 
 
 _CLAIM = (

@@ -30,10 +30,12 @@ from typing import Any, Literal
 from questionnaires import AnswerValue, parse_answers, to_storage
 from survey.db import NUL, Statement, aware, engine, history_append_sql, marks, run_sql_many, write_transaction
 from survey.services.aggregates import Completed, count_reads, count_responses, count_writes
-from survey.services.followups import add_working_hours
+from survey.services.followups import case_email_jobs, journal_entry
 from survey.services.group_commit import GroupWriter
 from survey.services.links import response_channel
+from survey.services.outbox import jobs_statement
 from survey.services.questionnaires import PublishedQuestionnaire, QuestionnaireVersions, get_version
+from survey.services.working_calendar import WorkingCalendar, working_calendar
 from survey.tables import Response, ResponseStatus
 
 __all__ = [
@@ -264,10 +266,15 @@ async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions,
                        f"WHERE opened_at IS NULL AND id IN ({marks(len(opened))})",
                        [now, json.dumps({"status": "opened", "at": now.isoformat(), "detail": "link opened"}),
                         *opened]))
-    cases = [_follow_up_values(p, now) for p in plans if p.follow_up]
-    if cases:
+    unhappy = [p for p in plans if p.follow_up]
+    if unhappy:
+        # the cases, and the emails that tell their units (the outbox, in this same transaction)
+        calendar = await working_calendar()
+        cases = [_follow_up_values(p, now, calendar) for p in unhappy]
         writes.append((_insert_sql("follow_up", FOLLOW_UP_COLUMNS, len(cases)),
                        [value for row in cases for value in row]))
+        writes.append(jobs_statement(case_email_jobs([p.response_id or 0 for p in unhappy], "opened",
+                                                     [_case_unit(p) for p in unhappy], now=now)))
     # drafts completed on their last page are counted from their stored answers (every page of them) after;
     # without them the batch commits in this same round trip (when its transaction is its own: ``owner``)
     last_pages = [p.response_id for p in kept if p.item.complete and p.response_id is not None]
@@ -389,17 +396,22 @@ def _response_row(plan: _Plan, now: datetime) -> Response:
 FOLLOW_UP_COLUMNS = ("response", "unit", "reasons", "status", "due_at", "notes", "created_at")
 
 
-def _follow_up_values(plan: _Plan, now: datetime) -> tuple[object, ...]:
+def _case_unit(plan: _Plan) -> int:
+    """The unit a plan's case is assigned to: the response's."""
+    if plan.invitation is not None:
+        return int(plan.invitation["unit"])
+    assert plan.item.new_response is not None
+    return int(plan.item.new_response.unit_id)
+
+
+def _follow_up_values(plan: _Plan, now: datetime, calendar: WorkingCalendar) -> tuple[object, ...]:
     """The FOLLOW_UP_COLUMNS of the case a low score or a complaint opens."""
     assert plan.published is not None and plan.published.questionnaire.follow_up is not None
     rule = plan.published.questionnaire.follow_up
-    if plan.invitation is not None:
-        unit = plan.invitation["unit"]
-    else:
-        assert plan.item.new_response is not None
-        unit = plan.item.new_response.unit_id
+    unit = _case_unit(plan)
+    journal = [journal_entry("opened", at=now, text=", ".join(plan.follow_up), to="open")]
     return (plan.response_id, unit, json.dumps(list(plan.follow_up)), "open",
-            add_working_hours(now, rule.due_working_hours), "[]", now)
+            calendar.add_working_hours(now, rule.due_working_hours), json.dumps(journal, ensure_ascii=False), now)
 
 
 def submission_writer(versions: QuestionnaireVersions, max_batch: int = MAX_BATCH) -> GroupWriter[Submission, Outcome]:

@@ -64,6 +64,7 @@ __all__ = [
     "find_sandbox_message",
     "prepare_sends",
     "optout_url",
+    "send_email",
     "send_invitation",
     "send_reminder",
     "status_callback_url",
@@ -589,6 +590,31 @@ async def send_report_job(job: ClaimedJob, delivery: Delivery) -> JobResult:
     return await send_report(job, delivery)
 
 
+async def send_email(delivery: Delivery, message: OutgoingMessage) -> DeliveryResult:
+    """Send one email of the staff side (a report, a case's notice) at the email channel's rate; a channel that
+    raises gives a ``retry`` result (the job is tried again, then dead-lettered), never a dead worker."""
+    await delivery.buckets["email"].acquire()
+    try:
+        return await delivery.channels["email"].send(message)
+    except Exception as error:
+        log.exception("the email channel raised")
+        return DeliveryResult.failed("retry", None, f"{type(error).__name__}: {error}")
+
+
+async def send_case_email_job(job: ClaimedJob, delivery: Delivery) -> JobResult:
+    """A follow-up case's notice to a unit's mailbox: :func:`survey.services.followups.send_case_email`."""
+    from survey.services.followups import send_case_email
+
+    return await send_case_email(job, delivery)
+
+
+async def send_alert_email_job(job: ClaimedJob, delivery: Delivery) -> JobResult:
+    """An alert's notice: :func:`survey.services.alerts.send_alert_email`."""
+    from survey.services.alerts import send_alert_email
+
+    return await send_alert_email(job, delivery)
+
+
 Handler = Callable[[ClaimedJob, Delivery], Awaitable[JobResult]]
 
 HANDLERS: Mapping[str, Handler] = {
@@ -596,4 +622,6 @@ HANDLERS: Mapping[str, Handler] = {
     "send_reminder": send_reminder,
     "twilio_status": apply_twilio_status_job,
     "send_report": send_report_job,
+    "case_email": send_case_email_job,
+    "alert_email": send_alert_email_job,
 }

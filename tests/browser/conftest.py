@@ -44,12 +44,14 @@ LINKS: dict[str, tuple[str, str, str, str]] = {
     "axe": ("counter", "HN-BD", "SIB", "vi"),
     "narrow": ("post-call", "HN-BD", "HOTLINE", "vi"),
     "staff_scope": ("counter", "HN-BD", "PENSION", "vi"),
+    "unhappy": ("counter", "HN-BD", "SIB", "vi"),
     "expired": ("counter", "HN-BD", "SIB", "vi"),
 }
 USERS: dict[str, tuple[str, str]] = {  # username → (role, unit)
     "quanly.badinh": ("unit_manager", "HN-BD"),
     "quanly.quan1": ("unit_manager", "HCM-Q1"),
     "chatluong.hanoi": ("quality", "HN"),
+    "quantri": ("admin", "VN"),
 }
 # Complete counter responses for the scores page, in units no other test reads: unit → how many.
 # Cầu Giấy has enough to show numbers, Đống Đa too few (its cells say why instead).

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from questionnaires.model import Criterion, Questionnaire
-from scoring import SmallSampleRule, bh_q_values, difference_of_estimates, funnel_curve, wilson_interval
-from survey.db import aware, run_sql
+from scoring import SmallSampleRule, bh_q_values, difference_of_estimates, funnel_curve
 from survey.i18n import N_, pick, t
-from survey.services.extract import ResponseScope, extract_comments, extract_responses, subtree_pattern
+from survey.services.extract import ResponseScope, extract_comments, extract_responses
+from survey.services.followups import sla_figures
 from survey.services.pdf import format_number, format_share
 from survey.services.reports.spec import ReportParameterError, ReportSpec
 from survey.services.scores import ScoreGroup, ScoreParameterError, ScoreReport, ScoreRequest, mask_contact_details
@@ -349,48 +349,6 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
     return part
 
 
-async def followup_figures(scope_path: str, service_id: int | None, period: Period, *, now: datetime,
-                           by_level: int | None = None) -> list[dict[str, Any]]:
-    """Follow-up cases opened in ``period`` in the scope: opened, closed, closed within the one-working-hour rule
-    (``closed_at <= due_at``) with its Wilson interval, still open, overdue; per unit of ``by_level`` (the depth
-    under the root: 1 for provinces) or one row for the scope."""
-    start, end = period.bounds(get_settings().timezone)
-    args: list[Any] = [start, end, subtree_pattern(scope_path)]
-    where = ""
-    if service_id is not None:
-        args.append(service_id)
-        where = " AND r.service = {}"
-    rows = await run_sql(
-        "SELECT u.path AS path, f.status AS status, f.due_at AS due_at, f.closed_at AS closed_at "  # noqa: S608
-        "FROM follow_up f JOIN unit u ON u.id = f.unit JOIN response r ON r.id = f.response "
-        "WHERE f.created_at >= {} AND f.created_at < {} AND u.path LIKE {} ESCAPE '\\'" + where, *args)
-    buckets: dict[str, list[int]] = {}
-    for row in rows:
-        key = scope_path
-        if by_level is not None:
-            parts = row["path"].strip("/").split("/")
-            if len(parts) <= by_level:
-                continue
-            key = "/" + "/".join(parts[:by_level + 1]) + "/"
-        due, closed = aware(row["due_at"]), aware(row["closed_at"])
-        counts = buckets.setdefault(key, [0, 0, 0, 0, 0])
-        counts[0] += 1
-        if closed is not None:
-            counts[1] += 1
-            counts[2] += int(due is not None and closed <= due)
-            counts[4] += int(due is not None and closed > due)
-        else:
-            counts[3] += 1
-            counts[4] += int(due is not None and due < now)
-    out = []
-    for key, (opened, closed, on_time, still_open, overdue) in sorted(buckets.items()):
-        low, high = wilson_interval(on_time, opened) if opened else (None, None)
-        out.append({"path": key, "opened": opened, "closed": closed, "on_time": on_time, "open": still_open,
-                    "overdue": overdue, "on_time_share": on_time / opened if opened else None,
-                    "ci": None if low is None else [float(low), float(high)]})
-    return out
-
-
 def _methods(lang: str) -> list[dict[str, str]]:
     """The methodology appendix in the report's language, for the rule the reports score with (the defaults of
     :class:`ScoreRequest`)."""
@@ -486,7 +444,9 @@ async def assemble(spec: ReportSpec, *, sources: Sources | None = None, now: dat
             if part is not None:
                 parts.append(part)
     level = 1 if spec.kind == "leadership" else None
-    followups = await followup_figures(scope_path, service_id, period, now=now, by_level=level)
+    start, end = period.bounds(settings.timezone)
+    followups = [row.as_dict() for row in await sla_figures(scope_path, start, end, by_level=level,
+                                                              service_id=service_id, now=now)]
     for row in followups:
         unit = next((u for u in units if u["path"] == row["path"]), None)
         row["name"] = _name(unit, lang) if unit else row["path"]

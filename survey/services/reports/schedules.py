@@ -48,6 +48,7 @@ from survey.services.outbox import ClaimedJob, JobResult, enqueue, update_payloa
 from survey.services.reports.archive import archive_report
 from survey.services.reports.spec import REPORT_LANGUAGES, ReportParameterError, ReportSkipped, ReportSpec
 from survey.services.scores.periods import add_months
+from survey.services.sending import send_email
 from survey.settings import get_settings
 from survey.tables import ReportFrequency, ReportRunStatus, ReportSchedule, Service, Unit
 
@@ -552,15 +553,6 @@ def compose_report_email(run: _Run, recipient: str, *, title: str, brand: str, d
                            attachments=(attachment,) if attachment is not None else ())
 
 
-async def _send_email(delivery: Delivery, message: OutgoingMessage) -> DeliveryResult:
-    await delivery.buckets["email"].acquire()
-    try:
-        return await delivery.channels["email"].send(message)
-    except Exception as error:  # a channel bug must not kill the worker: the attempt is retried, then dead-lettered
-        log.exception("the email channel raised")
-        return DeliveryResult.failed("retry", None, f"{type(error).__name__}: {error}")
-
-
 def _describe(result: DeliveryResult) -> str:
     return f"{result.outcome} ({result.error_code or '-'}: {result.error_message or ''})"
 
@@ -621,7 +613,7 @@ async def send_report(job: ClaimedJob, delivery: Delivery) -> JobResult:
             continue
         message = compose_report_email(run, recipient, title=title, brand=settings.sms_brand,
                                        download_url=download_url, attachment=attachment)
-        result = await _send_email(delivery, message)
+        result = await send_email(delivery, message)
         if result.outcome == "sent":
             sent_to.append(recipient)
         elif result.outcome == "retry":
