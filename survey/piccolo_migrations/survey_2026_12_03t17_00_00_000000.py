@@ -42,6 +42,9 @@ async def forwards():
         for table in (Unit, StaffUser, Alert):  # the database migrated now (the tests migrate two in turn)
             table._meta._db = engine()
         await Alert.create_table(if_not_exists=True)
+        # one active alert per unit, whatever two workers evaluating at once decide
+        await Alert.raw("CREATE UNIQUE INDEX IF NOT EXISTS alert_active_unit ON alert (unit) "
+                        "WHERE status IN ('open', 'acknowledged')")
 
     manager.add_raw(alerts)
 

@@ -474,16 +474,21 @@ async def escalate_overdue(now: datetime | None = None) -> int:
             "WHERE f.status IN ('open', 'in_progress') AND f.escalated_at IS NULL AND f.due_at <= {} "
             "ORDER BY f.due_at LIMIT 500", now)
         jobs = []
+        escalated = 0
         for row in rows:
             target = row["parent"]
             entry = journal_entry("escalated", at=now, text="", unit=row["parent_code"] or row["code"])
-            await run_sql("UPDATE follow_up SET escalated_at = {}, escalated_to = {}, notes = {}, "
-                          "version = version + 1 WHERE id = {}", now, target,
-                          json.dumps(_journal(row["notes"]) + [entry], ensure_ascii=False), row["id"])
+            # another worker may have escalated it meanwhile: only the one whose update lands tells the parent
+            done = await run_sql("UPDATE follow_up SET escalated_at = {}, escalated_to = {}, notes = {}, "
+                                 "version = version + 1 WHERE id = {} AND escalated_at IS NULL RETURNING id", now,
+                                 target, json.dumps(_journal(row["notes"]) + [entry], ensure_ascii=False), row["id"])
+            if not done:
+                continue
+            escalated += 1
             if target is not None:
                 jobs += case_email_jobs([int(row["response"])], "escalated", [int(target)], now=now)
         await enqueue_many(jobs)
-    return len(rows)
+    return escalated
 
 
 @dataclass(frozen=True)
