@@ -30,6 +30,7 @@ from survey.services.followups import (
     CaseLine,
     CaseNotFound,
     Closing,
+    JournalEntry,
     case_detail,
     case_queue,
     change_status,
@@ -385,16 +386,6 @@ def _year_of(text: str) -> int:
 # --- JSON for integrators -------------------------------------------------------------------------------------------
 
 
-class JournalLine(msgspec.Struct):
-    at: datetime
-    by: str
-    action: str
-    text: str
-    from_status: str | None = None
-    to_status: str | None = None
-    unit: str | None = None
-
-
 class FollowUpCase(msgspec.Struct):
     """A follow-up case; ``overdue``: still open after its due time, or closed after it."""
 
@@ -413,7 +404,7 @@ class FollowUpCase(msgspec.Struct):
     root_cause: str | None = None
     resolved: bool | None = None
     escalated_to: str | None = None
-    journal: list[JournalLine] | None = None
+    journal: list[JournalEntry] | None = None
 
 
 class FollowUpPage(msgspec.Struct):
@@ -432,8 +423,7 @@ def _case_json(line: CaseLine, now: datetime, detail: CaseDetail | None = None) 
     if detail is not None:
         case.outcome, case.root_cause, case.resolved = detail.outcome, detail.root_cause, detail.resolved
         case.escalated_to = detail.escalated_to
-        case.journal = [JournalLine(e.at, e.by, e.action, e.text, e.from_status, e.to_status, e.unit)
-                        for e in detail.journal]
+        case.journal = list(detail.journal)
     return case
 
 

@@ -23,10 +23,11 @@ from typing import Any
 
 from survey.db import aware, run_sql, write_transaction
 from survey.i18n import N_
-from survey.services.accounts import StaffIdentity
+from survey.services.accounts import StaffIdentity, can_see
 from survey.services.extract import subtree_pattern
 from survey.services.followups import journal_entry
 from survey.settings import get_settings
+from survey.tables import AlertStatus
 
 __all__ = [
     "ALERT_STATUSES",
@@ -43,8 +44,7 @@ __all__ = [
 
 DISSATISFIED_AT_MOST = 2  # an overall rating of 1 or 2 on the 5-point scale
 OVERALL_QUESTION = "overall"
-ALERT_STATUSES = ("open", "acknowledged", "closed")
-ACTIVE = ("open", "acknowledged")
+ALERT_STATUSES = tuple(status.value for status in AlertStatus)
 EMAIL_TEXTS = (N_("alert.email.subject"), N_("alert.email.body"))
 
 
@@ -202,7 +202,7 @@ async def acknowledge_alert(identity: StaffIdentity, alert_id: int, comment: str
         raise AlertError(f"comment is {len(text)} characters long; at most 2000", field_name="comment")
     async with write_transaction():
         rows = await run_sql(_ALERT_SQL + "WHERE a.id = {}", alert_id)
-        if not rows or not str(rows[0]["unit_path"]).startswith(identity.unit_path):
+        if not rows or not can_see(identity, str(rows[0]["unit_path"])):
             raise AlertNotFound(f"no alert #{alert_id} in your units")
         row = rows[0]
         if row["status"] != "open":

@@ -40,6 +40,7 @@ from survey.services.working_calendar import (
     WorkingCalendar,
     working_calendar,
 )
+from survey.tables import FollowUpStatus
 
 __all__ = [
     "CASE_ACTIONS",
@@ -71,7 +72,7 @@ __all__ = [
     "sla_figures",
 ]
 
-OPEN, IN_PROGRESS, CLOSED = "open", "in_progress", "closed"
+OPEN, IN_PROGRESS, CLOSED = FollowUpStatus.open.value, FollowUpStatus.in_progress.value, FollowUpStatus.closed.value
 STATUS_ORDER = (OPEN, IN_PROGRESS, CLOSED)
 NEXT_STATUS = {OPEN: IN_PROGRESS, IN_PROGRESS: CLOSED}
 OTHER_CAUSE = "other"
@@ -287,7 +288,6 @@ async def case_detail(scope_path: str, case_id: int) -> CaseDetail:
 
     row = await _case_row(scope_path, case_id)
     published = await get_version(int(row["version_id"]))
-    causes = tuple((c.id, dict(c.title)) for c in published.questionnaire.criteria)
     units = await run_sql("SELECT code, name_vi, name_en FROM unit WHERE path LIKE {} ESCAPE '\\' AND active = {} "
                           "ORDER BY path", subtree_pattern(scope_path), True)
     contact = await _contact(int(row["response"]))
@@ -299,7 +299,7 @@ async def case_detail(scope_path: str, case_id: int) -> CaseDetail:
         outcome=row["outcome"], root_cause=row["root_cause"],
         resolved=None if row["resolved"] is None else bool(row["resolved"]),
         escalated_to=row["escalated_code"], questionnaire_key=published.questionnaire.id,
-        root_causes=(*causes, (OTHER_CAUSE, {"vi": "Khác", "en": "Other"})),
+        root_causes=_root_causes(published.questionnaire),
         next_status=NEXT_STATUS.get(str(row["status"])), contact_available=contact is not None,
         units=tuple((u["code"], {"vi": u["name_vi"], "en": u["name_en"]}) for u in units),
     )
@@ -368,11 +368,15 @@ def _expect(row: dict[str, Any], expected_version: int | None) -> None:
         raise CaseError("the case was changed meanwhile by someone else; reload it and try again", conflict=True)
 
 
+def _root_causes(questionnaire: Any) -> tuple[tuple[str, dict[str, str]], ...]:
+    """What closing a case may name as its root cause: the questionnaire's criteria (id, title), then "other"."""
+    return (*((c.id, dict(c.title)) for c in questionnaire.criteria), (OTHER_CAUSE, {"vi": "Khác", "en": "Other"}))
+
+
 async def _causes(version_id: int) -> list[str]:
     from survey.services.questionnaires import get_version
 
-    published = await get_version(version_id)
-    return [c.id for c in published.questionnaire.criteria] + [OTHER_CAUSE]
+    return [code for code, _ in _root_causes((await get_version(version_id)).questionnaire)]
 
 
 async def reassign_case(identity: StaffIdentity, case_id: int, unit_code: str, comment: str | None, *,

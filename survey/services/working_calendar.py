@@ -25,10 +25,11 @@ import time as clock
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from survey.tables import CalendarDayKind
 
 __all__ = [
     "CALENDAR_KINDS",
@@ -55,10 +56,8 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years a date on the calendar may fall 
 CACHE_SECONDS = 60.0  # another process's change to the calendar is seen within this time
 
 
-class DayKind(StrEnum):
-    holiday = "holiday"  # not worked: a public holiday, a swap's day off
-    workday = "workday"  # worked: a make-up Saturday
-
+# holiday: not worked (a public holiday, a swap's day off); workday: worked (a make-up Saturday)
+DayKind = CalendarDayKind
 
 CALENDAR_KINDS = tuple(kind.value for kind in DayKind)
 

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 PHONE = {"width": 360, "height": 640}
+DESK = {"width": 1366, "height": 768}
 STAFF_PASSWORD = "mat-khau-thu-nghiem-2026"
 
 # Links each test may spend: name → (questionnaire, unit, service, language).
@@ -233,12 +234,14 @@ def axe_problems() -> Any:
 
 @pytest.fixture
 def sign_in(browser: Any, live_server: LiveServer) -> Any:
-    """``sign_in(username)``: a new phone-sized tab signed in to the staff pages as ``username``."""
+    """``sign_in(username)``: a new phone-sized tab signed in to the staff pages as ``username``
+    (``desk=True``: a 1366 × 768 desktop tab)."""
     contexts: list[Any] = []
 
-    def open_as(username: str) -> Any:
-        context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2,
-                                      locale="vi-VN", base_url=live_server.url)
+    def open_as(username: str, *, desk: bool = False) -> Any:
+        screen = {"viewport": DESK} if desk else {"viewport": PHONE, "is_mobile": True, "has_touch": True,
+                                                  "device_scale_factor": 2}
+        context = browser.new_context(**screen, locale="vi-VN", base_url=live_server.url)
         context.set_default_timeout(10_000)
         contexts.append(context)
         tab = context.new_page()
@@ -246,7 +249,7 @@ def sign_in(browser: Any, live_server: LiveServer) -> Any:
         tab.locator('input[name="username"]').fill(username)
         tab.locator('input[name="password"]').fill(STAFF_PASSWORD)
         with tab.expect_navigation():
-            tab.locator('form button[type="submit"]').tap()
+            tab.locator('form button[type="submit"]').click()
         assert tab.locator('input[name="password"]').count() == 0, (
             f"signing in as {username} failed: {tab.locator('main').inner_text()[:300]}")
         return tab

@@ -7,36 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import STAFF_PASSWORD
-
 pytestmark = pytest.mark.browser
 
-DESK = {"width": 1366, "height": 768}
-
-
-@pytest.fixture
-def sign_in_at_desk(browser, live_server):
-    contexts = []
-
-    def open_as(username: str):
-        context = browser.new_context(viewport=DESK, locale="vi-VN", base_url=live_server.url)
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        tab = context.new_page()
-        tab.goto("/staff/login")
-        tab.locator('input[name="username"]').fill(username)
-        tab.locator('input[name="password"]').fill(STAFF_PASSWORD)
-        with tab.expect_navigation():
-            tab.locator('form button[type="submit"]').click()
-        return tab
-
-    yield open_as
-    for context in contexts:
-        context.close()
-
-
-def test_a_case_is_worked_and_closed_on_a_phone_and_the_pages_pass_axe(survey, live_server, sign_in,
-                                                                         sign_in_at_desk, axe_problems):
+def test_a_case_is_worked_and_closed_on_a_phone_and_the_pages_pass_axe(survey, live_server, sign_in, axe_problems):
     problems: list[str] = []
 
     def check(tab, what: str, width: int) -> None:
@@ -90,12 +63,12 @@ def test_a_case_is_worked_and_closed_on_a_phone_and_the_pages_pass_axe(survey, l
     expect(phone.locator("main h1")).to_be_visible()
     check(phone, "alerts", 360)
 
-    desk = sign_in_at_desk("chatluong.hanoi")
+    desk = sign_in("chatluong.hanoi", desk=True)
     desk.goto("/staff/follow-ups?status=all")
     check(desk, "follow-up queue at a desk", 1366)
     desk.goto("/staff/responses")
     check(desk, "responses list at a desk", 1366)
-    admin = sign_in_at_desk("quantri")
+    admin = sign_in("quantri", desk=True)
     admin.goto("/staff/calendar?year=2026")
     expect(admin.locator('tr[data-day="2026-02-17"]')).to_be_visible()
     check(admin, "working calendar", 1366)
