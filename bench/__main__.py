@@ -1,6 +1,6 @@
 """``python -m bench``: every benchmark in sequence: survey submissions per second against a bare Litestar
-app, then ``bench.scoring``, ``bench.delivery``, ``bench.contacts``, ``bench.reports`` and ``bench.scale``
-(``--only NAME`` runs one).
+app, then ``bench.scoring``, ``bench.delivery``, ``bench.contacts``, ``bench.reports``, ``bench.scale`` and
+``bench.pages`` (``--only NAME`` runs one).
 
 See ``bench/README.md``. Exit status 0 when every run passes (for the submissions: ratio ≥ target, nothing
 missing, no token answered twice), 1 otherwise.
@@ -191,6 +191,7 @@ OTHER_BENCHMARKS: dict[str, list[str]] = {
     "contacts": ["-m", "bench.contacts"],
     "reports": ["-m", "bench.reports"],
     "scale": ["-m", "bench.scale"],
+    "pages": ["-m", "bench.pages"],
 }
 BENCHMARKS = ("survey", *OTHER_BENCHMARKS)
 
@@ -201,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=BENCHMARKS, default=None,
                         help="run one benchmark: survey (submissions; the options below are its), scoring, delivery, "
-                             "contacts, reports or scale")
+                             "contacts, reports, scale or pages")
     parser.add_argument("--requests", type=int, default=20_000, help="at most this many requests per target")
     parser.add_argument("--seconds", type=float, default=10.0, help="and at most this long per target")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients (keep-alive connections)")

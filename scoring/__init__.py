@@ -34,7 +34,15 @@ from scoring.funnel import (
 )
 from scoring.grouped import CochranArmitageGroups, cochran_armitage_groups
 from scoring.grouping import GroupStats, combine_codes, group_stats, group_sums
-from scoring.intervals import NPSIntervalMethod, mean_interval, nps_interval, t_interval, wilson_interval
+from scoring.intervals import (
+    NPSIntervalMethod,
+    TargetPosition,
+    against_target,
+    mean_interval,
+    nps_interval,
+    t_interval,
+    wilson_interval,
+)
 from scoring.keys import KeyGroups, group_keys
 from scoring.measures import (
     CriterionScore,
@@ -96,12 +104,14 @@ __all__ = [
     "QuestionSummary",
     "SatisfiedShare",
     "SmallSampleRule",
+    "TargetPosition",
     "TargetSource",
     "TwoItemReliabilityResult",
     "TwoProportionResult",
     "WeightedIndex",
     "WeightedIndexGroups",
     "WeightedShare",
+    "against_target",
     "assess_groups",
     "bh_q_values",
     "ces_score",

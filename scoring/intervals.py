@@ -19,9 +19,27 @@ from scipy import stats
 
 from scoring._common import FloatArray, as_float_array, z_value
 
-__all__ = ["NPSIntervalMethod", "mean_interval", "nps_interval", "t_interval", "wilson_interval"]
+__all__ = ["NPSIntervalMethod", "TargetPosition", "against_target", "mean_interval", "nps_interval", "t_interval",
+           "wilson_interval"]
 
 NPSIntervalMethod = Literal["wald", "adjusted_wald"]
+TargetPosition = Literal["above", "below", "within"]
+
+
+def against_target(interval: tuple[float, float] | list[float], target: float) -> TargetPosition:
+    """Where an estimate lies against a fixed target, read from its confidence interval: ``above`` or ``below``
+    when the whole interval lies on one side (the two-sided test of "the true value equals the target" rejects
+    at the interval's level), else ``within`` (the data cannot tell it from the target).
+
+    >>> against_target((0.81, 0.88), 0.8), against_target((0.70, 0.79), 0.8), against_target((0.75, 0.86), 0.8)
+    ('above', 'below', 'within')
+    """
+    low, high = float(interval[0]), float(interval[1])
+    if low > target:
+        return "above"
+    if high < target:
+        return "below"
+    return "within"
 
 
 @overload

@@ -29,6 +29,7 @@ from survey.services.browsing import (
     export_responses,
     filtered_responses,
 )
+from survey.services.questionnaires import latest_version
 from survey.services.scores import SCORE_QUESTIONNAIRES
 from survey.state import state_of
 from survey.tables import ContactChannel
@@ -41,10 +42,20 @@ Text = Annotated[str, QueryParameter(max_length=40)]
 
 
 def _selection(questionnaire: str, period: str, unit: str, service: str, channel: str, comment: str, case: str,
-               overall_max: int | None) -> ResponseFilter:
+               overall_max: int | None, criterion: str = "") -> ResponseFilter:
     return ResponseFilter(questionnaire=questionnaire.strip(), period=period.strip(), unit=unit.strip(),
                           service=service.strip(), channel=channel.strip(), comment=comment in ("1", "true", "on"),
-                          case=case.strip(), overall_max=overall_max)
+                          case=case.strip(), overall_max=overall_max, criterion=criterion.strip())
+
+
+async def _criteria(questionnaire: str) -> list[Any]:
+    """The criteria of the chosen questionnaire's latest version (the criterion filter's choices)."""
+    if not questionnaire:
+        return []
+    try:
+        return list((await latest_version(questionnaire)).questionnaire.criteria)
+    except LookupError:
+        return []
 
 
 class ResponsesController(Controller):
@@ -61,13 +72,14 @@ class ResponsesController(Controller):
         questionnaire: Text = "", period: Text = "", unit: Text = "", service: Text = "", channel: Text = "",
         comment: Text = "", case: Text = "",
         overall_max: Annotated[int | None, QueryParameter(ge=1, le=10)] = None,
-        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1, criterion: Text = "",
     ) -> Template:
         """The complete responses of the user's units that the filter keeps, newest first, with how many in all."""
         language = page_language(request)
-        selection = _selection(questionnaire, period, unit, service, channel, comment, case, overall_max)
+        selection = _selection(questionnaire, period, unit, service, channel, comment, case, overall_max, criterion)
         context = {"me": staff, "form": selection, "questionnaires": SCORE_QUESTIONNAIRES,
-                   "channels": [c.value for c in ContactChannel], "cases": CASE_FILTERS, "formats": EXPORT_FORMATS}
+                   "channels": [c.value for c in ContactChannel], "cases": CASE_FILTERS, "formats": EXPORT_FORMATS,
+                   "criteria": await _criteria(selection.questionnaire)}
         try:
             listing = await filtered_responses(staff, selection, page=page, per_page=PER_PAGE,
                                                versions=state_of(request.app).versions)
@@ -88,11 +100,11 @@ class ResponsesController(Controller):
         format: Annotated[str, QueryParameter(max_length=8)] = "csv",  # noqa: A002 - the interface's name
         questionnaire: Text = "", period: Text = "", unit: Text = "", service: Text = "", channel: Text = "",
         comment: Text = "", case: Text = "",
-        overall_max: Annotated[int | None, QueryParameter(ge=1, le=10)] = None,
+        overall_max: Annotated[int | None, QueryParameter(ge=1, le=10)] = None, criterion: Text = "",
     ) -> Stream | Template:
         """What the list's filter shows as CSV (UTF-8 with a byte-order mark, for Excel) or XLSX, streamed."""
         language = page_language(request)
-        selection = _selection(questionnaire, period, unit, service, channel, comment, case, overall_max)
+        selection = _selection(questionnaire, period, unit, service, channel, comment, case, overall_max, criterion)
         try:
             if format not in EXPORT_FORMATS:
                 raise ResponseFilterError("format", f"must be one of {', '.join(EXPORT_FORMATS)}; got {format!r}")

@@ -1,5 +1,5 @@
-"""Staff pages under ``/staff``: sign in and out, the recent responses of the units a user may see, and
-their scores (``/staff/scores``: the user's unit and each unit under it, with intervals).
+"""Staff pages under ``/staff``: sign in and out, the dashboard of the units a user may see (``/staff/``), one
+response in full, and the scores (``/staff/scores``: the user's unit and each unit under it, with intervals).
 
 The sign-in rules (lockout, session version) live in :mod:`survey.services.signin`; the session guard and the
 ``staff`` dependency in :mod:`survey.web`. Forms carry Litestar's CSRF token (``{{ csrf_input | safe }}``).
@@ -7,6 +7,7 @@ The sign-in rules (lockout, session version) live in :mod:`survey.services.signi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -15,11 +16,13 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
+from questionnaires.model import CHANNELS
 from survey.i18n import t
 from survey.services import audit
 from survey.services.accounts import StaffIdentity
 from survey.services.alerts import alert_lines
-from survey.services.browsing import recent_responses, response_detail
+from survey.services.browsing import response_detail
+from survey.services.followups import case_queue
 from survey.services.scores import (
     DEFAULT_PERIOD_CHOICE,
     DEFAULT_SCORE_QUESTIONNAIRE,
@@ -29,10 +32,11 @@ from survey.services.scores import (
     ScoreParameterError,
     scope_scores,
 )
+from survey.services.scores.dashboard import SPARK_HEIGHT, SPARK_WIDTH, DashboardChoice, dashboard
 from survey.services.signin import session_identity, session_of, sign_in, sign_out
 from survey.state import state_of
+from survey.tables import Service, Unit
 from survey.web import (
-    HOME_PATH,
     LOGIN_PATH,
     STAFF,
     DatabaseId,
@@ -41,7 +45,6 @@ from survey.web import (
     page_language,
     requires_staff,
     safe_next,
-    with_query,
 )
 
 __all__ = ["LIFESPAN", "ROUTES", "LoginForm", "StaffController"]
@@ -134,27 +137,49 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         staff: NamedDependency[StaffIdentity],
-        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        questionnaire: Annotated[str, QueryParameter(max_length=40)] = DEFAULT_SCORE_QUESTIONNAIRE,
+        period: Annotated[str, QueryParameter(max_length=40)] = DEFAULT_PERIOD_CHOICE,
+        unit: Annotated[str, QueryParameter(max_length=40)] = "",
+        service: Annotated[str, QueryParameter(max_length=40)] = "",
+        channel: Annotated[str, QueryParameter(max_length=40)] = "",
     ) -> Template:
-        """The most recent complete responses in the user's scope, newest first."""
+        """The dashboard of the user's units: the index against its target, the criteria, their trends, the
+        children's heatmap, the funnel, the open cases and alerts, each figure linked to its responses; 400
+        naming a bad choice."""
         me = staff
         language = page_language(request)
-        listing = await recent_responses(me, page=page, per_page=PER_PAGE, versions=state_of(request.app).versions)
+        choice = DashboardChoice(questionnaire=questionnaire.strip(), period=period.strip(), unit=unit.strip(),
+                                 service=service.strip(), channel=channel.strip())
+        view, error, status = None, None, 200
         try:
-            summary = await scope_scores(me, children=False)
-        except ScoreParameterError:  # the questionnaire is not published (yet): the list still shows
-            summary = None
-        active_alerts = await alert_lines(me.unit_path, status="active")
-        await audit.record("responses_listed", actor=me, object_type="response", detail={"page": page},
-                           client_address=client_address(request))
-        return Template(
-            template_name="staff/home.html",
-            context=_context(
-                request, language, me=me, listing=listing, summary=summary, active_alerts=active_alerts,
-                previous_href=f"{HOME_PATH}?{with_query(request, page=page - 1)}",
-                next_href=f"{HOME_PATH}?{with_query(request, page=page + 1)}",
-            ),
-        )
+            view = await dashboard(me, choice)
+        except ScoreParameterError as error_found:
+            error = str(error_found)
+            # nothing published yet is no fault of the reader's: the cases and alerts still show
+            status = 400 if request.query_params or error_found.parameter != "questionnaire" else 200
+        scope_path = view.scope_path if view else me.unit_path
+        cases = await case_queue(scope_path, per_page=5)
+        active_alerts = await alert_lines(scope_path, status="active")
+        services = await Service.select(Service.code, Service.name_vi, Service.name_en).order_by(Service.code)
+        # the unit menu: the user's unit and the units directly under it (deeper ones are reached by drilling down)
+        depth = me.unit_path.count("/") + 1
+        units = [row for row in await Unit.select(Unit.code, Unit.name_vi, Unit.name_en, Unit.path).where(
+            Unit.path.like(me.unit_path + "%")).order_by(Unit.path)
+                 if row["path"].startswith(me.unit_path) and row["path"].count("/") <= depth]
+        if view is not None and all(row["code"] != view.scope_code for row in units):
+            units.append({"code": view.scope_code, "name_vi": view.scope_name["vi"], "name_en": view.scope_name["en"],
+                          "path": view.scope_path})
+        if view is not None:
+            await audit.record("dashboard_viewed", actor=me, object_type="scores",
+                               client_address=client_address(request),
+                               detail={**choice.query(), "period": view.period})
+        return Template(template_name="staff/home.html", status_code=status, context=_context(
+            request, language, me=me, view=view, error=error, form=choice, cases=cases, active_alerts=active_alerts,
+            questionnaires=SCORE_QUESTIONNAIRES, periods=PERIOD_CHOICES, channels=CHANNELS,
+            services=[{"code": row["code"], "name": {"vi": row["name_vi"], "en": row["name_en"]}} for row in services],
+            units=[{"code": row["code"], "name": {"vi": row["name_vi"], "en": row["name_en"]},
+                    "depth": row["path"].count("/") - me.unit_path.count("/")} for row in units],
+            spark={"width": SPARK_WIDTH, "height": SPARK_HEIGHT}, now=datetime.now(UTC)))
 
     @get("/responses/{response_id:int}", name="staff:response", guards=[requires_staff])
     async def response(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],

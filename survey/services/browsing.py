@@ -1,4 +1,4 @@
-"""What a member of staff may read of the responses: the recent ones of their scope, and one in full.
+"""What a member of staff may read of the responses: those of their scope a filter keeps, and one in full.
 
 Every query is limited to the reader's unit subtree (``survey.services.accounts.can_see``).
 
@@ -21,11 +21,9 @@ from survey.tables import Answer, FollowUp, FollowUpStatus, Response, ResponseSt
 
 __all__ = [
     "AnswerLine",
-    "RecentResponses",
     "ResponseDetail",
     "ResponseSummary",
     "excerpt",
-    "recent_responses",
     "response_detail",
 ]
 
@@ -55,21 +53,6 @@ class ResponseSummary:
 
 
 @dataclass(frozen=True)
-class RecentResponses:
-    """A page of the most recent complete responses in a user's scope, newest first."""
-
-    rows: tuple[ResponseSummary, ...]
-    page: int
-    per_page: int
-    has_next: bool
-    open_follow_ups: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-
-@dataclass(frozen=True)
 class AnswerLine:
     """One answer with the text of its question, both in the reader's language."""
 
@@ -87,6 +70,9 @@ class ResponseDetail:
     started_at: datetime | None
     answers: tuple[AnswerLine, ...]
     case_id: int | None = None  # its follow-up case, open or closed
+    counter_code: str | None = None  # the counter it was given at (a poster, ticket or kiosk)
+    counter_name: Text | None = None
+    agent: str | None = None  # the hotline agent of the contact it answers, as the switchboard named them
 
 
 def excerpt(text: str | None, length: int = COMMENT_EXCERPT_LENGTH) -> str | None:
@@ -165,26 +151,6 @@ async def _summaries(identity: StaffIdentity, rows: list[dict[str, Any]],
     return summaries
 
 
-async def recent_responses(identity: StaffIdentity, *, page: int = 1, per_page: int = 50,
-                           versions: QuestionnaireVersions | None = None) -> RecentResponses:
-    """The complete responses of units in ``identity``'s subtree, newest first, ``per_page`` at a time."""
-    page = max(1, page)
-    rows = (
-        await Response.select(*_summary_columns())
-        .where(Response.status == ResponseStatus.complete, Response.unit.path.like(_scoped(identity)))
-        .order_by(Response.submitted_at, ascending=False)
-        .order_by(Response.id, ascending=False)
-        .limit(per_page + 1)
-        .offset((page - 1) * per_page)
-    )
-    open_follow_ups = await FollowUp.count().where(
-        FollowUp.status.is_in(list(OPEN_FOLLOW_UP_STATUSES)), FollowUp.unit.path.like(_scoped(identity))
-    )
-    summaries = await _summaries(identity, rows[:per_page], versions)
-    return RecentResponses(rows=tuple(summaries), page=page, per_page=per_page, has_next=len(rows) > per_page,
-                           open_follow_ups=open_follow_ups)
-
-
 def _answer_text(question: Question | None, number: float | None, text: str | None, language: str) -> str:
     if question is None:
         return text if text is not None else ("" if number is None else f"{number:g}")
@@ -237,8 +203,16 @@ async def response_detail(identity: StaffIdentity, response_id: int, *, language
             )
         )
     case = await FollowUp.select(FollowUp.id).where(FollowUp.response == response_id).first()
+    from survey.db import run_sql
+
+    where = (await run_sql(
+        "SELECT c.code, c.name_vi, c.name_en, ct.agent FROM response r LEFT JOIN counter c ON c.id = r.counter "
+        "LEFT JOIN invitation i ON i.id = r.invitation LEFT JOIN contact ct ON ct.id = i.contact WHERE r.id = {}",
+        response_id))[0]
     return ResponseDetail(summary=summaries[0], language=row["language"], started_at=row["started_at"],
-                          answers=tuple(lines), case_id=case["id"] if case else None)
+                          answers=tuple(lines), case_id=case["id"] if case else None, counter_code=where["code"],
+                          counter_name={"vi": where["name_vi"], "en": where["name_en"]} if where["code"] else None,
+                          agent=where["agent"])
 
 
 # --- the filtered list and its export ---------------------------------------------------------------------------
@@ -275,12 +249,14 @@ class ResponseFilter:
     comment: bool = False
     case: str = ""
     overall_max: int | None = None
+    criterion: str = ""
 
     def query(self) -> dict[str, str]:
         """The filter as query parameters (empty ones left out): the list's links and the export's."""
         values = {"questionnaire": self.questionnaire, "period": self.period, "unit": self.unit,
                   "service": self.service, "channel": self.channel, "comment": "1" if self.comment else "",
-                  "case": self.case, "overall_max": "" if self.overall_max is None else str(self.overall_max)}
+                  "case": self.case, "overall_max": "" if self.overall_max is None else str(self.overall_max),
+                  "criterion": self.criterion}
         return {key: value for key, value in values.items() if value}
 
 
@@ -355,6 +331,23 @@ async def _where(identity: StaffIdentity, selection: ResponseFilter) -> tuple[st
             clauses.append(exists.format(""))
         else:
             clauses.append("NOT " + exists.format(""))
+    if selection.criterion:
+        if not selection.questionnaire:
+            raise ResponseFilterError("criterion", "choose a questionnaire first: a criterion is one of its own")
+        from survey.services.questionnaires import latest_version
+
+        try:
+            questionnaire = (await latest_version(selection.questionnaire)).questionnaire
+        except LookupError:
+            raise ResponseFilterError("questionnaire", f"{selection.questionnaire!r} is not published") from None
+        ids = [c.id for c in questionnaire.criteria]
+        items = [(q.id, q.scale.min, q.scale.max) for q in questionnaire.questions_of(selection.criterion)
+                 if q.scale is not None]
+        if selection.criterion not in ids or not items:
+            raise ResponseFilterError("criterion", f"must be one of {', '.join(ids)}; got {selection.criterion!r}")
+        answered = " OR ".join(["(a.question_id = {} AND a.value_number BETWEEN {} AND {})"] * len(items))
+        clauses.append(f"EXISTS (SELECT 1 FROM answer a WHERE a.response = r.id AND ({answered}))")  # noqa: S608
+        args += [value for item in items for value in item]
     if selection.overall_max is not None:
         clauses.append("EXISTS (SELECT 1 FROM answer a WHERE a.response = r.id AND a.question_id = 'overall' "
                        "AND a.value_number <= {})")

@@ -51,6 +51,8 @@ def test_every_page_kind_is_accessible_and_fits_a_phone(survey, live_server, sig
 
     staff = sign_in("quanly.badinh")
     staff.goto("/staff/")
+    check(staff, "staff dashboard")
+    staff.goto("/staff/responses")
     check(staff, "staff responses")
     staff.goto("/staff/reports")
     expect(staff.locator("form select[name=kind]")).to_be_visible()

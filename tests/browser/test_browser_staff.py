@@ -21,10 +21,10 @@ def test_a_unit_manager_sees_their_units_new_response_and_another_units_manager_
     survey.shows("thanks")
 
     ba_dinh = sign_in("quanly.badinh")
-    ba_dinh.goto("/staff/")
+    ba_dinh.goto("/staff/responses")
     expect(ba_dinh.locator("main")).to_contain_text(marker)
 
     district_1 = sign_in("quanly.quan1")
-    district_1.goto("/staff/")
+    district_1.goto("/staff/responses")
     expect(district_1.locator("main")).to_be_visible()
     expect(district_1.locator("main")).not_to_contain_text(marker)

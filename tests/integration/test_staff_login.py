@@ -192,7 +192,7 @@ async def test_logins_are_audited(client, lan):
     events = await AuditEvent.select(AuditEvent.action, AuditEvent.actor, AuditEvent.actor_label,
                                      AuditEvent.detail, AuditEvent.client_address).order_by(AuditEvent.id)
     actions = [event["action"] for event in events]
-    assert actions[:3] == ["login_failed", "login_ok", "responses_listed"]
+    assert actions[:3] == ["login_failed", "login_ok", "dashboard_viewed"]
     failed, ok = events[0], events[1]
     assert failed["actor"] is None and "lan.nt" in str(failed["detail"])
     assert ok["actor"] == lan.id and ok["actor_label"] == "lan.nt"

@@ -54,46 +54,46 @@ async def responses(reference) -> dict[str, int]:
 
 async def test_a_unit_manager_sees_only_their_own_units_responses(client, responses):
     await sign_in_as(client, "unit_manager", "HN-BD")
-    page = await client.get("/staff/")
+    page = await client.get("/staff/responses")
     assert page.status_code == 200
     assert "Ba Đình rất tốt" in page.text and "Ba Đình chờ lâu" in page.text
     assert "Cầu Giấy ổn" not in page.text and "Quận 1 phản ánh" not in page.text
     assert "Ba Đình chưa gửi" not in page.text  # only complete responses
-    assert '<span id="open-follow-ups">1</span>' in page.text
+    assert '<span id="open-follow-ups">1</span>' in (await client.get("/staff/")).text
 
 
 async def test_a_quality_officer_of_the_centre_sees_every_unit(client, responses):
     await sign_in_as(client, "quality", "VN")
-    page = await client.get("/staff/")
+    page = await client.get("/staff/responses")
     for comment in ("Ba Đình rất tốt", "Ba Đình chờ lâu", "Cầu Giấy ổn", "Quận 1 phản ánh"):
         assert comment in page.text
-    assert '<span id="open-follow-ups">3</span>' in page.text
+    assert '<span id="open-follow-ups">3</span>' in (await client.get("/staff/")).text
 
 
 async def test_a_province_leader_sees_its_districts_but_not_other_provinces(client, responses):
     await sign_in_as(client, "leader", "HN")
-    page = await client.get("/staff/")
+    page = await client.get("/staff/responses")
     assert "Ba Đình rất tốt" in page.text and "Cầu Giấy ổn" in page.text
     assert "Quận 1 phản ánh" not in page.text
 
 
 async def test_the_list_shows_local_time_unit_service_questionnaire_and_score(client, responses):
     await sign_in_as(client, "unit_manager", "HN-BD")
-    page = await client.get("/staff/")
+    page = await client.get("/staff/responses")
     assert "01/03/2026 09:30" in page.text  # Asia/Ho_Chi_Minh, not UTC
     assert "BHXH quận Ba Đình" in page.text
     assert "Sổ bảo hiểm xã hội" in page.text
     assert "Khảo sát sự hài lòng về giải quyết thủ tục hành chính" in page.text
     assert "Máy kiosk" in page.text and "Quầy" in page.text
     assert page.text.index("Ba Đình rất tốt") < page.text.index("Ba Đình chờ lâu")  # newest first
-    english = await client.get("/staff/?lang=en")
-    assert "Ba Dinh District SS" in english.text and "Recent responses" in english.text
+    english = await client.get("/staff/responses?lang=en")
+    assert "Ba Dinh District SS" in english.text and "<h1>Responses</h1>" in english.text
 
 
 async def test_long_comments_are_cut_to_an_excerpt(client, reference):
     await add_response("HN-BD", overall=3, comment="Rất " + "dài " * 100 + "KẾT THÚC")
     await sign_in_as(client, "unit_manager", "HN-BD")
-    page = await client.get("/staff/")
+    page = await client.get("/staff/responses")
     assert "Rất dài dài" in page.text and "KẾT THÚC" not in page.text and "…" in page.text
 
 
@@ -113,11 +113,11 @@ async def test_fifty_responses_a_page(client, reference):
     async with write_transaction():
         await count_responses([r["id"] for r in rows])
     await sign_in_as(client, "unit_manager", "HN-BD")
-    first = await client.get("/staff/")
-    assert first.text.count('<tr>\n      <th scope="row">') == 50
+    first = await client.get("/staff/responses")
+    assert first.text.count('<tr data-response-id=') == 50
     assert 'rel="next"' in first.text and 'rel="prev"' not in first.text
-    second = await client.get("/staff/?page=2")
-    assert second.text.count('<tr>\n      <th scope="row">') == 5
+    second = await client.get("/staff/responses?page=2")
+    assert second.text.count('<tr data-response-id=') == 5
     assert 'rel="prev"' in second.text and 'rel="next"' not in second.text
 
 
@@ -145,7 +145,7 @@ async def test_viewing_is_audited(client, responses):
     from survey.tables import AuditEvent
 
     await sign_in_as(client, "quality", "VN")
-    await client.get("/staff/")
+    await client.get("/staff/responses")
     await client.get(f"/staff/responses/{responses['hcm']}")
     events = await AuditEvent.select(AuditEvent.action, AuditEvent.object_id).order_by(AuditEvent.id)
     assert [e["action"] for e in events][-2:] == ["responses_listed", "response_viewed"]
@@ -156,3 +156,17 @@ async def test_the_detail_page_needs_a_session(client, responses):
     page = await client.get(f"/staff/responses/{responses['bd']}", follow_redirects=False)
     assert page.status_code == 303
     assert page.headers["location"] == f"/staff/login?next=/staff/responses/{responses['bd']}"
+
+
+async def test_the_detail_page_names_the_counter_and_the_hotline_agent(client, responses):
+    from survey.db import run_sql
+    from survey.tables import Counter, Unit
+
+    unit = await Unit.select(Unit.id).where(Unit.code == "HN-BD").first()
+    counter = await Counter.select(Counter.id, Counter.code).where(Counter.unit == unit["id"]).first()
+    await run_sql("UPDATE response SET counter = {} WHERE id = {}", counter["id"], responses["bd"])
+    await sign_in_as(client, "unit_manager", "HN-BD")
+    page = await client.get(f"/staff/responses/{responses['bd']}")
+    assert f"({counter['code']})</dd>" in page.text
+    assert 'id="response-agent"' not in page.text  # not a hotline contact
+    assert 'href="/staff/responses">' in page.text  # back to the list

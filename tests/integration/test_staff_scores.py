@@ -216,20 +216,6 @@ async def test_viewing_scores_is_audited_and_needs_a_session(client, seeded):
     assert detail == {"questionnaire": "post-call", "period": this_period("last_month"), "by": None}
 
 
-async def test_the_home_page_has_a_summary_linking_to_the_scores(client, seeded):
-    await sign_in_as(client, "unit_manager", "HN-BD")
-    page = await client.get("/staff/")
-    summary = re.search(r'<p class="summary" id="scores-summary">(.*?)</p>', page.text, re.S)
-    assert summary, "no scores summary on the staff home page"
-    expected = await cli_scores("--questionnaire", "counter", "--period", this_period("this_quarter"),
-                                "--unit", "HN-BD")
-    index = expected["groups"][0]["index"]
-    text = " ".join(re.sub(r"<[^>]+>", " ", summary.group(1)).split())
-    assert f"{format_number(index['value'], 'vi')} (KTC 95%:" in text
-    assert f"n = {expected['groups'][0]['n']}" in text
-    assert 'href="/staff/scores"' in summary.group(1)
-
-
 async def test_a_questionnaire_weighted_by_design_shows_the_weighted_index(client, seeded):
     from dataclasses import replace
 

@@ -14,12 +14,13 @@ RATINGS = ("access_place", "access_facilities", "procedure_public", "procedure_d
 
 async def add_counter_responses(unit_code: str, count: int, *, service_code: str = "SIB", offset: int = 0,
                                 minutes_apart: int = 3, ago: timedelta = timedelta(0),
-                                ratings: Sequence[int] | None = None) -> None:
+                                ratings: Sequence[int] | None = None, unanswered: Sequence[str] = (),
+                                channel: str = "counter") -> None:
     """``count`` complete counter responses submitted in the last hours, every rating answered 3, 4 or 5 in turn.
 
     The ``i``-th response was submitted ``minutes_apart * i + 1`` minutes (and ``ago``) before now; ``offset``
     shifts the answers; ``ratings`` (one per response) answers every rating question of the ``i``-th with
-    ``ratings[i]`` instead.
+    ``ratings[i]`` instead; the questions in ``unanswered`` are left unanswered.
     """
     from survey.db import write_transaction
     from survey.services.aggregates import count_responses
@@ -34,12 +35,12 @@ async def add_counter_responses(unit_code: str, count: int, *, service_code: str
     async with write_transaction():  # a write path: the responses and their kept counts together
         for i in range(count):
             response = Response(questionnaire=questionnaire.row_id, unit=unit["id"], service=service["id"],
-                                channel="counter", trust="kiosk", status="complete", page=3,
+                                channel=channel, trust="kiosk", status="complete", page=3,
                                 submitted_at=now - ago - timedelta(minutes=minutes_apart * i + 1))
             await response.save()
             await Answer.insert(*[Answer(response=response.id, question_id=question,
                                          value_number=float(3 + (i + offset + k) % 3 if ratings is None
                                                             else ratings[i]))
-                                  for k, question in enumerate(RATINGS)])
+                                  for k, question in enumerate(RATINGS) if question not in unanswered])
             written.append(response.id)
         await count_responses(written)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from questionnaires.model import Criterion, Questionnaire
-from scoring import SmallSampleRule, bh_q_values, difference_of_estimates, funnel_curve
+from scoring import SmallSampleRule, bh_q_values, difference_of_estimates
 from survey.i18n import N_, pick, t
 from survey.services.extract import ResponseScope, extract_comments, extract_responses
 from survey.services.followups import sla_figures
@@ -29,8 +29,9 @@ from survey.services.pdf import format_number, format_share
 from survey.services.reports.spec import ReportParameterError, ReportSpec
 from survey.services.scores import ScoreGroup, ScoreParameterError, ScoreReport, ScoreRequest, mask_contact_details
 from survey.services.scores.comments import CommentFilter, newest_commented
+from survey.services.scores.funnels import funnel_view
 from survey.services.scores.methodology import methodology
-from survey.services.scores.periods import Period, add_months, parse_period, period_name
+from survey.services.scores.periods import Period, add_months, parse_period, period_name, twelve_months
 from survey.services.scores.queries import published_questionnaires
 from survey.services.scores.service import ScoreData, load_score_data, score_loaded
 from survey.settings import get_settings
@@ -48,13 +49,6 @@ N_("report.findings.target_met"), N_("report.findings.target_missed"), N_("repor
 N_("report.findings.fell"), N_("report.findings.trend_up"), N_("report.findings.trend_down")
 N_("report.findings.funnel_low"), N_("report.findings.funnel_high")
 N_("report.findings.criterion_rose"), N_("report.findings.criterion_fell")
-
-
-def twelve_months(period: Period) -> Period:
-    """The twelve months ending with ``period``'s last month: the trend's window."""
-    start = add_months(period.end, -12)
-    last = date.fromordinal(period.end.toordinal() - 1)
-    return parse_period(f"{start.isoformat()}..{last.isoformat()}")
 
 
 def previous(period: Period) -> Period:
@@ -199,32 +193,6 @@ async def _comment_groups(data: ScoreData, spec: ReportSpec, period: Period, gro
     return result
 
 
-def _funnel(report: ScoreReport, unit: str | None, q: Questionnaire, lang: str) -> dict[str, Any] | None:
-    """The funnel of the unit's family on the criterion where the unit lies furthest from the target (the most
-    telling one); None when the unit has no funnel (too few units of its level, or too few answers)."""
-    mine = [p for p in report.funnel if p.unit == unit and p.share is not None and p.z is not None]
-    if not mine:
-        return None
-    focus = max(mine, key=lambda p: abs(p.z or 0.0))
-    family = next((f for f in report.funnel_families if f.criterion == focus.criterion and f.family == focus.family),
-                  None)
-    if family is None or family.suppressed or family.target is None:
-        return None
-    points = [p for p in report.funnel if p.criterion == focus.criterion and p.family == focus.family
-              and p.share is not None]
-    n_max = max(max(p.n for p in points), 40) * 1.1
-    curve = funnel_curve(family.target, n_max, tau2=family.tau2 or 0.0, widened=family.widened,
-                         n_min=max(10.0, min(p.n for p in points) * 0.8))
-    criterion = next(c for c in q.criteria if c.id == focus.criterion)
-    return {"criterion": pick(criterion.title, lang), "target": family.target, "target_source": family.target_source,
-            "phi": family.phi, "widened": family.widened, "family": family.family, "n_units": family.n_units,
-            "curve": {"n": curve.n, "lower_95": curve.lower_95, "upper_95": curve.upper_95,
-                      "lower_998": curve.lower_998, "upper_998": curve.upper_998},
-            "points": [{"label": p.unit, "n": p.n, "share": p.share, "highlight": p.unit == unit,
-                        "flagged": p.flagged} for p in points],
-            "position": focus.position, "flagged": focus.flagged, "q": focus.q_value, "share": focus.share}
-
-
 def _findings(part: dict[str, Any], lang: str) -> list[str]:
     """The one to three findings that matter, in sentences: the index against its target, the change since the
     previous period when significant, the weakest criterion, a significant trend, a flag on the funnel."""
@@ -340,7 +308,7 @@ async def _part(data: ScoreData, spec: ReportSpec, scope_path: str, service_id: 
         "previous_label": previous(period).label, "change": _index_change(group, before),
         "criteria": criteria, "distributions": distributions,
         "trend": {"points": trend_points, "test": trend_test, "criteria": criterion_trends},
-        "funnel": _funnel(report, spec.unit, q, lang),
+        "funnel": funnel_view(report, q, lang, focus={spec.unit}, highlight={spec.unit}),
         "channels": channels,
         "comments": await _comment_groups(data, spec, period, group, scope_path, service_id),
         "nps": group.nps, "ces": group.ces,
@@ -400,7 +368,8 @@ async def _league(data: ScoreData, spec: ReportSpec, units: dict[str, dict[str, 
     services.sort(key=lambda s: (s["value"] is None, -(s["value"] or 0)))
     return {"units": shown + [r for r in rows if r["value"] is None], "best": shown[:5], "worst": shown[-5:][::-1],
             "movers": movers, "services": services, "criteria": [pick(c.title, lang) for c in criteria_defs],
-            "funnel": _funnel(now_units, shown[-1]["unit"], q, lang) if shown else None}
+            "funnel": funnel_view(now_units, q, lang, focus={shown[-1]["unit"]}, highlight={shown[-1]["unit"]})
+            if shown else None}
 
 
 async def assemble(spec: ReportSpec, *, sources: Sources | None = None, now: datetime | None = None) -> dict[str, Any]:

@@ -10,20 +10,22 @@ the criterion's declared target, else the family's pooled share; overdispersion 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from questionnaires.model import Criterion
-from scoring import funnel_limits
+from questionnaires.model import Criterion, Questionnaire
+from scoring import funnel_curve, funnel_limits
 from scoring.patterns import PatternCounts
+from survey.i18n import pick
 from survey.services.scores.cells import ScoreCells
 from survey.services.scores.context import Context, UnitTree
-from survey.services.scores.contract import FunnelFamily, FunnelUnit, json_number
+from survey.services.scores.contract import FunnelFamily, FunnelUnit, ScoreReport, json_number
 
-__all__ = ["MIN_UNITS", "Family", "families_of", "funnel_plots"]
+__all__ = ["MIN_UNITS", "Family", "families_of", "funnel_plots", "funnel_view"]
 
 MIN_UNITS = 5  # the fewest units a funnel compares (Spiegelhalter's overdispersion estimate needs a few)
 
@@ -128,3 +130,33 @@ def funnel_plots(cells: ScoreCells, context: Context, criteria: Sequence[Criteri
                     phi=json_number(result.phi), tau2=None if result.suppressed else json_number(result.tau2),
                     widened=bool(result.widened)))
     return points, plots
+
+
+def funnel_view(report: ScoreReport, questionnaire: Questionnaire, language: str, *, focus: Collection[str],
+                highlight: Collection[str] = ()) -> dict[str, Any] | None:
+    """One funnel plot of ``report`` as a page or a report draws it: the family of the ``focus`` units on the
+    criterion where one of them lies furthest from the target (the most telling one), with its limits drawn from
+    :func:`scoring.funnel_curve`; the points of ``highlight`` are marked. ``None`` when no focus unit has a
+    funnel (too few units of its level, or too few answers)."""
+    mine = [p for p in report.funnel if p.unit in focus and p.share is not None and p.z is not None]
+    if not mine:
+        return None
+    chosen = max(mine, key=lambda p: abs(p.z or 0.0))
+    family = next((f for f in report.funnel_families
+                   if f.criterion == chosen.criterion and f.family == chosen.family), None)
+    if family is None or family.suppressed or family.target is None:
+        return None
+    points = [p for p in report.funnel if p.criterion == chosen.criterion and p.family == chosen.family
+              and p.share is not None]
+    n_max = max(max(p.n for p in points), 40) * 1.1
+    curve = funnel_curve(family.target, n_max, tau2=family.tau2 or 0.0, widened=family.widened,
+                         n_min=max(10.0, min(p.n for p in points) * 0.8))
+    criterion = next(c for c in questionnaire.criteria if c.id == chosen.criterion)
+    return {"criterion": pick(criterion.title, language), "criterion_id": criterion.id, "target": family.target,
+            "target_source": family.target_source, "phi": family.phi, "widened": family.widened,
+            "family": family.family, "n_units": family.n_units,
+            "curve": {"n": curve.n, "lower_95": curve.lower_95, "upper_95": curve.upper_95,
+                      "lower_998": curve.lower_998, "upper_998": curve.upper_998},
+            "points": [{"label": p.unit, "n": p.n, "share": p.share, "highlight": p.unit in highlight,
+                        "flagged": p.flagged, "position": p.position} for p in points],
+            "position": chosen.position, "flagged": chosen.flagged, "q": chosen.q_value, "share": chosen.share}

@@ -21,7 +21,7 @@ from survey.services.scores.contract import (
     TestResult,
 )
 from survey.services.scores.errors import ScoreParameterError
-from survey.services.scores.service import compute_scores
+from survey.services.scores.service import load_score_data, score_loaded
 from survey.settings import get_settings
 from survey.tables import Service, Unit
 
@@ -36,6 +36,7 @@ __all__ = [
     "PageChart",
     "ScopeScores",
     "ScoreRow",
+    "criteria_chart",
     "period_for",
     "scope_scores",
 ]
@@ -165,38 +166,43 @@ class ScopeScores:
         return any(row.group is not None and row.group.ces is not None for row in self.rows)
 
     def criteria_chart(self, language: str) -> PageChart | None:
-        """The satisfied share of each criterion of the user's own unit (the scope line of the table) with its 95%
-        interval and the questionnaire's target, as :func:`survey.charts.interval_chart` draws it, in ``language``.
-
-        The figures are the scores service's, as in the table; a suppressed criterion shows why instead of a point.
-        ``None`` when there is nothing to draw: broken down (the scope has a line per service or month), no
-        response, or every criterion suppressed.
-        """
+        """The criteria chart (:func:`criteria_chart`) of the user's own unit (the scope line of the table);
+        ``None`` when broken down (the scope has a line per service or month) or without a response."""
         scope = self.rows[0] if self.rows and self.rows[0].is_scope else None
         if self.by is not None or scope is None or scope.group is None:
             return None
-        rows: list[IntervalRow] = []
-        targets: set[float | None] = set()
-        for criterion in self.questionnaire.criteria:
-            result = scope.criterion(criterion.id)
-            if result is None:
-                continue
-            label = pick(criterion.title, language)
-            targets.add(result.target)
-            if result.suppressed or result.satisfied_share is None:
-                reason = (result.suppression_reason or "").replace("=", " = ")  # as the table writes it
-                rows.append(IntervalRow(label, None, None, None, note=t("staff.scores.suppressed", language,
-                                                                         reason=reason)))
-            else:
-                low, high = result.ci if result.ci else (None, None)
-                rows.append(IntervalRow(label, result.satisfied_share, low, high))
-        if not any(row.value is not None for row in rows):
-            return None
-        # one line when the criteria share their target (the bundled questionnaires do), none when they differ
-        target = next(iter(targets)) if len(targets) == 1 else None
-        return PageChart(interval_chart(
-            rows, target=target, target_label=t("staff.scores.chart_target", language) if target is not None else None,
-            x_label=t("staff.scores.chart_axis", language), width_mm=CHART_WIDTH_MM))
+        return criteria_chart(self.questionnaire, scope.group, language)
+
+
+def criteria_chart(questionnaire: Questionnaire, group: ScoreGroup, language: str) -> PageChart | None:
+    """The satisfied share of each criterion of ``group`` with its 95% interval and the questionnaire's target, as
+    :func:`survey.charts.interval_chart` draws it, in ``language``.
+
+    The figures are the scores service's, as in the tables; a suppressed criterion shows why instead of a point.
+    ``None`` when there is nothing to draw: every criterion suppressed.
+    """
+    rows: list[IntervalRow] = []
+    targets: set[float | None] = set()
+    for criterion in questionnaire.criteria:
+        result = next((c for c in group.criteria if c.id == criterion.id), None)
+        if result is None:
+            continue
+        label = pick(criterion.title, language)
+        targets.add(result.target)
+        if result.suppressed or result.satisfied_share is None:
+            reason = (result.suppression_reason or "").replace("=", " = ")  # as the table writes it
+            rows.append(IntervalRow(label, None, None, None, note=t("staff.scores.suppressed", language,
+                                                                     reason=reason)))
+        else:
+            low, high = result.ci if result.ci else (None, None)
+            rows.append(IntervalRow(label, result.satisfied_share, low, high))
+    if not any(row.value is not None for row in rows):
+        return None
+    # one line when the criteria share their target (the bundled questionnaires do), none when they differ
+    target = next(iter(targets)) if len(targets) == 1 else None
+    return PageChart(interval_chart(
+        rows, target=target, target_label=t("staff.scores.chart_target", language) if target is not None else None,
+        x_label=t("staff.scores.chart_axis", language), width_mm=CHART_WIDTH_MM))
 
 
 async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_SCORE_QUESTIONNAIRE,
@@ -204,7 +210,9 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
                        today: date | None = None) -> ScopeScores:
     """The scores of ``identity``'s unit (its whole subtree) and, with ``children``, of each unit under it.
 
-    Two :func:`survey.services.scores.compute_scores` calls, limited to the user's subtree: the user's unit (the
+    Two requests scored from one reading (:func:`~survey.services.scores.service.load_score_data`, what
+    :func:`~survey.services.scores.service.compute_scores` does for each), limited to the user's
+    subtree: the user's unit (the
     numbers of ``survey scores --unit CODE --period P``) and its children compared with each other (those of
     ``survey scores --unit CODE --by subunit``), whatever the number of children. ``period`` is a
     menu choice (:data:`PERIOD_CHOICES`), ``by`` an optional breakdown (:data:`SCORE_BREAKDOWNS`).
@@ -230,16 +238,18 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
         service_names = {s["code"]: {"vi": s["name_vi"], "en": s["name_en"]} for s in services}
     rows: list[ScoreRow] = []
     breakdown: tuple[str, ...] = (by,) if by else ()
-    report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
-                                               unit=identity.unit_code, by=breakdown, comments=False),
-                                  visible_path=identity.unit_path)
+    own = ScoreRequest(questionnaire=questionnaire, period=period_text, unit=identity.unit_code, by=breakdown,
+                       comments=False)
+    # every child of the user's unit, each with its subtree, in one pass: ``--by subunit``
+    below = ScoreRequest(questionnaire=questionnaire, period=period_text, unit=identity.unit_code,
+                         by=("subunit", *breakdown), comments=False)
+    # read once for both (what compute_scores would read for each), scored twice
+    data = await load_score_data(questionnaire, [own.period_range], unit=identity.unit_code, by=breakdown,
+                                 also_by=[below.by] if len(units) > 1 else [], visible_path=identity.unit_path)
+    report = await score_loaded(data, own, visible_path=identity.unit_path)
     reports: list[tuple[ScoreReport, list[tuple[str, Text, bool]], str | None]] = [(report, [units[0]], None)]
     if len(units) > 1:
-        # every child of the user's unit, each with its subtree, in one pass: ``--by subunit``
-        below_report = await compute_scores(ScoreRequest(questionnaire=questionnaire, period=period_text,
-                                                         unit=identity.unit_code, by=("subunit", *breakdown),
-                                                         comments=False),
-                                            visible_path=identity.unit_path)
+        below_report = await score_loaded(data, below, visible_path=identity.unit_path)
         reports.append((below_report, units[1:], "subunit"))
     for scored, lines, dimension in reports:
         for code, name, is_scope in lines:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from survey.services.scores.errors import ScoreParameterError
 
 __all__ = ["FIRST_YEAR", "LAST_YEAR", "PERIOD_FORMS", "Period", "add_months", "month_label", "parse_period",
-           "period_name"]
+           "period_name", "twelve_months"]
 
 PERIOD_FORMS = "2026-05 (month), 2026-Q2 (quarter), 2026 (year) or 2026-01-01..2026-03-31 (from..to, inclusive)"
 # the years a period may cover: a typo such as 0226 for 2026 is refused, not scored as an empty antiquity
@@ -74,6 +74,17 @@ class Period:
         zone = ZoneInfo(timezone)
         return (datetime.combine(self.start, datetime.min.time(), zone).astimezone(UTC),
                 datetime.combine(self.end, datetime.min.time(), zone).astimezone(UTC))
+
+
+def twelve_months(period: Period) -> Period:
+    """The twelve months ending with ``period``'s last month: a trend's window.
+
+    >>> twelve_months(parse_period("2026-Q2")).label
+    '2025-07-01..2026-06-30'
+    """
+    start = add_months(period.end, -12)
+    last = date.fromordinal(period.end.toordinal() - 1)
+    return parse_period(f"{start.isoformat()}..{last.isoformat()}")
 
 
 def period_name(period: Period) -> str:

@@ -66,11 +66,14 @@ def _window(periods: Sequence[Period]) -> Period:
 
 async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, channel: str | None = None,
                           service: str | None = None, covering: Sequence[Period] = (), unit: str | None = None,
-                          by: Sequence[str] = (), visible_path: str | None = None) -> ScoreData:
+                          by: Sequence[str] = (), visible_path: str | None = None,
+                          also_by: Sequence[Sequence[str]] = ()) -> ScoreData:
     """Read ``questionnaire_key``'s responses and invitations once for ``periods`` (see :class:`ScoreData`);
     ``service`` limits the reading to one service (what ``compute_scores`` does for a request with a service);
     ``unit`` (or the root of ``visible_path``) and ``by`` limit it to what a request for that unit grouped ``by``
-    needs (:func:`~survey.services.scores.reading.reach`): its subtree, and its peers in its period.
+    needs (:func:`~survey.services.scores.reading.reach`): its subtree, and its peers in its period; ``also_by``
+    adds what the same unit's requests grouped by each of these need (a page that scores the unit and its
+    children reads once).
 
     Raises :class:`ScoreParameterError` naming the questionnaire or the service when unknown."""
     settings = get_settings()
@@ -88,7 +91,13 @@ async def load_score_data(questionnaire_key: str, periods: Sequence[Period], *, 
         window = Period("window", min(window.start, *(p.start for p in covering)),
                         max(window.end, *(p.end for p in covering)))
     scope_unit = _scope_unit(units, unit, visible_path)
-    needed = reach(units, scope_unit, by) if scope_unit is not None else Reach()
+    needed = Reach()
+    if scope_unit is not None:
+        reaches = [reach(units, scope_unit, grouping) for grouping in (by, *also_by)]
+        if all(r.scope is not None for r in reaches):
+            scope = sorted({u for r in reaches for u in (r.scope or ())})
+            peers = sorted({u for r in reaches for u in r.peers} - set(scope))
+            needed = Reach(tuple(scope), tuple(peers))
     clock = time.perf_counter()
     # the universe: the whole country (peers are siblings, and a funnel may compare a unit with every unit of its
     # level: the district offices of a province with fewer than five), or what one unit's request needs of it
