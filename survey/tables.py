@@ -306,6 +306,8 @@ class Response(Table):
     started_at = Timestamptz(default=TimestamptzNow())
     submitted_at = Timestamptz(null=True, default=None, index=True)
     commented = Integer(default=0, help_text="1: left a comment; kept with the score counts (count_responses)")
+    answered = Integer(default=0, help_text="Bit i: answered the latest version's i-th criterion; kept with the "
+                       "score counts (mark_answered)")
 
 
 class Answer(Table):

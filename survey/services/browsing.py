@@ -340,14 +340,22 @@ async def _where(identity: StaffIdentity, selection: ResponseFilter) -> tuple[st
             questionnaire = (await latest_version(selection.questionnaire)).questionnaire
         except LookupError:
             raise ResponseFilterError("questionnaire", f"{selection.questionnaire!r} is not published") from None
+        from survey.services.aggregates.counting import ANSWERED_BITS
+
         ids = [c.id for c in questionnaire.criteria]
         items = [(q.id, q.scale.min, q.scale.max) for q in questionnaire.questions_of(selection.criterion)
                  if q.scale is not None]
         if selection.criterion not in ids or not items:
             raise ResponseFilterError("criterion", f"must be one of {', '.join(ids)}; got {selection.criterion!r}")
-        answered = " OR ".join(["(a.question_id = {} AND a.value_number BETWEEN {} AND {})"] * len(items))
-        clauses.append(f"EXISTS (SELECT 1 FROM answer a WHERE a.response = r.id AND ({answered}))")  # noqa: S608
-        args += [value for item in items for value in item]
+        bit = ids.index(selection.criterion)
+        if bit < ANSWERED_BITS:
+            # the mask the score counts keep (mark_answered): one read of the response row, no probe of its answers
+            clauses.append("(r.answered & {}) <> 0")
+            args.append(1 << bit)
+        else:
+            answered = " OR ".join(["(a.question_id = {} AND a.value_number BETWEEN {} AND {})"] * len(items))
+            clauses.append(f"EXISTS (SELECT 1 FROM answer a WHERE a.response = r.id AND ({answered}))")  # noqa: S608
+            args += [value for item in items for value in item]
     if selection.overall_max is not None:
         clauses.append("EXISTS (SELECT 1 FROM answer a WHERE a.response = r.id AND a.question_id = 'overall' "
                        "AND a.value_number <= {})")

@@ -176,3 +176,17 @@ async def test_concurrent_writers_on_one_cell_lose_nothing(reference):
     results = await asyncio.gather(*(import_responses(_csv(10, start=1000 + 10 * k)) for k in range(4)))
     assert all(r.imported == 10 for r in results)
     assert await _kept_total() == 40 and await verify() == []
+
+
+async def test_each_response_keeps_the_criteria_it_answered_and_verify_names_a_wrong_mask(reference):
+    from survey.db import run_sql
+
+    await import_responses(_csv(30))
+    rows = await run_sql("SELECT answered FROM response WHERE status = 'complete'")
+    # the import answers access, procedure, civil servant and result (bits 0-3), not feedback (bit 4)
+    assert {int(row["answered"]) for row in rows} == {0b01111}
+    await run_sql("UPDATE response SET answered = 0 WHERE id IN (SELECT MIN(id) FROM response)")
+    found = await verify()
+    assert any("1 responses' answered criteria" in line for line in found), found
+    await rebuild()
+    assert await verify() == []

@@ -59,6 +59,7 @@ __all__ = [
     "count_reads",
     "count_responses",
     "count_writes",
+    "mark_answered",
     "questionnaire_published",
     "rebuild",
     "verify",
@@ -156,6 +157,7 @@ async def count_responses(response_ids: Sequence[int]) -> None:
         ids = keyed.ids
         questionnaire, coding = await _coded(keyed.latest_id, keyed.checksum)
         await mark_commented(key, questionnaire, ids)
+        await mark_answered(key, questionnaire, ids)
         if not await _counted(key, keyed.state, coding, timezone, ids):
             continue
         texts = text_question_ids(questionnaire)
@@ -227,6 +229,8 @@ async def count_writes(completed: Sequence[Completed], read: Sequence[Sequence[d
         if commented:
             statements.append((f"UPDATE response SET commented = 1 WHERE id IN ({marks(len(commented))})",  # noqa: S608
                                commented))
+        if mine:
+            statements.append(_answered_statement(questionnaire, [c.response_id for c in mine]))
         fingerprint = state_row["fingerprint"]
         state = None if fingerprint is None else CodingState(str(fingerprint), str(state_row["timezone"]))
         if await _counted(key, state, coding, timezone, [c.response_id for c in mine]):
@@ -271,6 +275,47 @@ async def mark_commented(key: str, questionnaire: Questionnaire, response_ids: S
     await run_sql(f"UPDATE response SET commented = CASE WHEN {_text_ids_sql(texts)} THEN 1 ELSE 0 END "  # noqa: S608
                   "WHERE status = 'complete' AND questionnaire IN (SELECT qv.id FROM questionnaire_version qv "
                   f"WHERE qv.key = {{}}){where}", *args)
+
+
+ANSWERED_BITS = 31  # criteria beyond the 31st have no bit: the responses list tests their answers instead
+
+
+def answered_expression(questionnaire: Questionnaire) -> Statement:
+    """The SQL of a response's ``answered`` mask (bit ``i``: it answered an item of ``questionnaire``'s ``i``-th
+    criterion on the item's scale, what the criterion's n counts), read from its answers; ``response`` is the
+    row's table name."""
+    parts: list[str] = []
+    args: list[object] = []
+    for bit, criterion in enumerate(questionnaire.criteria[:ANSWERED_BITS]):
+        items = [q for q in questionnaire.questions_of(criterion.id) if q.scale is not None]
+        if not items:
+            continue
+        tests = " OR ".join(["(a.question_id = {} AND a.value_number BETWEEN {} AND {})"] * len(items))
+        parts.append(f"COALESCE(MAX(CASE WHEN {tests} THEN {1 << bit} ELSE 0 END), 0)")
+        args += [value for q in items for value in (q.id, q.scale.min, q.scale.max)]  # type: ignore[union-attr]
+    if not parts:
+        return "0", []
+    return f"(SELECT {' + '.join(parts)} FROM answer a WHERE a.response = response.id)", args  # noqa: S608
+
+
+def _answered_statement(questionnaire: Questionnaire, response_ids: Sequence[int]) -> Statement:
+    expression, args = answered_expression(questionnaire)
+    return (f"UPDATE response SET answered = {expression} WHERE id IN ({marks(len(response_ids))})",  # noqa: S608
+            [*args, *(int(i) for i in response_ids)])
+
+
+async def mark_answered(key: str, questionnaire: Questionnaire, response_ids: Sequence[int] | None = None) -> None:
+    """Set ``response.answered`` (:func:`answered_expression`, over ``questionnaire``: the latest version) of
+    ``key``'s complete responses, or of ``response_ids`` among them: what the responses list's criterion filter
+    reads instead of probing every response's answers."""
+    if response_ids is not None:
+        if response_ids:
+            sql, values = _answered_statement(questionnaire, response_ids)
+            await run_sql(sql, *values)
+        return
+    expression, args = answered_expression(questionnaire)
+    await run_sql(f"UPDATE response SET answered = {expression} WHERE status = 'complete' AND questionnaire IN "  # noqa: S608
+                  "(SELECT qv.id FROM questionnaire_version qv WHERE qv.key = {})", *args, key)
 
 
 async def questionnaire_published(key: str, *, mark: bool = True) -> None:
@@ -338,6 +383,7 @@ async def _rebuild_key(key: str, first: int | None, stop: int | None, progress: 
                          "rebuild them whole (without --from and --to)")
     if mark:  # (not in the migration that comes before response.commented)
         await mark_commented(key, questionnaire)
+        await mark_answered(key, questionnaire)
     span = await _span(key, zone)
     low = first if first is not None else (span.start if len(span) else 0)
     high = stop if stop is not None else (span.stop if len(span) else 0)
@@ -389,7 +435,8 @@ async def count_rebuild_work(first: int | None = None, stop: int | None = None) 
 
 async def verify(limit: int = 50) -> list[str]:
     """What differs between the kept counts and the raw rows, named (questionnaire, cell, table, code; at most
-    ``limit`` lines); empty when they agree. Also the kept invitation and contact volumes."""
+    ``limit`` lines); empty when they agree. Also the kept invitation and contact volumes, and each response's
+    ``answered`` mask against its answers."""
     timezone = get_settings().timezone
     zone = ZoneInfo(timezone)
     found: list[str] = []
@@ -404,6 +451,13 @@ async def verify(limit: int = 50) -> list[str]:
                     "marked stale" if state.fingerprint == STALE else "counted with another coding or timezone"
                 found.append(f"{key}: kept counts {why}: scores read the raw rows; run `survey aggregates rebuild`")
             continue
+        expression, args = answered_expression(questionnaire)
+        wrong = await run_sql(f"SELECT COUNT(*) AS n FROM response WHERE status = 'complete' AND questionnaire IN "  # noqa: S608
+                              f"(SELECT qv.id FROM questionnaire_version qv WHERE qv.key = {{}}) AND "
+                              f"answered <> {expression}", key, *args)
+        if int(wrong[0]["n"]):
+            found.append(f"{key}: {wrong[0]['n']} responses' answered criteria (response.answered) differ from "
+                         "their answers; run `survey aggregates rebuild`")
         kept_rows = await kept_cells(key)
         months = sorted({int(r[1]) for r in kept_rows} | set(span))
         if not months:
