@@ -25,7 +25,7 @@ from survey.db import aware, run_sql, write_transaction
 from survey.i18n import N_
 from survey.services.accounts import StaffIdentity, can_see
 from survey.services.extract import subtree_pattern
-from survey.services.followups import journal_entry
+from survey.services.followups import ChangeRefused, journal_entry
 from survey.settings import get_settings
 from survey.tables import AlertStatus
 
@@ -48,13 +48,8 @@ ALERT_STATUSES = tuple(status.value for status in AlertStatus)
 EMAIL_TEXTS = (N_("alert.email.subject"), N_("alert.email.body"))
 
 
-class AlertError(ValueError):
-    """A change to an alert that cannot be made; the message names what was wrong."""
-
-    def __init__(self, message: str, *, field_name: str | None = None, conflict: bool = False) -> None:
-        super().__init__(message)
-        self.field_name = field_name
-        self.conflict = conflict
+class AlertError(ChangeRefused):
+    """A change to an alert that cannot be made."""
 
 
 class AlertNotFound(LookupError):

@@ -16,7 +16,7 @@ from questionnaires.answers import from_storage
 from questionnaires.model import Question, Text, format_answer
 from survey.i18n import pick
 from survey.services.accounts import StaffIdentity, can_see, scope_prefix, unit_columns
-from survey.services.questionnaires import QuestionnaireVersions, get_version
+from survey.services.questionnaires import QuestionnaireVersions, get_version, latest_version
 from survey.tables import Answer, FollowUp, FollowUpStatus, Response, ResponseStatus
 
 __all__ = [
@@ -334,8 +334,6 @@ async def _where(identity: StaffIdentity, selection: ResponseFilter) -> tuple[st
     if selection.criterion:
         if not selection.questionnaire:
             raise ResponseFilterError("criterion", "choose a questionnaire first: a criterion is one of its own")
-        from survey.services.questionnaires import latest_version
-
         try:
             questionnaire = (await latest_version(selection.questionnaire)).questionnaire
         except LookupError:
@@ -400,7 +398,6 @@ async def export_responses(identity: StaffIdentity, selection: ResponseFilter, *
     from zoneinfo import ZoneInfo
 
     from survey.db import aware, run_sql
-    from survey.services.questionnaires import latest_version
     from survey.settings import get_settings
 
     zone = ZoneInfo(get_settings().timezone)

@@ -55,6 +55,7 @@ __all__ = [
     "CaseLine",
     "CaseNotFound",
     "CaseQueue",
+    "ChangeRefused",
     "Closing",
     "JournalEntry",
     "SlaFigures",
@@ -89,13 +90,18 @@ OVERDUE_SQL = ("((f.closed_at IS NULL AND (f.due_at <= {} OR f.escalated_at IS N
                "OR f.closed_at > f.due_at)")
 
 
-class CaseError(ValueError):
-    """A change to a case that cannot be made; the message names what was wrong (HTTP 400/409)."""
+class ChangeRefused(ValueError):
+    """A change that cannot be made; the message names what was wrong, ``field_name`` the field (HTTP 400), or
+    ``conflict`` a change made on a stale page (HTTP 409)."""
 
     def __init__(self, message: str, *, field_name: str | None = None, conflict: bool = False) -> None:
         super().__init__(message)
         self.field_name = field_name
         self.conflict = conflict
+
+
+class CaseError(ChangeRefused):
+    """A change to a case that cannot be made."""
 
 
 class CaseNotFound(LookupError):

@@ -31,8 +31,7 @@ from survey.services.scores.funnels import funnel_view
 from survey.services.scores.page import (
     DEFAULT_PERIOD_CHOICE,
     DEFAULT_SCORE_QUESTIONNAIRE,
-    PERIOD_CHOICES,
-    SCORE_QUESTIONNAIRES,
+    check_questionnaire,
     period_for,
 )
 from survey.services.scores.periods import month_label, parse_period, twelve_months
@@ -159,7 +158,6 @@ class Dashboard:
     criteria: tuple[CriterionLine, ...]
     heat: tuple[HeatRow, ...]
     funnel: dict[str, Any] | None
-    months: tuple[str, ...]
 
     @property
     def index_position(self) -> TargetPosition | None:
@@ -236,11 +234,10 @@ async def dashboard(identity: StaffIdentity, choice: DashboardChoice, *, today: 
     unknown questionnaire, period, service or channel, or a unit outside the user's subtree)."""
     from survey.tables import Unit
 
-    if choice.questionnaire not in SCORE_QUESTIONNAIRES:
-        raise ScoreParameterError("questionnaire", f"{choice.questionnaire!r} is not allowed; allowed: "
-                                  f"{', '.join(SCORE_QUESTIONNAIRES)}")
-    if choice.period not in PERIOD_CHOICES:
-        raise ScoreParameterError("period", f"{choice.period!r} is not allowed; allowed: {', '.join(PERIOD_CHOICES)}")
+    check_questionnaire(choice.questionnaire)
+    if today is None:
+        today = datetime.now(ZoneInfo(get_settings().timezone)).date()
+    period = parse_period(period_for(choice.period, today))  # names a choice not on the menu
     if choice.channel and choice.channel not in CHANNELS:
         raise ScoreParameterError("channel", f"{choice.channel!r} is not allowed; allowed: {', '.join(CHANNELS)}")
     scope_code = choice.unit or identity.unit_code
@@ -248,9 +245,6 @@ async def dashboard(identity: StaffIdentity, choice: DashboardChoice, *, today: 
         Unit.code == scope_code).first()
     if found is None or not can_see(identity, found["path"]):
         raise ScoreParameterError("unit", f"no unit {scope_code!r} among your units")
-    if today is None:
-        today = datetime.now(ZoneInfo(get_settings().timezone)).date()
-    period = parse_period(period_for(choice.period, today))
     window = twelve_months(period)
     service = choice.service or None
     channel = choice.channel or None
@@ -281,8 +275,7 @@ async def dashboard(identity: StaffIdentity, choice: DashboardChoice, *, today: 
 
     children = await Unit.select(Unit.id, Unit.code, Unit.name_vi, Unit.name_en).where(
         Unit.parent == found["id"]).order_by(Unit.code)
-    parents_of = {row["parent"] for row in await Unit.select(Unit.parent).where(
-        Unit.parent.is_in([c["id"] for c in children]))} if children else set()
+    parents_of = set(data.units.parent.values())  # the units that have units under them
     groups = {g.subunit: g for g in below_report.groups}
     shown = [c.satisfied_share for g in groups.values() for c in g.criteria
              if not c.suppressed and c.satisfied_share is not None and g.subunit != scope_code]
@@ -316,4 +309,4 @@ async def dashboard(identity: StaffIdentity, choice: DashboardChoice, *, today: 
                      end=date.fromisoformat(scope_report.end), min_n=scope_report.min_n, scope_code=scope_code,
                      scope_name={"vi": found["name_vi"], "en": found["name_en"]}, scope_path=found["path"],
                      trail=tuple(trail), group=group,
-                     criteria=tuple(lines), heat=tuple(heat), funnel=funnel, months=tuple(months))
+                     criteria=tuple(lines), heat=tuple(heat), funnel=funnel)

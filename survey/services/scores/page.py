@@ -36,6 +36,7 @@ __all__ = [
     "PageChart",
     "ScopeScores",
     "ScoreRow",
+    "check_questionnaire",
     "criteria_chart",
     "period_for",
     "scope_scores",
@@ -205,10 +206,17 @@ def criteria_chart(questionnaire: Questionnaire, group: ScoreGroup, language: st
         x_label=t("staff.scores.chart_axis", language), width_mm=CHART_WIDTH_MM))
 
 
+def check_questionnaire(key: str) -> None:
+    """Raise :class:`ScoreParameterError` unless ``key`` is one of the staff pages' :data:`SCORE_QUESTIONNAIRES`."""
+    if key not in SCORE_QUESTIONNAIRES:
+        raise ScoreParameterError("questionnaire",
+                                  f"{key!r} is not allowed; allowed: {', '.join(SCORE_QUESTIONNAIRES)}")
+
+
 async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_SCORE_QUESTIONNAIRE,
-                       period: str = DEFAULT_PERIOD_CHOICE, by: str | None = None, children: bool = True,
+                       period: str = DEFAULT_PERIOD_CHOICE, by: str | None = None,
                        today: date | None = None) -> ScopeScores:
-    """The scores of ``identity``'s unit (its whole subtree) and, with ``children``, of each unit under it.
+    """The scores of ``identity``'s unit (its whole subtree) and of each unit under it.
 
     Two requests scored from one reading (:func:`~survey.services.scores.service.load_score_data`, what
     :func:`~survey.services.scores.service.compute_scores` does for each), limited to the user's
@@ -218,9 +226,7 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
     menu choice (:data:`PERIOD_CHOICES`), ``by`` an optional breakdown (:data:`SCORE_BREAKDOWNS`).
     Raises :class:`ScoreParameterError` naming the parameter and the allowed values.
     """
-    if questionnaire not in SCORE_QUESTIONNAIRES:
-        raise ScoreParameterError("questionnaire", f"{questionnaire!r} is not allowed; allowed: "
-                                  f"{', '.join(SCORE_QUESTIONNAIRES)}")
+    check_questionnaire(questionnaire)
     if by is not None and by not in SCORE_BREAKDOWNS:
         raise ScoreParameterError("by", f"{by!r} is not allowed; allowed: {', '.join(SCORE_BREAKDOWNS)}")
     if today is None:
@@ -228,10 +234,9 @@ async def scope_scores(identity: StaffIdentity, *, questionnaire: str = DEFAULT_
     period_text = period_for(period, today)
     own_name: Text = {"vi": identity.unit_name_vi, "en": identity.unit_name_en}
     units: list[tuple[str, Text, bool]] = [(identity.unit_code, own_name, True)]
-    if children:
-        below = await Unit.select(Unit.code, Unit.name_vi, Unit.name_en).where(
-            Unit.parent == identity.unit_id).order_by(Unit.code)
-        units += [(unit["code"], {"vi": unit["name_vi"], "en": unit["name_en"]}, False) for unit in below]
+    below = await Unit.select(Unit.code, Unit.name_vi, Unit.name_en).where(
+        Unit.parent == identity.unit_id).order_by(Unit.code)
+    units += [(unit["code"], {"vi": unit["name_vi"], "en": unit["name_en"]}, False) for unit in below]
     service_names: dict[str, Text] = {}
     if by == "service":
         services = await Service.select(Service.code, Service.name_vi, Service.name_en)

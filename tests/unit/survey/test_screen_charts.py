@@ -57,3 +57,11 @@ def test_a_sparkline_leaves_a_gap_where_a_month_is_suppressed_and_keeps_the_orde
     assert points[0].y is not None and points[2].y is not None
     assert points[2].y < points[0].y  # higher is better, drawn higher
     assert points[2].y >= SPARK_PAD and points[0].y <= SPARK_HEIGHT - SPARK_PAD
+
+
+def test_the_module_examples_hold():
+    import doctest
+
+    from survey import screen_charts
+
+    assert doctest.testmod(screen_charts).failed == 0
