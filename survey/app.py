@@ -19,6 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from survey.access_log import install as mask_tokens_in_access_log
 from survey.services.health import Health, check_health
 from survey.settings import PROJECT_ROOT, Settings, get_settings
 from survey.web import (
@@ -27,6 +28,7 @@ from survey.web import (
     StaffLoginRequired,
     problem_handler,
     redirect_to_login,
+    require_json_content_type,
     security_headers,
     strip_nul,
 )
@@ -38,8 +40,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 # Public pages carry their own capability (the link token) and must stay light: no session, no CSRF cookie.
 PUBLIC_PATHS = ["^/s/", "^/o/", "^/q/", "^/kiosk/", "^/api/", "^/webhooks/", "^/static/", "^/health", "^/schema"]
-# the scores API also answers a signed-in member of staff, so it reads the session cookie (GET only: no CSRF)
-SESSIONLESS_PATHS = [p if p != "^/api/" else "^/api/(?!v1/scores)" for p in PUBLIC_PATHS]
+# the scores, follow-ups and alerts API also answer a signed-in member of staff, so they read the session cookie
+# (GET only: no CSRF)
+SESSIONLESS_PATHS = [p if p != "^/api/" else "^/api/(?!v1/(?:scores|follow-ups|alerts))" for p in PUBLIC_PATHS]
 
 
 @get("/health", summary="Liveness and database reachability",
@@ -58,11 +61,17 @@ def _session_secret(settings: Settings) -> bytes:
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application for ``settings`` (read from the environment by default)."""
     settings = settings or get_settings()
-    from survey.controllers import api, browsing, contacts, counters, followups, outbox, public, reports, staff
+    # link tokens never reach the access log, however the app is served (survey serve, its workers, the demo)
+    mask_tokens_in_access_log()
+    from survey.controllers import api, audit, browsing, contacts, counters, followups, outbox, public, reports, staff
     from survey.state import app_state
 
     route_handlers: list[Any] = [health, *public.ROUTES, *staff.ROUTES, *api.ROUTES, *contacts.ROUTES, *outbox.ROUTES]
     route_handlers += [*counters.ROUTES, *reports.ROUTES, *followups.ROUTES, *browsing.ROUTES]
+    route_handlers += audit.ROUTES
+    from survey.controllers import rights
+
+    route_handlers += rights.ROUTES
     route_handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR]))
     lifespans: list[Any] = [*public.LIFESPAN, *staff.LIFESPAN, *api.LIFESPAN, *contacts.LIFESPAN, *outbox.LIFESPAN]
     lifespans += [*counters.LIFESPAN, *reports.LIFESPAN]  # reports: the on-demand runs' tasks
@@ -94,9 +103,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await close_pool()
 
     def template_engine(engine: JinjaTemplateEngine) -> None:
+        from survey.crypto import mask_contact_details
         from survey.i18n import register
 
         register(engine.engine)
+        engine.engine.filters["mask_contacts"] = mask_contact_details  # comments on staff pages (ui.user)
 
     return Litestar(
         route_handlers=route_handlers,
@@ -105,6 +116,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                        engine_callback=template_engine),
         middleware=[
             strip_nul,
+            # Secure whenever SURVEY_BASE_URL is https (SURVEY_SECURE_COOKIES overrides), the CSRF cookie alike
             CookieBackendConfig(
                 secret=_session_secret(settings),
                 key="survey_session",
@@ -126,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={HTTPException: problem_handler, Exception: problem_handler,
                             StaffLoginRequired: redirect_to_login},
         before_send=[security_headers],
+        before_request=require_json_content_type,  # JSON endpoints: 415 to a body not declared as JSON
         plugins=[OneOfSchema()],
         type_decoders=ONE_OF_DECODERS,
         openapi_config=OpenAPIConfig(

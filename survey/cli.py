@@ -13,7 +13,9 @@ from survey.commands import (
     aggregates,
     calendar,
     intake,
+    keys,
     outbox,
+    person,
     qr,
     questionnaires,
     reports,
@@ -53,17 +55,29 @@ def migrate() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Server processes (each allows its share of the public flood limit: SURVEY_SERVER_PROCESSES).")
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
-    """Serve the web application (survey pages, API, staff pages)."""
+    """Serve the web application (survey pages, API, staff pages).
+
+    The client's address is the connection's, or, from one of SURVEY_TRUSTED_PROXIES, the one its
+    X-Forwarded-For names (survey.web.client_address); uvicorn's own proxy-header handling is off, since it
+    would believe any header from loopback. Link tokens are masked in the access log.
+    """
+    import os
+
     import uvicorn
 
     from survey.db import migrate as run_migrations
+    from survey.settings import get_settings
 
     run(run_migrations())
+    # the worker processes inherit it: each allows public_requests_per_window // workers in its memory
+    os.environ["SURVEY_SERVER_PROCESSES"] = str(1 if reload else workers)
+    get_settings.cache_clear()
     uvicorn.run("survey.app:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
-                log_level="info", proxy_headers=True)
+                log_level="info", proxy_headers=False)
 
 
 @main.command()
@@ -80,7 +94,8 @@ def demo(no_serve: bool, responses: int, seed: int, host: str, port: int) -> Non
 
 
 # one module per area; each adds its commands to ``main``
-for area in (questionnaires, responses, users, intake, outbox, qr, scores, reports, aggregates, calendar):
+for area in (questionnaires, responses, users, intake, outbox, qr, scores, reports, aggregates, calendar, person,
+             keys):
     area.register(main)
 
 if __name__ == "__main__":

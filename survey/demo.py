@@ -414,4 +414,4 @@ def run_demo(serve: bool, responses: int, seed: int, host: str, port: int) -> No
     import uvicorn
 
     console.print(f"Serving on http://{host}:{port} (Ctrl+C to stop)")
-    uvicorn.run("survey.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run("survey.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False)

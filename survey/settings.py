@@ -9,6 +9,7 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -17,7 +18,9 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-__all__ = ["DatabaseSettings", "Settings", "SettingsError", "get_settings"]
+__all__ = ["DatabaseSettings", "Network", "Settings", "SettingsError", "get_settings"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,13 +109,24 @@ class Settings:
     languages: tuple[str, ...] = ("vi", "en")
     token_ttl_days: int = 7
     token_length: int = 12
-    # failed token look-ups (unknown or malformed links) allowed per client address per window
+    # failed token look-ups (unknown or malformed links) per client address per window before 429 (a valid link
+    # always opens: survey.services.ratelimit)
     token_failures_per_window: int = 20
-    # all public look-ups (links, counter pages) per client address per window
+    # all public look-ups (links, counter pages) per client address per window, shared out between the
+    # server_processes (each allows its share in memory)
     public_requests_per_window: int = 600
     rate_window_seconds: int = 600
-    login_failures_per_window: int = 10
+    # server processes serving the app (``survey serve --workers N`` sets SURVEY_SERVER_PROCESSES for them)
+    server_processes: int = 1
+    # failed sign-ins: free ones per address and per account, then waits doubling from 1 s up to the most; a
+    # counter is forgotten this long after its last failure
+    login_free_failures: int = 5
+    login_max_delay_seconds: int = 900
+    login_failure_memory_seconds: int = 3600
+    # the reverse proxies whose X-Forwarded-For is believed (addresses or networks; none by default)
+    trusted_proxies: tuple[Network, ...] = ()
     session_max_age_seconds: int = 8 * 3600
+    # Secure session, CSRF and draft cookies: by default whenever base_url is https (SURVEY_SECURE_COOKIES overrides)
     secure_cookies: bool = False
     # delivery policy: no SMS or email between these local times (equal times: none), days between two surveys
     # of one person, minutes after a contact before its invitation goes
@@ -123,6 +137,8 @@ class Settings:
     database_pool: bool = True
     debug: bool = False
     var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
+    # the data keys that encrypt personal data (survey.crypto): a JSON list, newest first, made on first use
+    data_keys_file: Path = field(default_factory=lambda: PROJECT_ROOT / "var" / "data_keys")
     # delivery: Twilio for SMS and SMTP for email when configured, else the sandbox (/staff/sandbox)
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -157,6 +173,12 @@ class Settings:
     alert_window_hours: float = 7.5
     alert_min_n: int = 10
     quality_team_email: str = ""
+    # personal data (Law 91/2025/QH15, Decree 356/2025): days after a person's last contact before their contact
+    # details are erased (survey.services.retention), and the working days to acknowledge and to carry out a data
+    # subject's request (survey.services.rights)
+    contact_retention_days: int = 90
+    rights_acknowledge_working_days: int = 2
+    rights_complete_working_days: int = 15
 
     @property
     def twilio_configured(self) -> bool:
@@ -181,7 +203,21 @@ class Settings:
             raise SettingsError("SURVEY_CONTACT_DELAY_MINUTES: must be 0 or more")
         if self.token_ttl_days < 1:
             raise SettingsError("SURVEY_TOKEN_TTL_DAYS: must be at least 1")
+        self._check_limits()
         self._check_delivery()
+
+    def _check_limits(self) -> None:
+        for name in ("token_failures_per_window", "public_requests_per_window", "rate_window_seconds",
+                     "server_processes", "login_max_delay_seconds"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"SURVEY_{name.upper()}: must be at least 1, got {getattr(self, name)}")
+        if self.login_free_failures < 0:
+            raise SettingsError(f"SURVEY_LOGIN_FREE_FAILURES: must be 0 or more, got {self.login_free_failures}")
+        if self.login_failure_memory_seconds < self.login_max_delay_seconds:
+            raise SettingsError(
+                f"SURVEY_LOGIN_FAILURE_MEMORY_SECONDS: must be at least SURVEY_LOGIN_MAX_DELAY_SECONDS "
+                f"({self.login_max_delay_seconds}), got {self.login_failure_memory_seconds}"
+            )
 
     def _check_delivery(self) -> None:
         if self.twilio_account_sid and not self.twilio_auth_token:
@@ -227,6 +263,13 @@ class Settings:
             raise SettingsError("SURVEY_ALERT_WINDOW_HOURS: must be more than 0 and at most 450 (sixty working days)")
         if self.alert_min_n < 1:
             raise SettingsError("SURVEY_ALERT_MIN_N: must be at least 1")
+        if self.contact_retention_days < 1:
+            raise SettingsError("SURVEY_CONTACT_RETENTION_DAYS: must be at least 1")
+        if self.rights_acknowledge_working_days < 1:
+            raise SettingsError("SURVEY_RIGHTS_ACKNOWLEDGE_WORKING_DAYS: must be at least 1")
+        if self.rights_complete_working_days < self.rights_acknowledge_working_days:
+            raise SettingsError("SURVEY_RIGHTS_COMPLETE_WORKING_DAYS: must be at least "
+                                "SURVEY_RIGHTS_ACKNOWLEDGE_WORKING_DAYS")
 
 
 def _quiet_hours(raw: str) -> tuple[str, str]:
@@ -238,6 +281,26 @@ def _quiet_hours(raw: str) -> tuple[str, str]:
         raise SettingsError(f"SURVEY_QUIET_HOURS: expected 'HH:MM-HH:MM' (e.g. 20:00-08:00) or 'off', got {raw!r}")
     h1, m1, h2, m2 = match.groups()
     return (f"{int(h1):02d}:{m1}", f"{int(h2):02d}:{m2}")
+
+
+def _networks(name: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR networks: ``10.0.0.5, 10.1.0.0/16, ::1``.
+
+    >>> import os; os.environ["SURVEY_X"] = "10.0.0.5, 10.1.0.0/16"; [str(n) for n in _networks("X")]
+    ['10.0.0.5/32', '10.1.0.0/16']
+    >>> _ = os.environ.pop("SURVEY_X")
+    """
+    networks: list[Network] = []
+    for part in _env(name, "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"SURVEY_{name}: {part.strip()!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+            ) from None
+    return tuple(networks)
 
 
 def _load_dotenv() -> None:
@@ -269,10 +332,11 @@ def get_settings() -> Settings:
     _load_dotenv()
     var_dir = Path(_env("VAR_DIR", str(PROJECT_ROOT / "var")))
     default_db = f"sqlite:///{var_dir / 'survey.sqlite3'}"
+    base_url = _env("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
     return Settings(
         database=DatabaseSettings(url=_env("DATABASE_URL", default_db)),
         secret_key=_secret_key(var_dir),
-        base_url=_env("BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        base_url=base_url,
         timezone=_env("TIMEZONE", "Asia/Ho_Chi_Minh"),
         default_language=_env("DEFAULT_LANGUAGE", "vi"),
         languages=tuple(x.strip() for x in _env("LANGUAGES", "vi,en").split(",") if x.strip()),
@@ -281,15 +345,20 @@ def get_settings() -> Settings:
         token_failures_per_window=_env_int("TOKEN_FAILURES_PER_WINDOW", 20),
         public_requests_per_window=_env_int("PUBLIC_REQUESTS_PER_WINDOW", 600),
         rate_window_seconds=_env_int("RATE_WINDOW_SECONDS", 600),
-        login_failures_per_window=_env_int("LOGIN_FAILURES_PER_WINDOW", 10),
+        server_processes=_env_int("SERVER_PROCESSES", 1),
+        login_free_failures=_env_int("LOGIN_FREE_FAILURES", 5),
+        login_max_delay_seconds=_env_int("LOGIN_MAX_DELAY_SECONDS", 900),
+        login_failure_memory_seconds=_env_int("LOGIN_FAILURE_MEMORY_SECONDS", 3600),
+        trusted_proxies=_networks("TRUSTED_PROXIES"),
         session_max_age_seconds=_env_int("SESSION_MAX_AGE_SECONDS", 8 * 3600),
-        secure_cookies=_env_bool("SECURE_COOKIES", False),
+        secure_cookies=_env_bool("SECURE_COOKIES", base_url.lower().startswith("https://")),
         database_pool=_env_bool("DATABASE_POOL", True),
         quiet_hours=_quiet_hours(_env("QUIET_HOURS", "20:00-08:00")),
         quarantine_days=_env_int("QUARANTINE_DAYS", 30),
         contact_delay_minutes=_env_int("CONTACT_DELAY_MINUTES", 10),
         debug=_env_bool("DEBUG", False),
         var_dir=var_dir,
+        data_keys_file=Path(_env("DATA_KEYS_FILE", str(var_dir / "data_keys"))),
         twilio_account_sid=_env("TWILIO_ACCOUNT_SID", "").strip(),
         twilio_auth_token=_env("TWILIO_AUTH_TOKEN", "").strip(),
         twilio_messaging_service_sid=_env("TWILIO_MESSAGING_SERVICE_SID", "").strip(),
@@ -317,4 +386,7 @@ def get_settings() -> Settings:
         alert_window_hours=_env_float("ALERT_WINDOW_HOURS", 7.5),
         alert_min_n=_env_int("ALERT_MIN_N", 10),
         quality_team_email=_env("QUALITY_TEAM_EMAIL", "").strip(),
+        contact_retention_days=_env_int("CONTACT_RETENTION_DAYS", 90),
+        rights_acknowledge_working_days=_env_int("RIGHTS_ACKNOWLEDGE_WORKING_DAYS", 2),
+        rights_complete_working_days=_env_int("RIGHTS_COMPLETE_WORKING_DAYS", 15),
     )

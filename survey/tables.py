@@ -9,6 +9,7 @@ from piccolo.columns import (
     Boolean,
     Bytea,
     Date,
+    DoublePrecision,
     Float,
     ForeignKey,
     Integer,
@@ -37,11 +38,14 @@ __all__ = [
     "Job",
     "Kiosk",
     "QuestionnaireVersion",
+    "RateCounter",
     "ReportFrequency",
     "ReportRun",
     "ReportRunStatus",
     "ReportSchedule",
     "Respondent",
+    "RightsKind",
+    "RightsRequest",
     "Response",
     "SamplingRule",
     "SandboxMessage",
@@ -406,6 +410,8 @@ class ApiKey(Table):
     key_hash = Varchar(length=64, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())
     revoked_at = Timestamptz(null=True, default=None)
+    scopes = Text(default="contacts,tickets,opt-outs,scores:read",
+                  help_text="What the key may use, comma-separated: contacts, tickets, opt-outs, scores:read")
 
 
 class ReportFrequency(StrEnum):
@@ -472,7 +478,8 @@ class ReportRun(Table):
 
 
 class AuditEvent(Table):
-    """Who saw or changed what: logins, exports, views of personal data, follow-up changes."""
+    """Who saw or changed what: logins, exports, views of personal data, follow-up changes. Append-only: the
+    database refuses any UPDATE or DELETE of a row (triggers of migration 2026-12-04T19:20)."""
 
     at = Timestamptz(default=TimestamptzNow(), index=True)
     actor = ForeignKey(StaffUser, null=True)
@@ -487,13 +494,16 @@ class AuditEvent(Table):
 
 
 class SandboxMessage(Table):
-    """A message the sandbox channel 'sent': stored and shown at /staff/sandbox instead of leaving the building."""
+    """A message the sandbox channel 'sent': stored and shown at /staff/sandbox instead of leaving the building; its
+    recipient and text are encrypted like any contact detail (they hold a phone number or email and a live link)."""
 
     channel = Varchar(length=16, help_text="sms or email")
-    to_address = Varchar(length=200)
+    to_encrypted = Text(help_text="The phone number or email, encrypted (survey.crypto)")
+    to_masked = Varchar(length=200, help_text="The recipient as lists show it, e.g. +84 91* *** 678")
+    to_hmac = Varchar(length=64, index=True, help_text="The recipient's lookup key, as the respondent's")
     subject = Varchar(length=300, null=True, default=None)
-    body_text = Text()
-    body_html = Text(null=True, default=None)
+    text_encrypted = Text(help_text="The text, encrypted: it holds the live link")
+    html_encrypted = Text(null=True, default=None, help_text="The HTML of an email, encrypted")
     encoding = Varchar(length=16, null=True, default=None, help_text="gsm7 or ucs2 for SMS")
     segments = Integer(default=1)
     invitation = ForeignKey(Invitation, null=True, index=True)
@@ -520,3 +530,42 @@ class Kiosk(Table):
     registered_by = ForeignKey(StaffUser, null=True)
     registered_at = Timestamptz(default=TimestamptzNow())
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class RightsKind(StrEnum):
+    """What a data subject asked for (Law 91/2025/QH15): to know or see their data, to take it, to correct it, to
+    restrict its use, to have it erased."""
+
+    access = "access"
+    export = "export"
+    correct = "correct"
+    restrict = "restrict"
+    erase = "erase"
+
+
+class RightsRequest(Table):
+    """A data subject's request about their personal data, with its due dates on the working calendar
+    (survey.services.rights): acknowledged within 2 working days, carried out within 15."""
+
+    kind = Varchar(length=16, choices=RightsKind)
+    subject_encrypted = Text(help_text="The phone or email the person gave, encrypted like any contact detail")
+    subject_hmac = Varchar(length=64, index=True, help_text="The lookup key of the normalised phone or email")
+    subject_masked = Varchar(length=80, help_text="The subject as staff see it in the list, e.g. +8491*****78")
+    received_at = Timestamptz(index=True)
+    acknowledge_due = Timestamptz()
+    complete_due = Timestamptz()
+    acknowledged_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    handled_by = Varchar(length=120, help_text="Who recorded it: a staff username, or cli")
+    note = Text(default="")
+
+
+class RateCounter(Table):
+    """A failure counter shared by every server process (survey.services.ratelimit): failed sign-ins per address,
+    account and pair, unknown survey links per address. Times are seconds since the epoch."""
+
+    key = Varchar(length=200, unique=True, help_text="signin:address:<ip>, signin:account:<name>, link:address:<ip>")
+    failures = Integer(default=0)
+    window_start = DoublePrecision(default=0.0, help_text="When this count began")
+    last_failure_at = DoublePrecision(default=0.0, index=True)
+    blocked_until = DoublePrecision(default=0.0, help_text="No attempt before this time (0: none)")

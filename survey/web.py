@@ -9,7 +9,9 @@ with 500, never with a traceback page.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -21,7 +23,7 @@ from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.di import Provide
-from litestar.enums import MediaType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -38,11 +40,12 @@ from litestar.types import ASGIApp, Guard, Message, Receive, Scope, Send
 from litestar.typing import FieldDefinition
 
 from delivery.tokens import is_well_formed
+from survey.access_log import mask_tokens
 from survey.i18n import N_, t
 from survey.services.accounts import StaffIdentity
 from survey.services.apikeys import ApiKeyInfo, authenticate
 from survey.services.signin import session_identity
-from survey.settings import get_settings
+from survey.settings import Network, get_settings
 from survey.state import state_of
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "API_KEY",
+    "CHANGES_NO_DATA",
     "API_KEY_SECURITY",
     "LOGIN_PATH",
     "MAX_ID",
@@ -62,12 +66,14 @@ __all__ = [
     "Problem",
     "ProblemBody",
     "StaffLoginRequired",
+    "api_key_for",
     "bearer_key",
     "check_link",
     "client_address",
     "first_language",
     "format_local_time",
     "format_number",
+    "is_json_media_type",
     "known_key",
     "link_failure",
     "link_language",
@@ -81,11 +87,15 @@ __all__ = [
     "provide_api_key",
     "provide_staff",
     "redirect_to_login",
+    "require_json_content_type",
+    "requires_admin",
     "requires_role",
+    "require_scope",
     "requires_staff",
     "safe_next",
     "security_headers",
     "strip_nul",
+    "takes_json_body",
     "wants_json",
     "with_query",
     "without_nul",
@@ -132,17 +142,19 @@ class ProblemBody(msgspec.Struct, omit_defaults=True):
     field: str | None = None
     allowed: list[str] | None = None
     limit: int | None = None
+    scope: str | None = None
     extra: list[dict[str, Any]] | dict[str, Any] | None = None
 
 
 STATUS_DESCRIPTIONS = {
     400: "The request is malformed: the detail names the parameter or field",
     401: "No valid API key or staff session",
-    403: "The credentials do not allow this",
+    403: "The credentials do not allow this (an API key without the route's scope: `scope` names it)",
     404: "No such thing (or not in the caller's scope)",
-    409: "Already done once (a link is single-use)",
+    409: "Already done once (a link is single-use), or an id reused with other content: the detail names the fields",
     410: "Expired",
     413: "Too large: the detail gives the limit",
+    415: "The body is not sent as JSON: use 'Content-Type: application/json'",
     422: "Well-formed but invalid: the detail names the field and the allowed values",
     429: "Too many requests: see Retry-After",
 }
@@ -164,7 +176,7 @@ def problem_handler(request: Request[Any, Any, Any], error: Exception) -> Respon
     if isinstance(error, HTTPException):
         status, detail, extra, headers = error.status_code, error.detail, error.extra, error.headers
     else:
-        log.error("unhandled error in %s %s", request.method, request.url.path, exc_info=error)
+        log.error("unhandled error in %s %s", request.method, mask_tokens(request.url.path), exc_info=error)
         status, detail, extra, headers = 500, "Internal Server Error", None, None
     if isinstance(error, ValidationException) and _body_errors(extra):
         # JSON that does not fit the body's schema: well-formed but invalid, as the API answered before
@@ -176,6 +188,43 @@ def problem_handler(request: Request[Any, Any, Any], error: Exception) -> Respon
     elif extra:
         body["extra"] = extra  # Litestar's validation errors: a list of {message, key, source}
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+# --- JSON bodies need a JSON content type ---------------------------------------------------------------------------
+
+# Litestar decodes a handler's JSON body whatever the Content-Type says; a client that sends text/plain (or a form)
+# to a JSON endpoint is confused about what it sends, and a browser form posted cross-site is text/plain or a form:
+# both are refused before the body is read. Forms of the staff and public pages have their own bodies and pass.
+JSON_MEDIA_TYPE = re.compile(r"application/(?:[a-z0-9!#$&^_.-]+\+)?json")
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """Whether a ``Content-Type`` header names JSON: ``application/json`` or ``application/*+json``, any parameters.
+
+    >>> [is_json_media_type(v) for v in ("application/json; charset=utf-8", "application/problem+json",
+    ...                                   "text/plain", "application/jsonx", "")]
+    [True, True, False, False, False]
+    """
+    return bool(JSON_MEDIA_TYPE.fullmatch(content_type.split(";", 1)[0].strip().lower()))
+
+
+def takes_json_body(handler: BaseRouteHandler) -> bool:
+    """Whether a route handler takes a JSON body (a ``data`` parameter that is not a form or a file upload)."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return False
+    return getattr(data.kwarg_definition, "media_type", RequestEncodingType.JSON) == RequestEncodingType.JSON
+
+
+async def require_json_content_type(request: Request[Any, Any, Any]) -> None:
+    """``before_request`` hook: a JSON endpoint answers 415 to a body that is not declared as JSON."""
+    if not takes_json_body(request.route_handler):
+        return
+    content_type = request.headers.get("content-type", "")
+    if not is_json_media_type(content_type):
+        given = f"Content-Type {content_type[:80]!r}" if content_type else "no Content-Type"
+        raise Problem(415, f"this endpoint takes a JSON body: send it with 'Content-Type: application/json' "
+                           f"(the request has {given})", allowed=["application/json", "application/*+json"])
 
 
 # --- bodies of several shapes ---------------------------------------------------------------------------------------
@@ -273,11 +322,28 @@ async def known_key(key: str) -> ApiKeyInfo:
 API_KEY = {"api_key": Provide(provide_api_key)}
 
 
+def require_scope(info: ApiKeyInfo, scope: str) -> ApiKeyInfo:
+    """``info`` when its key may use ``scope``, else 403 naming the scope."""
+    if not info.allows(scope):
+        raise Problem(403, f"this API key lacks the scope {scope!r} (it has: {', '.join(info.scopes) or 'none'}); "
+                           f"ask for a key made with 'survey apikeys create SOURCE --scope {scope}'", scope=scope)
+    return info
+
+
+def api_key_for(scope: str) -> dict[str, Provide]:
+    """The ``api_key`` dependency of a route that needs ``scope``: 401 without an active key, 403 naming the scope
+    when the key lacks it. Example: ``@post("/api/v1/tickets", dependencies=api_key_for(TICKETS), ...)``."""
+    async def provide_scoped_api_key(request: Request[Any, Any, Any]) -> ApiKeyInfo:
+        return require_scope(await provide_api_key(request), scope)
+
+    return {"api_key": Provide(provide_scoped_api_key)}
+
+
 class StaffLoginRequired(NotAuthorizedException):
     """No valid staff session: browsers go to the sign-in page, API clients get 401."""
 
 
-async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard: a signed-in, active member of staff whose session version is current.
 
     The identity is left in ``connection.state.staff`` (handlers take it as the ``staff`` dependency).
@@ -289,15 +355,31 @@ async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: Base
             connection.clear_session()  # an ended session: forget it in the browser too
         raise StaffLoginRequired("Authentication required")
     connection.state.staff = identity
+    if (identity.read_only and connection.scope.get("method", "GET") not in READING_METHODS
+            and not handler.opt.get(CHANGES_NO_DATA)):
+        # a leader reads everything and changes nothing: every change is refused here, whatever the page
+        raise PermissionDeniedException(f"your role ({identity.role}) reads only: it may not change anything")
+
+
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# a handler's ``opt`` key: a POST that changes none of the data (a report made on demand), open to read-only roles
+CHANGES_NO_DATA = "changes_no_data"
 
 
 def requires_role(*roles: str) -> Guard:
-    """Guard (after :func:`requires_staff`): the member of staff has one of ``roles``, else 403."""
+    """Guard (after :func:`requires_staff`): the member of staff has one of ``roles``, else 403.
+
+    Example: ``@post("/outbox/{job_id:int}/retry", guards=[requires_role("admin")])``.
+    """
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         identity = getattr(connection.state, "staff", None)
         if not isinstance(identity, StaffIdentity) or identity.role not in roles:
-            raise PermissionDeniedException("your role may not do this")
+            raise PermissionDeniedException(f"your role may not do this (allowed: {', '.join(sorted(roles))})")
     return guard
+
+
+# Guard (after :func:`requires_staff`): administrators only, else 403
+requires_admin: Guard = requires_role("admin")
 
 
 def provide_staff(request: Request[Any, Any, Any]) -> StaffIdentity:
@@ -332,8 +414,56 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def client_address(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request[Any, Any, Any] | ASGIConnection[Any, Any, Any, Any]) -> str:
+    """Who is asking: the direct peer, or, when the peer is one of ``SURVEY_TRUSTED_PROXIES``, the right-most
+    address of ``X-Forwarded-For`` that is not itself a trusted proxy (what the outermost trusted proxy saw;
+    anything left of it was written by the client and proves nothing). The one answer every rate limit and the
+    audit use.
+
+    With no trusted proxies (the default) the header is ignored, so a client cannot pick its own address. Behind
+    proxies 10.0.0.2 and 10.0.0.3 (``SURVEY_TRUSTED_PROXIES=10.0.0.0/24``), a request from 10.0.0.3 carrying
+    ``X-Forwarded-For: 1.1.1.1, 203.0.113.7, 10.0.0.2`` is from 203.0.113.7.
+    """
+    peer = request.client.host if request.client else "unknown"
+    trusted = state_of(request.app).settings.trusted_proxies
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+    for written in reversed([part for part in forwarded.split(",") if part.strip()]):
+        hop = _hop_address(written)
+        if hop is None:
+            break  # not written by a proxy of ours: stop at the last hop that was
+        if not _is_trusted(hop, trusted):
+            return hop
+        peer = hop
+    return peer
+
+
+def _hop_address(text: str) -> str | None:
+    """The address of one ``X-Forwarded-For`` entry (some proxies add the port), else ``None``.
+
+    >>> _hop_address(" 203.0.113.7"), _hop_address("203.0.113.7:5123"), _hop_address("[2001:db8::1]:443")
+    ('203.0.113.7', '203.0.113.7', '2001:db8::1')
+    >>> _hop_address("2001:db8::1"), _hop_address("unknown")
+    ('2001:db8::1', None)
+    """
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1:text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":")[0]
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _is_trusted(host: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return any(address in network for network in trusted)
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
@@ -442,6 +572,7 @@ def message_page(request: Request[Any, Any, Any], kind: str, lang: str, *, retry
 
 
 def over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[Any] | None:
+    """The flood limit of the public pages (in memory: this process's share of the allowance), else ``None``."""
     public = state_of(request.app).limits.public
     client = client_address(request)
     if not public.hit(client):
@@ -449,26 +580,24 @@ def over_public_limit(request: Request[Any, Any, Any], lang: str) -> Response[An
     return None
 
 
-def link_failure(request: Request[Any, Any, Any], lang: str) -> Response[Any]:
-    """An unknown or malformed link: counted against the client, answered with a plain 'not found'."""
-    failures = state_of(request.app).limits.token_failures
-    client = client_address(request)
-    if not failures.hit(client):
-        return message_page(request, "rate-limited", lang, retry_after=failures.retry_after(client))
+async def link_failure(request: Request[Any, Any, Any], lang: str) -> Response[Any]:
+    """An unknown or malformed link: counted against the client (in the database, for every process), answered
+    with a plain 'not found', or 429 with ``Retry-After`` once the client is over its limit."""
+    wait = await state_of(request.app).limits.links.failed(client_address(request))
+    if wait > 0:
+        return message_page(request, "rate-limited", lang, retry_after=wait)
     return message_page(request, "unknown", lang)
 
 
-def check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Response[Any] | None:
-    """Rate limits first (before any look-up), then the token's shape (never sent to the database)."""
+async def check_link(request: Request[Any, Any, Any], token: str, lang: str) -> Response[Any] | None:
+    """The public flood limit, then the token's shape (a malformed one is never sent to the database); ``None``
+    when the caller may look the token up. Past failures of the client are not read here: a valid link opens
+    whatever they were, and an unknown one is counted (and refused past the limit) by :func:`link_failure`."""
     limited = over_public_limit(request, lang)
     if limited is not None:
         return limited
-    failures = state_of(request.app).limits.token_failures
-    client = client_address(request)
-    if failures.blocked(client):
-        return message_page(request, "rate-limited", lang, retry_after=failures.retry_after(client))
     if not is_well_formed(token):
-        return link_failure(request, lang)
+        return await link_failure(request, lang)
     return None
 
 

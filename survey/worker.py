@@ -15,6 +15,8 @@ in its own process (``SURVEY_WORKER_IN_PROCESS``). ``Worker.run_once`` works unt
 Beside the jobs, :meth:`Worker.run` makes the due scheduled reports, at start and every
 ``schedules_every`` seconds (:func:`~survey.services.reports.schedules.run_due_schedules`, in a task
 of its own: rendering runs in a thread, so sending goes on meanwhile); their mailing is a job like any.
+Each of those rounds also escalates overdue cases and evaluates the alerts; at start and hourly it erases the
+contact details past their retention period (:meth:`Worker.retain`, ``SURVEY_CONTACT_RETENTION_DAYS``).
 
 Example::
 
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["Worker", "WorkerStats", "default_worker_id"]
 
 log = logging.getLogger("survey.worker")
+RETENTION_EVERY = 3600.0  # seconds between a worker's retention runs: contact details expire by the day
 
 
 def default_worker_id() -> str:
@@ -93,6 +96,7 @@ class Worker:
         # one job per invitation at a time, until its outcome is committed (a duplicated job then sees it sent)
         self._busy: dict[tuple[str, object], asyncio.Event] = {}
         self._holding: dict[int, tuple[str, object]] = {}
+        self._retained_at: float | None = None  # the loop's last retention run (monotonic seconds)
 
     def stop(self) -> None:
         """Claim nothing more; jobs in hand finish and are committed."""
@@ -266,10 +270,29 @@ class Worker:
                      ", ".join(evaluation.closed) or "none")
         return evaluation
 
+    async def retain(self) -> Any:
+        """Erase the contact details past their retention period
+        (:func:`~survey.services.retention.erase_expired_contacts`); ``None`` when that failed (logged)."""
+        from survey.services.retention import erase_expired_contacts
+
+        try:
+            summary = await erase_expired_contacts(self.delivery.clock())
+        except Exception:
+            log.exception("erasing the expired contact details failed")
+            return None
+        if summary.erased_anything:
+            log.info("retention: erased the contact details of %d respondent(s), %d sandbox message(s), %d job(s)",
+                     summary.respondents, summary.sandbox_messages, summary.jobs)
+        return summary
+
     async def _schedules_loop(self, every: float) -> None:
         while not self._stopping.is_set():
             await self.escalate()
             await self.watch()
+            loop_time = asyncio.get_running_loop().time()
+            if self._retained_at is None or loop_time - self._retained_at >= RETENTION_EVERY:
+                self._retained_at = loop_time
+                await self.retain()
             await self.run_schedules()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=every)
@@ -295,6 +318,7 @@ class Worker:
         if schedules:
             await self.escalate()
             await self.watch()
+            await self.retain()
             await self.run_schedules()
         before = self.stats.done + self.stats.retried + self.stats.rescheduled
         await self._loop(until_idle=True)

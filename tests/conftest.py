@@ -92,10 +92,18 @@ async def _reset(kind: str) -> None:
     if kind == "postgres":
         await db.run_ddl(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
     else:
+        # the append-only tables' triggers refuse a DELETE (PostgreSQL's TRUNCATE fires none): set aside meanwhile
+        from survey.db import run_sql
+
+        triggers = await run_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+        for trigger in triggers:
+            await db.run_ddl(f"DROP TRIGGER {trigger['name']}")
         # children before parents: the reverse of the declaration order, then the self-referencing units
         await db.run_ddl("PRAGMA defer_foreign_keys = ON")
         for name in reversed(names):
             await db.run_ddl(f"DELETE FROM {name}")
+        for trigger in triggers:
+            await db.run_ddl(trigger["sql"])
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -15,45 +15,96 @@ __all__ = ["register"]
 
 @click.group("apikeys")
 def apikeys() -> None:
-    """API keys of the systems that report contacts (switchboard, queue system, portal)."""
+    """API keys of the systems that report contacts (switchboard, queue system, portal).
+
+    Each key carries its scopes: contacts (POST /api/v1/contacts), tickets (POST /api/v1/tickets), opt-outs
+    (POST /api/v1/optouts) and scores:read (scores, contact decisions, follow-up cases and alerts). A route
+    answers 403 naming the scope a key lacks. Keys made before scopes existed have all four.
+    """
+
+
+def _scope_list(scopes: tuple[str, ...]) -> str:
+    return ",".join(scopes) or "-"
 
 
 @apikeys.command("create")
-@click.option("--source", required=True, help="The source system the key may report for, e.g. switchboard.")
-def apikeys_create(source: str) -> None:
-    """Create a key for SOURCE; it is printed once and only its hash is stored."""
-    from survey.services.apikeys import create_api_key
+@click.argument("source", required=False)
+@click.option("--source", "source_option", default=None, metavar="SOURCE",
+              help="The same as the SOURCE argument (as older scripts write it).")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE",
+              help="What the key may use (repeat for several; at least one): contacts, tickets, opt-outs, "
+                   "scores:read.")
+def apikeys_create(source: str | None, source_option: str | None, scopes: tuple[str, ...]) -> None:
+    """Create a key for SOURCE (the source system it reports for, e.g. switchboard) with the --scope given.
+
+    The key is printed once and only its hash is stored; the creation is written to the audit log (by "cli").
+    For example:
+
+    \b
+        survey apikeys create switchboard --scope contacts --scope opt-outs
+    """
+    from survey.services import audit
+    from survey.services.apikeys import SCOPES, ApiKeyInfo, create_api_key, parse_scopes
+
+    name = source or source_option
+    if not name:
+        raise click.UsageError("name the source system: survey apikeys create SOURCE --scope SCOPE")
+    if source and source_option and source != source_option:
+        raise click.UsageError(f"two sources given: {source!r} and --source {source_option!r}")
+    if not scopes:
+        raise click.BadParameter(f"give at least one --scope: {', '.join(SCOPES)}", param_hint="--scope")
+    try:
+        allowed = parse_scopes(scopes)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--scope") from None
+
+    async def create() -> tuple[str, ApiKeyInfo]:
+        key, info = await create_api_key(name, allowed)
+        await audit.record("apikey_created", actor=None, actor_label="cli", object_type="api_key",
+                           object_id=info.prefix, detail={"source": name, "scopes": list(allowed)})
+        return key, info
 
     try:
-        key, info = run(create_api_key(source))
+        key, info = run(create())
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--source") from None
+        raise click.BadParameter(str(error), param_hint="SOURCE") from None
     click.echo(key)
-    click.echo(f"Key {info.prefix} for source {source!r}: keep it now, it cannot be shown again.", err=True)
+    click.echo(f"Key {info.prefix} for source {name!r} with scopes {_scope_list(allowed)}: "
+               "keep it now, it cannot be shown again.", err=True)
 
 
 @apikeys.command("list")
 def apikeys_list() -> None:
-    """List the keys: prefix, source, created, revoked (never the keys themselves)."""
+    """List the keys: prefix, source, scopes, created, revoked (never the keys themselves)."""
     from survey.services.apikeys import list_api_keys
 
     keys = run(list_api_keys())
     if not keys:
-        click.echo("No API keys yet: survey apikeys create --source NAME")
+        click.echo("No API keys yet: survey apikeys create SOURCE --scope SCOPE")
         return
-    click.echo(f"{'prefix':<10} {'source':<20} {'created':<20} revoked")
+    click.echo(f"{'prefix':<10} {'source':<20} {'scopes':<40} {'created':<20} revoked")
     for key in keys:
         revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "-"
-        click.echo(f"{key.prefix:<10} {key.source:<20} {key.created_at.strftime('%Y-%m-%d %H:%M'):<20} {revoked}")
+        click.echo(f"{key.prefix:<10} {key.source:<20} {_scope_list(key.scopes):<40} "
+                   f"{key.created_at.strftime('%Y-%m-%d %H:%M'):<20} {revoked}")
 
 
 @apikeys.command("revoke")
 @click.argument("prefix")
 def apikeys_revoke(prefix: str) -> None:
-    """Revoke the key whose prefix is PREFIX (as `survey apikeys list` shows it)."""
+    """Revoke the key whose prefix is PREFIX (as `survey apikeys list` shows it); written to the audit log."""
+    from survey.services import audit
     from survey.services.apikeys import revoke_api_key
 
-    if not run(revoke_api_key(prefix)):
+    async def revoke() -> bool:
+        revoked = await revoke_api_key(prefix)
+        if revoked is None:
+            return False
+        await audit.record("apikey_revoked", actor=None, actor_label="cli", object_type="api_key",
+                           object_id=revoked.prefix, detail={"source": revoked.source})
+        return True
+
+    if not run(revoke()):
         raise click.ClickException(f"no active API key with prefix {prefix!r}")
     click.echo(f"Revoked key {prefix}: requests with it are refused from now on.")
 

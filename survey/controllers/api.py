@@ -1,4 +1,4 @@
-"""JSON API under /api/v1: scores for integrators (API key) and staff (session)."""
+"""JSON API under /api/v1: scores for integrators (API key with the scope ``scores:read``) and staff (session)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import Parameter
 
+from survey.services.accounts import scope_prefix
+from survey.services.apikeys import SCORES_READ
 from survey.services.scores import (
     DIMENSIONS,
     ScoreParameterError,
@@ -18,30 +20,32 @@ from survey.services.scores import (
     compute_scores,
 )
 from survey.services.signin import session_identity
-from survey.web import API_KEY_SECURITY, Problem, bearer_key, known_key, problems
+from survey.web import API_KEY_SECURITY, Problem, bearer_key, known_key, problems, require_scope
 
 __all__ = ["LIFESPAN", "ROUTES", "Caller", "ScoresController", "provide_caller"]
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: an integrator's key (centre-wide read) or a member of staff (their unit subtree)."""
+    """Who asks: an integrator's key (centre-wide read) or a member of staff (their scope: every unit for admin,
+    quality and leader, their unit's subtree for a unit manager)."""
 
     label: str
     visible_path: str | None
 
 
 async def provide_caller(request: Request[Any, Any, Any]) -> Caller:
-    """The ``caller`` dependency: an integrator's API key, else a signed-in member of staff, else 401."""
+    """The ``caller`` dependency of the JSON reads: an integrator's API key with the scope ``scores:read`` (403
+    without it), else a signed-in member of staff, else 401."""
     key = bearer_key(request)
     if key is not None:
-        info = await known_key(key)
+        info = require_scope(await known_key(key), SCORES_READ)
         # keys have no unit scope: integrators read centre-wide
         return Caller(f"api:{info.source}", None)
     session = request.scope.get("session")
     identity = await session_identity(session if isinstance(session, dict) else None)
     if identity is not None:
-        return Caller(f"staff:{identity.username}", identity.unit_path)
+        return Caller(f"staff:{identity.username}", scope_prefix(identity))
     raise NotAuthorizedException("sign in to the staff pages or send 'Authorization: Bearer <API key>'",
                                  headers={"WWW-Authenticate": "Bearer"})
 
@@ -75,7 +79,8 @@ class ScoresController(Controller):
         """Scores of one questionnaire for a period, limited to the caller's units.
 
         Shares are fractions 0–1, the index 0–100; below ``min_n`` measures are suppressed. A staff member
-        sees their own unit's subtree (the default scope); API keys read centre-wide.
+        sees their scope (a unit manager their unit's subtree, the other roles every unit); API keys with the
+        scope ``scores:read`` read centre-wide.
         """
         try:
             score_request = ScoreRequest(questionnaire=questionnaire, period=period, unit=unit, service=service,

@@ -20,9 +20,10 @@ from delivery.phones import EmailError, PhoneError
 from delivery.tokens import token_hash
 from survey.i18n import t
 from survey.services import respondents
-from survey.services.apikeys import ApiKeyInfo
+from survey.services.apikeys import CONTACTS, OPT_OUTS, SCORES_READ, ApiKeyInfo
 from survey.services.contacts import (
     MAX_BATCH,
+    ConflictingEvents,
     ContactEvent,
     ContactOutcome,
     InvalidEvents,
@@ -32,10 +33,10 @@ from survey.services.decisions import DecisionReport, UnknownUnit, decision_peri
 from survey.settings import get_settings
 from survey.state import state_of
 from survey.web import (
-    API_KEY,
     API_KEY_SECURITY,
     OneOf,
     Problem,
+    api_key_for,
     check_link,
     link_failure,
     link_language,
@@ -106,7 +107,8 @@ def _events(body: Any) -> tuple[list[ContactEvent], bool]:
 
 
 @post("/api/v1/contacts", summary="Report contact events (one, or a batch of up to 1,000)", status_code=201,
-      dependencies=API_KEY, security=API_KEY_SECURITY, responses=problems(400, 401, 403, 413, 422))
+      dependencies=api_key_for(CONTACTS), security=API_KEY_SECURITY,
+      responses=problems(400, 401, 403, 409, 413, 415, 422))
 async def post_contacts(
     request: Request[Any, Any, Any], data: JSONBody[ContactsBody], api_key: NamedDependency[ApiKeyInfo]
 ) -> Response[ContactOutcome | ContactResults]:
@@ -114,6 +116,8 @@ async def post_contacts(
 
     Each reply says what was decided: ``planned`` (channel, send_at) or ``skipped`` (reason);
     ``duplicate`` when the event was reported before. 201 when anything was created, else 200.
+    An external id reported before with other content is refused with 409 naming the differing fields
+    (nothing of the batch is written).
     """
     events, batch = _events(data.value)
     wrong = [(i, e.source) for i, e in enumerate(events) if e.source != api_key.source]
@@ -123,6 +127,9 @@ async def post_contacts(
     try:
         state = state_of(request.app)
         outcomes = await accept_contacts(events, writer=state.contact_events, reference=state.reference)
+    except ConflictingEvents as error:
+        raise Problem(409, str(error), errors=[{"index": e.index, "field": e.field, "message": e.message}
+                                               for e in error.errors]) from None
     except InvalidEvents as error:
         raise Problem(422, str(error), errors=[{"index": e.index, "field": e.field, "message": e.message}
                                                for e in error.errors]) from None
@@ -131,7 +138,7 @@ async def post_contacts(
 
 
 @get("/api/v1/contacts/decisions", summary="Contacts by decision: planned, and skipped by reason",
-     dependencies=API_KEY, security=API_KEY_SECURITY, responses=problems(400, 401))
+     dependencies=api_key_for(SCORES_READ), security=API_KEY_SECURITY, responses=problems(400, 401, 403))
 async def get_decisions(
     api_key: NamedDependency[ApiKeyInfo],
     period_from: Annotated[str, QueryParameter(name="from", description="Start (ISO 8601 date or date and time)")],
@@ -150,7 +157,7 @@ async def get_decisions(
 
 
 @post("/api/v1/optouts", summary="A person asked not to be surveyed (by phone and/or email)", status_code=200,
-      dependencies=API_KEY, security=API_KEY_SECURITY, responses=problems(400, 401, 422))
+      dependencies=api_key_for(OPT_OUTS), security=API_KEY_SECURITY, responses=problems(400, 401, 403, 415, 422))
 async def post_optout(data: JSONBody[OptOutRequest], api_key: NamedDependency[ApiKeyInfo]) -> OptOutReply:
     """Opt a person out across channels; their invitations still waiting are cancelled."""
     if not (data.phone or data.email):
@@ -173,12 +180,12 @@ def _optout_page(kind: str, lang: str, action: str = "", origin: str = "link") -
 
 async def _holder(request: Request[Any, Any, Any], token: str) -> tuple[Response[Any] | None, Any, str]:
     lang = link_language(request)
-    rejected = check_link(request, token, lang)
+    rejected = await check_link(request, token, lang)
     if rejected is not None:
         return rejected, None, lang
     holder = await respondents.invitation_for_token_hash(token_hash(token, get_settings().secret_key))
     if holder is None:
-        return link_failure(request, lang), None, lang
+        return await link_failure(request, lang), None, lang
     lang = link_language(request, holder.language)
     if not holder.has_person:
         return _optout_page("nobody", lang), holder, lang

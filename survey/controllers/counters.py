@@ -25,7 +25,7 @@ from survey.i18n import t
 from survey.question_views import question_view
 from survey.services import audit
 from survey.services.accounts import StaffIdentity
-from survey.services.apikeys import ApiKeyInfo
+from survey.services.apikeys import TICKETS, ApiKeyInfo
 from survey.services.counters import (
     CounterCard,
     KioskInfo,
@@ -44,11 +44,11 @@ from survey.services.responses import NewResponse, Submission
 from survey.settings import get_settings
 from survey.state import state_of
 from survey.web import (
-    API_KEY,
     API_KEY_SECURITY,
     STAFF,
     DatabaseId,
     Problem,
+    api_key_for,
     client_address,
     first_language,
     over_public_limit,
@@ -98,7 +98,7 @@ class TicketReply(msgspec.Struct, omit_defaults=True):
 
 
 @post("/api/v1/tickets", summary="A one-time survey link and its QR code for a queue ticket", status_code=201,
-      dependencies=API_KEY, security=API_KEY_SECURITY, responses=problems(400, 401, 422))
+      dependencies=api_key_for(TICKETS), security=API_KEY_SECURITY, responses=problems(400, 401, 403, 415, 422))
 async def post_ticket(data: JSONBody[TicketRequest], api_key: NamedDependency[ApiKeyInfo]) -> TicketReply:
     """``{"counter", "service", "ticket_number", "language", "format": "svg"|"png"}`` → ``{"url", "expires_at",
     "qr_svg"}`` (or ``qr_png_base64``). The link opens the counter's questionnaire once; its response has trust

@@ -20,7 +20,7 @@ from litestar.response import Redirect, Template
 from survey.controllers.api import Caller, provide_caller
 from survey.i18n import N_, t
 from survey.services import audit
-from survey.services.accounts import StaffIdentity
+from survey.services.accounts import REVEALING_ROLES, StaffIdentity, scope_prefix
 from survey.services.alerts import ALERT_STATUSES, AlertError, AlertLine, AlertNotFound, acknowledge_alert, alert_lines
 from survey.services.followups import (
     CLOSED,
@@ -131,7 +131,7 @@ class FollowUpController(Controller):
         form = {"status": status, "unit": unit, "overdue": overdue}
         now = datetime.now(UTC)
         try:
-            listing = await case_queue(staff.unit_path, status=status, unit_code=unit or None,
+            listing = await case_queue(scope_prefix(staff), status=status, unit_code=unit or None,
                                        overdue_only=overdue in ("1", "true", "on"), page=page, per_page=PER_PAGE,
                                        now=now)
         except CaseError as error:
@@ -151,7 +151,7 @@ class FollowUpController(Controller):
                          form: dict[str, str] | None = None) -> Template:
         language = page_language(request)
         try:
-            detail = await case_detail(staff.unit_path, case_id)
+            detail = await case_detail(scope_prefix(staff), case_id)
         except CaseNotFound:
             return Template(template_name="staff/not_found.html", status_code=404,
                             context=page_context(request, language, me=staff))
@@ -211,7 +211,8 @@ class FollowUpController(Controller):
                            detail={"unit": data.unit}, client_address=client_address(request))
         return Redirect(f"/staff/follow-ups/{case_id}?done=reassigned", status_code=303)
 
-    @post("/follow-ups/{case_id:int}/reveal", name="staff:follow-up-reveal", status_code=200)
+    @post("/follow-ups/{case_id:int}/reveal", name="staff:follow-up-reveal", status_code=200,
+          guards=[requires_role(*REVEALING_ROLES)])
     async def reveal(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                      case_id: DatabaseId) -> Template:
         """Show the person's phone and email to call back (written to the audit log and the case's journal)."""
@@ -262,7 +263,7 @@ class AlertsController(Controller):
                     status_code: int = 200) -> Template:
         language = page_language(request)
         try:
-            alerts = await alert_lines(staff.unit_path, status=status)
+            alerts = await alert_lines(scope_prefix(staff), status=status)
         except AlertError as error_:
             alerts, error, status_code = [], str(error_), 400
         return Template(template_name="staff/alerts.html", status_code=status_code, context=page_context(
@@ -432,7 +433,7 @@ class FollowUpApiController(Controller):
     tags = ["follow-ups"]
     dependencies = {"caller": Provide(provide_caller)}
 
-    @get("/", summary="Follow-up cases by due time", security=API_KEY_SECURITY, responses=problems(400, 401))
+    @get("/", summary="Follow-up cases by due time", security=API_KEY_SECURITY, responses=problems(400, 401, 403))
     async def list_cases(
         self,
         caller: NamedDependency[Caller],
@@ -454,7 +455,7 @@ class FollowUpApiController(Controller):
                             listing.page, listing.per_page)
 
     @get("/{case_id:int}", summary="One follow-up case with its journal", security=API_KEY_SECURITY,
-         responses=problems(401, 404))
+         responses=problems(401, 403, 404))
     async def one_case(self, caller: NamedDependency[Caller],
                        case_id: Annotated[int, Parameter(ge=1, le=2**31 - 1)]) -> FollowUpCase:
         """One case of the caller's units, with its journal (never the person's contact details)."""
@@ -496,7 +497,7 @@ class AlertApiController(Controller):
     dependencies = {"caller": Provide(provide_caller)}
 
     @get("/", summary="Alerts: units unhappier than their funnel limits allow", security=API_KEY_SECURITY,
-         responses=problems(400, 401))
+         responses=problems(400, 401, 403))
     async def list_alerts(
         self, caller: NamedDependency[Caller],
         status: Annotated[str, Parameter(description="active (open or acknowledged), open, acknowledged, closed or "

@@ -3,8 +3,9 @@
 - ``POST /webhooks/twilio/status``: the signature is checked against ``{SURVEY_BASE_URL}/webhooks/twilio/status``
   with the auth token (403 and nothing changed when it is missing or wrong); the answer (204) goes out at
   once and the update is applied afterwards, or queued as a job when its invitation is not committed yet.
-- ``GET /staff/sandbox``: the messages the sandbox channel kept (links clickable, encoding and segments),
-  for the invitations of the units a user may see.
+- ``GET /staff/sandbox``: the messages the sandbox channel kept (encoding and segments), for the invitations of
+  the units a user may see: recipients masked, the links clickable for administrators only (masked for the
+  others), each view audited (``sandbox_viewed``: the page, how many messages, whether links were shown).
 - ``GET /staff/outbox``: job counts and the dead-letter jobs (administrators), each with a Retry button
   (``POST /staff/outbox/{id}/retry``, CSRF-protected).
 - ``LIFESPAN``: the worker loop inside the server process when ``SURVEY_WORKER_IN_PROCESS`` is true.
@@ -27,7 +28,7 @@ from litestar.response import Redirect, Template
 
 from delivery.twilio_status import signature_valid
 from survey.services import audit, outbox
-from survey.services.accounts import StaffIdentity
+from survey.services.accounts import StaffIdentity, scope_prefix
 from survey.services.sandbox import sandbox_messages
 from survey.services.sending import STATUS_CALLBACK_ATTEMPTS, apply_twilio_status
 from survey.settings import get_settings
@@ -47,6 +48,8 @@ __all__ = ["LIFESPAN", "ROUTES", "DeliveryStaffController", "in_process_worker",
 log = logging.getLogger("survey.controllers.outbox")
 
 PER_PAGE = 50
+# the parameters of a Twilio status callback that apply_twilio_status reads
+STATUS_FIELDS = ("MessageSid", "SmsSid", "MessageStatus", "SmsStatus", "ErrorCode")
 
 
 def _context(request: Request[Any, Any, Any], language: str, **values: Any) -> dict[str, Any]:
@@ -63,7 +66,9 @@ async def _apply_later(params: dict[str, str]) -> None:
             return
     except Exception:
         log.exception("applying a Twilio status callback failed; queueing it")
-    await outbox.enqueue("twilio_status", {"params": params}, due_at=datetime.now(UTC) + timedelta(seconds=5),
+    # the job keeps what applying the status reads, never the callback's To and From (a person's phone number)
+    kept = {name: params[name] for name in STATUS_FIELDS if name in params}
+    await outbox.enqueue("twilio_status", {"params": kept}, due_at=datetime.now(UTC) + timedelta(seconds=5),
                          max_attempts=STATUS_CALLBACK_ATTEMPTS)
 
 
@@ -92,17 +97,24 @@ class DeliveryStaffController(Controller):
     dependencies = STAFF
     include_in_schema = False
 
+    # every role reads what was sent in its scope, recipients masked; the links (which open real surveys) only
+    # administrators
     @get("/sandbox", name="staff:sandbox")
     async def sandbox(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                       page: Annotated[int, QueryParameter(ge=1, le=10_000)] = 1) -> Template:
-        """Messages the sandbox kept, newest first, for the invitations in the user's scope."""
+        """Messages the sandbox kept, newest first, for the invitations in the user's scope; only administrators
+        see the live links (nobody else can answer a survey on a citizen's behalf)."""
         language = page_language(request)
-        entries = await sandbox_messages(staff.unit_path, include_unlinked=staff.is_admin, limit=PER_PAGE + 1,
-                                         offset=(page - 1) * PER_PAGE)
-        await audit.record("sandbox_viewed", actor=staff, object_type="sandbox_message", detail={"page": page},
+        # every role sees the recipients masked; the live links only administrators (masked for the others)
+        show_links = staff.is_admin
+        entries = await sandbox_messages(scope_prefix(staff), include_unlinked=staff.is_admin, show_links=show_links,
+                                         limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
+        shown = entries[:PER_PAGE]
+        await audit.record("sandbox_viewed", actor=staff, object_type="sandbox_message",
+                           detail={"page": page, "messages": len(shown), "links_shown": show_links},
                            client_address=client_address(request))
         return Template(template_name="staff/sandbox.html", context=_context(
-            request, language, me=staff, entries=entries[:PER_PAGE], page=page,
+            request, language, me=staff, entries=shown, page=page, links_shown=show_links,
             has_previous=page > 1, has_next=len(entries) > PER_PAGE,
             previous_href=f"/staff/sandbox?{with_query(request, page=page - 1)}",
             next_href=f"/staff/sandbox?{with_query(request, page=page + 1)}",

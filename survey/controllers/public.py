@@ -140,9 +140,14 @@ def _link_responses(*statuses: int) -> dict[int, ResponseSpec]:
             for status in statuses}
 
 
-def _checked_link(request: Request[Any, Any, Any], token: str) -> tuple[Response[Any] | None, str | None]:
-    """The token's hash once the rate limits and its shape allow a look-up, else the page that refuses it."""
-    rejected = check_link(request, token, link_language(request))
+async def _checked_link(request: Request[Any, Any, Any], token: str) -> tuple[Response[Any] | None, str | None]:
+    """The token's hash once the flood limit and its shape allow a look-up, else the page that refuses it.
+
+    The client's past failures are not read: the token is looked up first, and a valid one opens even from an
+    address that has failed a hundred times (no counter is read or written for it); an unknown one is counted by
+    ``link_failure`` and answered 429 past the limit. The 71 bits of a 12-character token are what stop guessing.
+    """
+    rejected = await check_link(request, token, link_language(request))
     if rejected is not None:
         return rejected, None
     return None, token_hash(token, get_settings().secret_key)
@@ -152,13 +157,13 @@ def _checked_link(request: Request[Any, Any, Any], token: str) -> tuple[Response
      operation_class=PageOrJson, responses=_link_responses(404, 409, 410, 429))
 async def open_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     """A survey link: the page reached so far, with the answers given so far."""
-    rejected, hashed = _checked_link(request, token)
+    rejected, hashed = await _checked_link(request, token)
     if hashed is None:
         return rejected  # type: ignore[return-value]
     lang = link_language(request)
     link = await read_link(hashed, state_of(request.app).versions)
     if link is None:
-        return link_failure(request, lang)
+        return await link_failure(request, lang)
     lang = link_language(request, link.draft.language if link.draft else None, link.language)
     if link.answered:
         return message_page(request, "used", lang)
@@ -185,7 +190,7 @@ def _json_form(answers: Mapping[str, object]) -> dict[str, list[str]]:
       operation_class=page_or_json_body(JsonSubmission), responses=_link_responses(400, 404, 409, 410, 422, 429))
 async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     """A posted page of a survey link (or, from a JSON client, the whole questionnaire)."""
-    rejected, hashed = _checked_link(request, token)
+    rejected, hashed = await _checked_link(request, token)
     if hashed is None:
         return rejected  # type: ignore[return-value]
     lang = link_language(request)
@@ -195,7 +200,7 @@ async def answer_link(request: Request[Any, Any, Any], token: FromPath[str]) -> 
     raw = {key: form.getall(key) for key in form}
     link = await read_link(hashed, state_of(request.app).versions)
     if link is None:
-        return link_failure(request, lang)
+        return await link_failure(request, lang)
     lang = link_language(request, _first(raw, "lang"), link.draft.language if link.draft else None, link.language)
     if link.answered:
         return message_page(request, "used", lang)
@@ -231,7 +236,7 @@ async def _answer_link_json(request: Request[Any, Any, Any], hashed: str) -> Res
     if outcome.status == "invalid":
         return Response({"status": "invalid", "errors": outcome.errors}, status_code=422, media_type=MediaType.JSON)
     if outcome.status == "unknown":
-        return link_failure(request, language or "vi")
+        return await link_failure(request, language or "vi")
     kind = {"complete": "thanks", "used": "used", "expired": "expired"}.get(outcome.status, "used")
     return message_page(request, kind, language or "vi")
 

@@ -30,7 +30,7 @@ from litestar.response import File, Redirect, Template
 
 from survey.i18n import N_, t
 from survey.services import audit
-from survey.services.accounts import StaffIdentity, can_see
+from survey.services.accounts import StaffIdentity, can_see, scope_prefix
 from survey.services.reports import (
     REPORT_KINDS,
     REPORT_LANGUAGES,
@@ -47,7 +47,7 @@ from survey.services.scores import period_for
 from survey.services.scores.queries import published_questionnaires, service_codes, unit_tree
 from survey.settings import get_settings
 from survey.tables import ReportRunStatus
-from survey.web import STAFF, DatabaseId, client_address, page_context, page_language, requires_staff
+from survey.web import CHANGES_NO_DATA, STAFF, DatabaseId, client_address, page_context, page_language, requires_staff
 
 __all__ = ["LIFESPAN", "ROUTES", "ReportForm", "ReportsController", "on_demand_reports"]
 
@@ -126,8 +126,8 @@ class FormRefused(Exception):
 
 
 def _whole_country(me: StaffIdentity) -> bool:
-    # the root's subtree '/VN/': as list_runs decides who sees the reports with no unit
-    return me.unit_path.count("/") <= 2
+    # every unit, or the root's subtree '/VN/': as list_runs decides who sees the reports with no unit
+    return scope_prefix(me).count("/") <= 2
 
 
 async def _choices(me: StaffIdentity) -> Choices:
@@ -213,7 +213,7 @@ class ReportsController(Controller):
     async def _page(self, request: Request[Any, Any, Any], me: StaffIdentity, language: str, *, form: ReportForm,
                     period: str = "", error: str | None = None, error_field: str = "", status_code: int = 200,
                     bad_period: bool = False) -> Template:
-        runs = [] if bad_period else await list_runs(visible_path=me.unit_path, period=period or None)
+        runs = [] if bad_period else await list_runs(visible_path=scope_prefix(me), period=period or None)
         return Template(template_name="staff/reports.html", status_code=status_code, context=_context(
             request, language, me=me, runs=runs, period=period, form=form, error=error, error_field=error_field,
             choices=await _choices(me), downloadable=DOWNLOADABLE))
@@ -236,7 +236,7 @@ class ReportsController(Controller):
                            detail={"period": period or None}, client_address=client_address(request))
         return await self._page(request, staff, language, form=_default_form(staff, language), period=period)
 
-    @post("/", name="staff:reports-make", status_code=303)
+    @post("/", name="staff:reports-make", status_code=303, opt={CHANGES_NO_DATA: True})  # leaders make reports too
     async def make(self, request: Request[Any, Any, Any], staff: NamedDependency[StaffIdentity],
                    data: URLEncodedBody[ReportForm]) -> Template | Redirect:
         """Queue the report the form asks for and start it in the background; 303 to its page."""
@@ -261,7 +261,7 @@ class ReportsController(Controller):
                   run_id: DatabaseId) -> Template:
         """One run: its status and progress (reloading while pending), and its download once archived."""
         language = page_language(request)
-        found = await list_runs(visible_path=staff.unit_path, run_id=run_id, limit=1)
+        found = await list_runs(visible_path=scope_prefix(staff), run_id=run_id, limit=1)
         if not found:
             return _not_found(request, language, staff)
         run = found[0]
@@ -275,7 +275,7 @@ class ReportsController(Controller):
                        run_id: DatabaseId) -> File | Template:
         """The archived PDF (an attachment named as the report); 404 outside the scope or before it is archived."""
         language = page_language(request)
-        found = await list_runs(visible_path=staff.unit_path, run_id=run_id, limit=1)
+        found = await list_runs(visible_path=scope_prefix(staff), run_id=run_id, limit=1)
         path = run_path(found[0]) if found and found[0].status in DOWNLOADABLE else None
         if path is None:
             return _not_found(request, language, staff)

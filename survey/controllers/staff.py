@@ -101,11 +101,13 @@ class StaffController(Controller):
         """Check the password; on success start a fresh session and go to the staff home page."""
         language = page_language(request)
         outcome = await sign_in(data.username, data.password, address=client_address(request),
-                                limiter=state_of(request.app).limits.login_failures)
+                                throttle=state_of(request.app).limits.signin)
         if outcome.blocked:
-            return _login_page(request, language, username=outcome.username, next_path=data.next,
-                               error=t("staff.login.blocked", language, minutes=max(1, -(-outcome.retry_after // 60))),
-                               status_code=429, headers={"Retry-After": str(outcome.retry_after)})
+            wait = outcome.retry_after
+            error = (t("staff.login.wait_seconds", language, seconds=wait) if wait < 60
+                     else t("staff.login.blocked", language, minutes=-(-wait // 60)))
+            return _login_page(request, language, username=outcome.username, next_path=data.next, error=error,
+                               status_code=429, headers={"Retry-After": str(wait)})
         if outcome.identity is None:
             return _login_page(request, language, username=outcome.username, next_path=data.next,
                                error=t("staff.login.failed", language), status_code=401)
@@ -162,10 +164,12 @@ class StaffController(Controller):
         active_alerts = await alert_lines(scope_path, status="active")
         services = await Service.select(Service.code, Service.name_vi, Service.name_en).order_by(Service.code)
         # the unit menu: the user's unit and the units directly under it (deeper ones are reached by drilling down)
-        depth = me.unit_path.count("/") + 1
+        # (from the root for the roles that see every unit)
+        base = "/" + me.unit_path.split("/")[1] + "/" if me.sees_all_units else me.unit_path
+        depth = base.count("/") + 1
         units = [row for row in await Unit.select(Unit.code, Unit.name_vi, Unit.name_en, Unit.path).where(
-            Unit.path.like(me.unit_path + "%")).order_by(Unit.path)
-                 if row["path"].startswith(me.unit_path) and row["path"].count("/") <= depth]
+            Unit.path.like(base + "%")).order_by(Unit.path)
+                 if row["path"].startswith(base) and row["path"].count("/") <= depth]
         if view is not None and all(row["code"] != view.scope_code for row in units):
             units.append({"code": view.scope_code, "name_vi": view.scope_name["vi"], "name_en": view.scope_name["en"],
                           "path": view.scope_path})
@@ -178,7 +182,7 @@ class StaffController(Controller):
             questionnaires=SCORE_QUESTIONNAIRES, periods=PERIOD_CHOICES, channels=CHANNELS,
             services=[{"code": row["code"], "name": {"vi": row["name_vi"], "en": row["name_en"]}} for row in services],
             units=[{"code": row["code"], "name": {"vi": row["name_vi"], "en": row["name_en"]},
-                    "depth": row["path"].count("/") - me.unit_path.count("/")} for row in units],
+                    "depth": row["path"].count("/") - base.count("/")} for row in units],
             spark={"width": SPARK_WIDTH, "height": SPARK_HEIGHT}, now=datetime.now(UTC)))
 
     @get("/responses/{response_id:int}", name="staff:response", guards=[requires_staff])

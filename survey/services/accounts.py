@@ -1,12 +1,24 @@
 """Staff accounts and sign-in rules: creating users, checking passwords, who is signed in, which units they see.
 
-Passwords are hashed with argon2id (argon2-cffi). Every user is scoped to the subtree of one unit;
-a unit's ``path`` ('/VN/HN/HN-BD/') makes that subtree a prefix:
+Passwords are hashed with argon2id (argon2-cffi). What a user may see and do follows from their role:
+
+- ``admin``: everything;
+- ``quality``: every unit, every read and change of the data (follow-ups, reveals, exports, alerts), but none
+  of the administrators' functions (the calendar's edits, the outbox, the audit log, the sandbox);
+- ``leader``: every unit, read only: no change of anything and no reveal of contact details;
+- ``unit_manager``: the subtree of its own unit only, where it may act on follow-ups and reveal.
+
+A unit's ``path`` ('/VN/HN/HN-BD/') makes a subtree a prefix; the roles that see every unit have the prefix
+``/``:
 
 >>> me = StaffIdentity(id=1, username="bd", display_name="Ba Đình", role="unit_manager", unit_id=3,
 ...                    unit_code="HN-BD", unit_path="/VN/HN/HN-BD/", session_version=1)
 >>> can_see(me, "/VN/HN/HN-BD/"), can_see(me, "/VN/HN/HN-CG/"), can_see(me, "/VN/HN/")
 (True, False, False)
+>>> boss = StaffIdentity(id=2, username="ld", display_name="Lãnh đạo", role="leader", unit_id=3,
+...                      unit_code="HN-BD", unit_path="/VN/HN/HN-BD/", session_version=1)
+>>> scope_prefix(boss), can_see(boss, "/VN/HCM/"), may_change(boss), may_reveal(boss), may_reveal(me)
+('/', True, False, False, True)
 """
 
 from __future__ import annotations
@@ -32,8 +44,13 @@ __all__ = [
     "authenticate",
     "can_see",
     "create_user",
+    "ALL_UNITS_ROLES",
+    "CHANGING_ROLES",
+    "REVEALING_ROLES",
     "identity_of",
     "load_identity",
+    "may_change",
+    "may_reveal",
     "normalise_username",
     "scope_prefix",
     "sign_out_everywhere",
@@ -41,6 +58,12 @@ __all__ = [
 ]
 
 ROLES: tuple[str, ...] = tuple(role.value for role in StaffRole)
+# who sees every unit whatever their own unit is; the others see their unit's subtree
+ALL_UNITS_ROLES: frozenset[str] = frozenset({StaffRole.admin, StaffRole.quality, StaffRole.leader})
+# who may change anything at all (the leaders read)
+CHANGING_ROLES: frozenset[str] = frozenset({StaffRole.admin, StaffRole.quality, StaffRole.unit_manager})
+# who may see a person's phone and email to call them back
+REVEALING_ROLES: frozenset[str] = frozenset({StaffRole.admin, StaffRole.quality, StaffRole.unit_manager})
 MIN_PASSWORD_LENGTH = 10
 USERNAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
 
@@ -73,6 +96,14 @@ class StaffIdentity:
     def is_admin(self) -> bool:
         return self.role == StaffRole.admin
 
+    @property
+    def sees_all_units(self) -> bool:
+        return self.role in ALL_UNITS_ROLES
+
+    @property
+    def read_only(self) -> bool:
+        return self.role not in CHANGING_ROLES
+
 
 def normalise_username(username: str) -> str:
     """Usernames are compared without case and surrounding spaces: ``' Lan.NT '`` is ``'lan.nt'``."""
@@ -80,14 +111,25 @@ def normalise_username(username: str) -> str:
 
 
 def scope_prefix(identity: StaffIdentity) -> str:
-    """The unit path prefix of everything ``identity`` may see."""
-    return identity.unit_path
+    """The unit path prefix of everything ``identity`` may see: ``/`` (every unit) for admin, quality and leader,
+    else the subtree of their own unit."""
+    return "/" if identity.role in ALL_UNITS_ROLES else identity.unit_path
 
 
 def can_see(identity: StaffIdentity, unit_path: str) -> bool:
-    """Whether a record of the unit at ``unit_path`` lies in ``identity``'s subtree (every role alike)."""
+    """Whether a record of the unit at ``unit_path`` lies in ``identity``'s scope (:func:`scope_prefix`)."""
     prefix = scope_prefix(identity)
     return bool(prefix) and unit_path.startswith(prefix)
+
+
+def may_change(identity: StaffIdentity) -> bool:
+    """Whether ``identity``'s role may change anything (a leader reads only)."""
+    return identity.role in CHANGING_ROLES
+
+
+def may_reveal(identity: StaffIdentity) -> bool:
+    """Whether ``identity``'s role may see a person's contact details (within its scope)."""
+    return identity.role in REVEALING_ROLES
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from survey.services.contacts import ContactEvent, ReferenceCache, check_events
+from survey.services.contacts import ContactEvent, ReferenceCache, check_events, conflicting_events
 from survey.settings import get_settings
 
 __all__ = ["CSV_COLUMNS", "CSV_MAX_FIELD", "CSV_MAX_ROWS", "CsvReading", "check_csv_references", "read_contacts_csv"]
@@ -164,8 +164,10 @@ def read_contacts_csv(data: bytes, *, source: str | None = None, now: datetime |
 
 async def check_csv_references(reading: CsvReading, *, now: datetime | None = None,
                                reference: ReferenceCache | None = None) -> None:
-    """Add to ``reading.errors`` what the database knows is wrong (unknown units ...); drops those rows."""
+    """Add to ``reading.errors`` what the database knows is wrong (unknown units ..., an external id imported
+    before with other content); drops those rows."""
     errors = await check_events(reading.events, now=now, reference=reference)
+    errors += await conflicting_events(reading.events, now=now, reference=reference)
     if not errors:
         return
     bad = {e.index for e in errors}

@@ -15,8 +15,12 @@ person's history across channels, and writes, for the whole batch in ONE write t
   when it composes the message, so no plain token is ever stored) and its outbox ``Job``
   (``send_invitation``, due at the planned send time).
 
-Re-posting an event (same source and external id) returns the stored outcome with
-``duplicate=True`` and writes nothing.
+Re-posting an event (same source and external id) with the same content returns the stored outcome
+with ``duplicate=True`` and writes nothing; with different content (another unit, time, phone ...) it
+is refused (:class:`ConflictingEvents`, naming the fields that differ): an external id names one
+contact, and a source system that reuses one has a bug that must not pass silently. The first
+posting's content is what is compared: the contact's own columns, and the keyed hashes of the phone
+and email as posted (kept with the decision, never the details in clear).
 
 Example::
 
@@ -65,11 +69,13 @@ __all__ = [
     "ContactEvent",
     "ContactOutcome",
     "ContactWriter",
+    "ConflictingEvents",
     "EventError",
     "InvalidEvents",
     "ReferenceCache",
     "accept_contacts",
     "check_events",
+    "conflicting_events",
     "decision_json",
     "contact_writer",
     "delivery_policy",
@@ -144,6 +150,19 @@ class InvalidEvents(ValueError):
         shown = "; ".join(str(e) for e in self.errors[:5])
         more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
         super().__init__(f"{len(self.errors)} invalid event(s): {shown}{more}")
+
+
+class ConflictingEvents(InvalidEvents):
+    """Some events reuse an external id that was posted before with other content; nothing was written.
+
+    Each error's ``field`` is ``external_id`` and its message names the differing fields, e.g.
+    ``external_id 'C-1' was posted before with different unit, occurred_at``.
+    """
+
+    def __init__(self, errors: Sequence[EventError]) -> None:
+        super().__init__(errors)
+        self.args = ("; ".join(e.message for e in self.errors[:5])
+                     + (f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""),)
 
 
 # --- reference data and checks ----------------------------------------------------------------------------------
@@ -376,6 +395,77 @@ def _outcome(external_id: str, contact_id: int, decision: Mapping[str, Any], dup
     )
 
 
+# --- re-posts: the same event, or another one under a used external id ----------------------------------------
+
+# what an event's content is compared by on a re-post, in the order the differences are named
+COMPARED_FIELDS = ("channel", "unit", "service", "counter", "agent", "occurred_at", "language", "phone", "email")
+STORED_COLUMNS = (Contact.id, Contact.source_key, Contact.decision, Contact.channel, Contact.unit, Contact.service,
+                  Contact.counter, Contact.agent, Contact.occurred_at, Contact.language)
+
+
+def _posted_keys(item: _Checked) -> dict[str, str | None]:
+    """The keyed hashes (HMAC) of the phone and email as posted: compared on a re-post, never the details."""
+    box = cipher()
+    return {"phone": box.lookup_key(item.phone.e164) if item.phone else None,
+            "email": box.lookup_key(item.email) if item.email else None}
+
+
+def _content(item: _Checked) -> dict[str, Any]:
+    """What a re-post of ``item`` must repeat, in the stored form (ids, UTC time, hashed phone and email)."""
+    return {"channel": item.event.channel, "unit": item.unit_id, "service": item.service_id,
+            "counter": item.counter_id, "agent": item.event.agent or None, "occurred_at": item.occurred_at,
+            "language": item.language, **_posted_keys(item)}
+
+
+def _stored_content(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The content of a stored contact (a ``STORED_COLUMNS`` row); phone and email only when they were kept."""
+    decision = decision_json(row["decision"])
+    content = {"channel": row["channel"], "unit": row["unit"], "service": row["service"], "counter": row["counter"],
+               "agent": row["agent"] or None, "occurred_at": aware(row["occurred_at"]), "language": row["language"]}
+    posted = decision.get("posted")
+    if isinstance(posted, dict):  # contacts stored before the comparison existed have none: not compared
+        content.update(phone=posted.get("phone"), email=posted.get("email"))
+    return content
+
+
+def _differences(item: _Checked, first: Mapping[str, Any]) -> list[str]:
+    """The fields in which ``item`` differs from the ``first`` posting's content (only those it has)."""
+    content = _content(item)
+    return [name for name in COMPARED_FIELDS if name in first and content[name] != first[name]]
+
+
+def _conflict(item: _Checked, fields: Sequence[str]) -> EventError:
+    return EventError(item.index, "external_id", f"external_id {item.event.external_id!r} was posted before with "
+                                                 f"different {', '.join(fields)}")
+
+
+async def _stored_rows(keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for part in _chunks(list(dict.fromkeys(keys))):
+        for row in await Contact.select(*STORED_COLUMNS).where(Contact.source_key.is_in(list(part))):
+            rows[row["source_key"]] = row
+    return rows
+
+
+async def conflicting_events(events: Sequence[ContactEvent], *, now: datetime | None = None,
+                             reference: ReferenceCache | None = None) -> list[EventError]:
+    """The events (valid ones) that reuse a stored external id with other content, naming the differing fields.
+
+    The CSV import reports them with their rows before writing anything; :func:`accept_contacts`
+    refuses them again inside its transaction (a concurrent post may store one meanwhile).
+    """
+    now = now or datetime.now(UTC)
+    ref = await _reference_for(events, reference)
+    checked = [item for index, event in enumerate(events) if (item := _check(index, event, ref, now)[0]) is not None]
+    stored = await _stored_rows([c.source_key for c in checked])
+    errors = []
+    for item in checked:
+        row = stored.get(item.source_key)
+        if row is not None and (fields := _differences(item, _stored_content(row))):
+            errors.append(_conflict(item, fields))
+    return errors
+
+
 # --- accepting a batch ------------------------------------------------------------------------------------------
 
 
@@ -385,8 +475,9 @@ async def accept_contacts(events: Sequence[ContactEvent], *, now: datetime | Non
     """Decide and store ``events`` in one write transaction; one outcome per event, in order.
 
     Raises :class:`InvalidEvents` (nothing written) when any event fails a check. An event already
-    stored (same source and external id, also earlier in the same batch) gets its stored outcome
-    with ``duplicate=True``. Through the application's ``writer`` (:func:`contact_writer`), without
+    stored (same source and external id, also earlier in the same batch) with the same content gets
+    its stored outcome with ``duplicate=True``; with other content, :class:`ConflictingEvents`
+    (nothing written). Through the application's ``writer`` (:func:`contact_writer`), without
     ``now``, concurrent callers are group-committed: the batches waiting while one transaction runs
     are written together in the next one (one commit for many single-event requests), each caller
     still getting only its own outcomes.
@@ -448,19 +539,20 @@ async def _checked_or_raise(events: Sequence[ContactEvent], now: datetime,
 async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[ContactOutcome]:
     """The batch inside the caller's write transaction: grouped reads, decisions, grouped writes."""
     # 1. events already stored, and repeats within the batch
-    keys = list(dict.fromkeys(c.source_key for c in checked))
-    stored: dict[str, tuple[int, dict[str, Any]]] = {}
-    for part in _chunks(keys):
-        for row in await Contact.select(Contact.id, Contact.source_key, Contact.decision).where(
-            Contact.source_key.is_in(list(part))
-        ):
-            stored[row["source_key"]] = (row["id"], decision_json(row["decision"]))
+    rows = await _stored_rows([c.source_key for c in checked])
+    stored = {key: (row["id"], decision_json(row["decision"])) for key, row in rows.items()}
+    first_content = {key: _stored_content(row) for key, row in rows.items()}
     fresh: list[_Checked] = []
-    first_of: dict[str, _Checked] = {}
+    conflicts: list[EventError] = []
     for item in checked:
-        if item.source_key not in stored and item.source_key not in first_of:
-            first_of[item.source_key] = item
-            fresh.append(item)
+        if item.source_key in first_content:
+            if fields := _differences(item, first_content[item.source_key]):
+                conflicts.append(_conflict(item, fields))
+            continue
+        first_content[item.source_key] = _content(item)
+        fresh.append(item)
+    if conflicts:
+        raise ConflictingEvents(conflicts)
 
     # 2. the people, by the keyed hashes of their normalised contact details
     people = await People.load(cipher(), phones=[c.phone.e164 for c in fresh if c.phone],
@@ -494,7 +586,8 @@ async def _accept_checked(checked: Sequence[_Checked], now: datetime) -> list[Co
             key = QUESTIONNAIRE_FOR_CHANNEL[item.event.channel]
             if key not in versions:
                 versions[key] = (await latest_version(key)).row_id
-        decided.append((item, person, {**decision.to_dict(), "decided_at": now.isoformat()}))
+        decided.append((item, person, {**decision.to_dict(), "decided_at": now.isoformat(),
+                                       "posted": _posted_keys(item)}))
 
     # 5. write: the people (new ones, details learnt), contacts, invitations with their jobs, last surveyed
     await people.write([p for _, p, _ in decided if p is not None])

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from delivery.tokens import token_hash
 from survey.db import NUL
-from survey.services.accounts import StaffIdentity, can_see
+from survey.services.accounts import StaffIdentity, can_see, scope_prefix
 from survey.services.invitations import LinkSpec, create_links, survey_url
 from survey.settings import get_settings
 from survey.tables import Counter, CounterService, Invitation, Kiosk, StaffRole, Unit
@@ -224,12 +224,12 @@ async def counters_in_scope(identity: StaffIdentity) -> list[CounterCard]:
     """The active counters ``identity`` may register kiosks at."""
     if not may_register_kiosks(identity):
         return []
-    return await _cards(Counter.unit.path.like(identity.unit_path + "%"))
+    return await _cards(Counter.unit.path.like(scope_prefix(identity) + "%"))
 
 
 async def kiosks_in_scope(identity: StaffIdentity) -> list[KioskInfo]:
     """The kiosks at counters of ``identity``'s units, active first, newest first."""
-    rows = await Kiosk.select(*_kiosk_columns()).where(Kiosk.counter.unit.path.like(identity.unit_path + "%"))
+    rows = await Kiosk.select(*_kiosk_columns()).where(Kiosk.counter.unit.path.like(scope_prefix(identity) + "%"))
     kiosks = [_kiosk(r) for r in rows]
     return sorted(kiosks, key=lambda k: (not k.active, -k.registered_at.timestamp()))
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from survey.db import aware, run_sql, write_transaction
 from survey.i18n import N_
-from survey.services.accounts import StaffIdentity, can_see
+from survey.services.accounts import StaffIdentity, can_see, scope_prefix
 from survey.services.extract import subtree_pattern
 from survey.services.working_calendar import (
     WORKING_TIMEZONE,
@@ -337,7 +337,7 @@ async def change_status(identity: StaffIdentity, case_id: int, to_status: str, c
     """Move a case to its next status (open → in progress → closed) with a comment; closing needs ``closing``."""
     now = now or datetime.now(UTC)
     async with write_transaction():
-        row = await _case_row(identity.unit_path, case_id)
+        row = await _case_row(scope_prefix(identity), case_id)
         _expect(row, expected_version)
         current = str(row["status"])
         if to_status not in STATUS_ORDER:
@@ -366,7 +366,7 @@ async def change_status(identity: StaffIdentity, case_id: int, to_status: str, c
         action = "closed" if to_status == CLOSED else "status"
         await _save(row, changes, [journal_entry(action, at=now, by=identity.username, text=text,
                                                  **{"from": current, "to": to_status})])
-    return await case_detail(identity.unit_path, case_id)
+    return await case_detail(scope_prefix(identity), case_id)
 
 
 def _expect(row: dict[str, Any], expected_version: int | None) -> None:
@@ -392,7 +392,7 @@ async def reassign_case(identity: StaffIdentity, case_id: int, unit_code: str, c
 
     now = now or datetime.now(UTC)
     async with write_transaction():
-        row = await _case_row(identity.unit_path, case_id)
+        row = await _case_row(scope_prefix(identity), case_id)
         _expect(row, expected_version)
         if row["status"] == CLOSED:
             raise CaseError(f"case #{case_id} is closed: it cannot be reassigned", conflict=True)
@@ -406,7 +406,7 @@ async def reassign_case(identity: StaffIdentity, case_id: int, unit_code: str, c
                     [journal_entry("reassigned", at=now, by=identity.username, text=text,
                                    unit=unit_code, **{"from": row["unit_code"]})])
         await enqueue_many(case_email_jobs([int(row["response"])], "reassigned", [int(units[0]["id"])], now=now))
-    return await case_detail(identity.unit_path, case_id)
+    return await case_detail(scope_prefix(identity), case_id)
 
 
 async def open_case(identity: StaffIdentity, response_id: int, comment: str | None, *,
@@ -456,7 +456,7 @@ async def reveal_contact(identity: StaffIdentity, case_id: int, *, client_addres
 
     now = now or datetime.now(UTC)
     async with write_transaction():
-        row = await _case_row(identity.unit_path, case_id)
+        row = await _case_row(scope_prefix(identity), case_id)
         contact = await _contact(int(row["response"]))
         if contact is None:
             raise CaseError(f"case #{case_id}: the person left no phone or email (an anonymous response)",

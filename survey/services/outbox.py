@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from survey.crypto import mask_contact_details
 from survey.db import aware, is_sqlite, run_sql, write_transaction
 from survey.settings import get_settings
 from survey.tables import Job, JobStatus
@@ -245,13 +246,13 @@ async def finish(results: Sequence[JobResult], *, now: datetime | None = None) -
                 await run_sql(
                     "UPDATE job SET status = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = {}, "
                     "payload = {}, updated_at = {} WHERE id = {}",
-                    result.error, payload, now, result.job.id,
+                    _error_text(result.error), payload, now, result.job.id,
                 )
             elif result.state == "reschedule":
                 await run_sql(
                     "UPDATE job SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, "
                     "attempts = attempts - 1, due_at = {}, last_error = {}, updated_at = {} WHERE id = {}",
-                    result.due_at or now, result.error, now, result.job.id,
+                    result.due_at or now, _error_text(result.error), now, result.job.id,
                 )
             elif result.state == "retry":
                 job = result.job
@@ -262,8 +263,14 @@ async def finish(results: Sequence[JobResult], *, now: datetime | None = None) -
                 await run_sql(
                     "UPDATE job SET status = {}, lease_owner = NULL, lease_expires_at = NULL, due_at = {}, "
                     "last_error = {}, updated_at = {} WHERE id = {}",
-                    str(status), due_at, (result.error or "failed")[:2000], now, job.id,
+                    str(status), due_at, _error_text(result.error or "failed"), now, job.id,
                 )
+
+
+def _error_text(error: str | None) -> str | None:
+    """What a job keeps of an error: bounded, and with any phone number or address in it masked (an SMTP or
+    Twilio message may quote the recipient)."""
+    return None if error is None else mask_contact_details(error)[:2000]
 
 
 async def counts_by_status() -> dict[str, int]:

@@ -12,8 +12,13 @@ Decisions:
 * trust level ``poster``: an imported response cannot be tied to one person by a link or a ticket,
   so it gets the lowest level the model has (``TrustLevel`` has no ``imported`` value);
 * imported responses are ``complete``, have no invitation, and open no follow-up case (they are history);
-* skip logic and ``required`` are not enforced (paper forms are often incomplete); scales, options,
-  text lengths are;
+* scales, options and text lengths are enforced, and so is ``required``, with the questionnaire's
+  skip logic: a required question left empty is a problem only where the respondent would have been
+  asked it (a paper form with the answer missing is entered as its own row once the answer is known,
+  or the file is imported with ``skip_invalid`` leaving that row out: a response without a required
+  answer would count as answered in the scores' denominators but not in their numerators);
+* a column that is not a question of the row's questionnaire version, filled in, is a problem (a typo
+  in a question id must not pass as "not answered");
 * text is stored exactly as given: ``=cmd|' /c calc'!A1`` stays text and is never evaluated (whoever
   exports it to a spreadsheet must neutralise it);
 * ``submitted_at`` is ISO 8601; without an offset it is local time (``SURVEY_TIMEZONE``); a day alone
@@ -33,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from questionnaires.answers import MULTI_SEPARATOR
+from questionnaires.answers import MULTI_SEPARATOR, from_storage, visible_questions
 from questionnaires.model import CHANNELS, Question, Questionnaire
 from survey.db import NUL, engine, is_sqlite, marks, run_sql, write_transaction
 from survey.services.aggregates import count_responses
@@ -143,6 +148,14 @@ def _answer(question: Question, raw: str) -> tuple[float | None, str | None, str
     if len(raw) > limit:
         return None, None, f"the text has {len(raw)} characters; allowed: at most {limit}"
     return None, raw, None
+
+
+def _allowed_answers(question: Question) -> str:
+    if question.is_numeric and question.scale is not None:
+        return f"a whole number from {question.scale.min} to {question.scale.max}"
+    if question.type in ("single", "multi"):
+        return ", ".join(question.option_values)
+    return "any text"
 
 
 def _parse_time(raw: str, zone: ZoneInfo, now: datetime) -> tuple[datetime | None, str | None]:
@@ -275,6 +288,11 @@ def _check_row(line: int, record: list[str], header: list[str], ref: dict[str, A
                 bad(name, message)
             elif number is not None or text:
                 answers.append((name, number, text))
+        if not problems:
+            given = {q: from_storage(questionnaire.question(q), number, text) for q, number, text in answers}
+            for question in visible_questions(questionnaire, given):
+                if question.required and question.id not in given:
+                    bad(question.id, f"a required answer is empty; allowed: {_allowed_answers(question)}")
     if problems or submitted is None or unit is None:
         return None, problems
     return _Row(line, response_id, version_row, unit, service, channel, submitted, language, answers), []

@@ -104,6 +104,20 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def _unknown_questions(questionnaire: Any, raw: Mapping[str, list[str]]) -> dict[str, str]:
+    """An error for each answer key that is not a question of ``questionnaire`` (a typo must not pass as unanswered).
+
+    >>> from questionnaires import load_bundled
+    >>> errors = _unknown_questions(load_bundled()["counter"], {"overall": ["5"], "overal": ["4"]})
+    >>> list(errors), errors["overal"].startswith("'overal' is not a question of counter version")
+    (['overal'], True)
+    """
+    ids = [question.id for question in questionnaire.questions]
+    known = set(ids)
+    return {key: f"{key[:60]!r} is not a question of {questionnaire.id} version {questionnaire.version}; "
+                 f"its questions: {', '.join(ids)}" for key in raw if key not in known}
+
+
 # --- the writer -------------------------------------------------------------------------------------------------
 
 
@@ -193,9 +207,10 @@ async def _apply_batch(items: list[Submission], versions: QuestionnaireVersions,
         questionnaire = plan.published.questionnaire
         language = item.language or (plan.invitation or {}).get("language") or questionnaire.default_language
         if item.raw is not None:
+            unknown = _unknown_questions(questionnaire, item.raw)
             check = parse_answers(questionnaire, _form_without_nul(item.raw), page=None, language=language)
-            if not check.ok:
-                outcomes[index] = Outcome("invalid", plan.response_id, check.errors)
+            if unknown or not check.ok:
+                outcomes[index] = Outcome("invalid", plan.response_id, {**check.errors, **unknown})
                 continue
             plan.answers = check.values
         else:

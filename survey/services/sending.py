@@ -7,7 +7,7 @@ that marks the job done.
 
 The link token is made when the job is claimed, before anything is sent (:func:`prepare_sends`, run
 in the claim's transaction for the whole batch): the invitation gets the token's hash and expiry, the
-job's payload the token *encrypted* under the server's secret (like the contact details) and a
+job's payload the token *encrypted* under the data keys (like the contact details) and a
 ``sending_since`` marker. So every message that leaves carries a link that works, and a retry or a
 takeover sends the same link. The reminder carries the same link too, in its own payload; payloads
 are scrubbed once their job is done.
@@ -48,7 +48,7 @@ from delivery.rules import DeliveryPolicy, ReminderHistory, next_allowed_time, r
 from delivery.throttle import TokenBucket
 from delivery.tokens import new_token, token_hash
 from delivery.twilio_status import callback_outcome, should_apply
-from survey.crypto import InvalidToken, cipher
+from survey.crypto import InvalidToken, cipher, mask_address, mask_contact_details, normalised_address
 from survey.db import aware, history_append_sql, run_sql, write_transaction
 from survey.services.invitations import survey_url
 from survey.services.outbox import ClaimedJob, JobResult, update_payloads
@@ -119,18 +119,26 @@ def optout_url(token: str) -> str:
 
 
 async def store_sandbox_message(message: OutgoingMessage, result: DeliveryResult) -> None:
-    """The sandbox's store: one ``SandboxMessage`` row, shown at ``/staff/sandbox``."""
+    """The sandbox's store: one ``SandboxMessage`` row, shown at ``/staff/sandbox``.
+
+    The recipient and the text (which holds the live link) are stored encrypted, like any contact detail,
+    beside the recipient masked for lists and its lookup key.
+    """
     encoding: str | None = None
     segments = 1
     if message.channel == "sms":
         counted = count_segments(message.text)
         encoding, segments = str(counted.encoding), counted.segments
     invitation_id = int(message.reference) if message.reference.isdigit() else None
+    box = cipher()
     await SandboxMessage.insert(
-        SandboxMessage(channel=message.channel, to_address=message.to[:200], subject=message.subject,
-                       body_text=message.text, body_html=message.html, encoding=encoding, segments=segments,
-                       invitation=invitation_id, provider_message_id=result.provider_message_id or "",
-                       created_at=datetime.now(UTC))
+        SandboxMessage(channel=message.channel, to_encrypted=box.encrypt(message.to),
+                       to_masked=mask_address(message.to)[:200],
+                       to_hmac=box.lookup_key(normalised_address(message.to)), subject=message.subject,
+                       text_encrypted=box.encrypt(message.text),
+                       html_encrypted=box.encrypt(message.html) if message.html else None, encoding=encoding,
+                       segments=segments, invitation=invitation_id,
+                       provider_message_id=result.provider_message_id or "", created_at=datetime.now(UTC))
     )
 
 
@@ -139,11 +147,18 @@ async def find_sandbox_message(message: OutgoingMessage, since: datetime) -> Del
     if not message.reference.isdigit():
         return None
     rows = await SandboxMessage.select(
-        SandboxMessage.provider_message_id, SandboxMessage.body_text, SandboxMessage.created_at
+        SandboxMessage.provider_message_id, SandboxMessage.text_encrypted, SandboxMessage.created_at
     ).where((SandboxMessage.invitation == int(message.reference)) & (SandboxMessage.channel == message.channel))
+    box = cipher()
     for row in rows:
         created = aware(row["created_at"])
-        if (created is None or created >= since) and same_message(row["body_text"], message):
+        if created is not None and created < since:
+            continue
+        try:
+            text = box.decrypt(row["text_encrypted"])
+        except InvalidToken:
+            continue
+        if same_message(text, message):
             return DeliveryResult(status="sent", outcome="sent", provider_message_id=row["provider_message_id"])
     return None
 
@@ -427,8 +442,8 @@ def _describe(result: DeliveryResult) -> str:
     parts = [result.outcome]
     if result.error_code:
         parts.append(f"code {result.error_code}")
-    if result.error_message:
-        parts.append(result.error_message)
+    if result.error_message:  # a provider's message may quote the recipient: kept masked
+        parts.append(mask_contact_details(result.error_message))
     return ": ".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
 
 

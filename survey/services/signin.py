@@ -1,14 +1,20 @@
-"""Signing staff in and out: the lockout after failed attempts, the session's user and version, the audit.
+"""Signing staff in and out: growing delays after failed attempts, the session's user and version, the audit.
 
 A session holds ``{"uid", "sv"}`` (user id and session version); :func:`session_identity` reloads the user on
 every request, so deactivating a user or bumping ``session_version`` (:func:`sign_out`) ends their sessions.
-Failed sign-ins count against the client's address and the username separately, in the limiter the caller
-passes (the ``login_failures`` bucket, apart from the public link limiter).
+
+Failed sign-ins never lock an account: they make the next attempts wait, per address and per account, in the
+database so that every server process sees them (:class:`survey.services.ratelimit.SignInThrottle`). The
+account's wait holds only for attempts from addresses that have themselves failed on it recently, so someone
+typing wrong passwords for the administrator does not keep her out: she signs in from her own address. An
+attacker spread over K addresses gets about K free tries, one per address, then each of them waits on the
+account's growing delay. A success clears its (account, address) failures. Every outcome is audited
+(``login_ok``, ``login_failed``, ``login_blocked``) with the address of :func:`survey.web.client_address`.
 
 Example::
 
-    outcome = await sign_in("lan.nt", "correct horse battery", address="10.0.0.7", limiter=limiter)
-    outcome.identity        # StaffIdentity(...) when it worked; else outcome.retry_after > 0 when locked out
+    outcome = await sign_in("lan.nt", "correct horse battery", address="10.0.0.7", throttle=limits.signin)
+    outcome.identity        # StaffIdentity(...) when it worked; else outcome.retry_after > 0 when it must wait
 """
 
 from __future__ import annotations
@@ -26,16 +32,16 @@ from survey.services.accounts import (
     normalise_username,
     sign_out_everywhere,
 )
-from survey.services.ratelimit import RateLimiter
+from survey.services.ratelimit import SignInThrottle
 
 __all__ = ["SignIn", "session_identity", "session_of", "sign_in", "sign_out"]
 
-USERNAME_KEPT = 64  # what the audit and the lockout keep of a typed username
+USERNAME_KEPT = 64  # what the audit and the counters keep of a typed username
 
 
 @dataclass(frozen=True)
 class SignIn:
-    """What became of a sign-in attempt: an ``identity``, or refused (``retry_after`` > 0 when locked out)."""
+    """What became of a sign-in attempt: an ``identity``, or refused (``retry_after`` > 0 when it must wait)."""
 
     username: str
     identity: StaffIdentity | None = None
@@ -46,19 +52,19 @@ class SignIn:
         return self.retry_after > 0
 
 
-async def sign_in(username: str, password: str, *, address: str, limiter: RateLimiter) -> SignIn:
-    """Check ``password`` unless the address or the username is locked out; every outcome is audited."""
+async def sign_in(username: str, password: str, *, address: str, throttle: SignInThrottle) -> SignIn:
+    """Check ``password`` unless the address (or the account, from an address that failed on it) must wait."""
     name = normalise_username(username)[:USERNAME_KEPT]
-    keys = [f"staff-login:address:{address}", f"staff-login:user:{name}"]
-    if any(limiter.blocked(key) for key in keys):
+    wait = await throttle.wait(name, address)
+    if wait > 0:
         await audit.record("login_blocked", actor=None, detail={"username": name}, client_address=address)
-        return SignIn(name, retry_after=max(limiter.retry_after(key) for key in keys))
+        return SignIn(name, retry_after=wait)
     user = await authenticate(username, password)
     if user is None:
-        for key in keys:
-            limiter.hit(key)
+        await throttle.failed(name, address)
         await audit.record("login_failed", actor=None, detail={"username": name}, client_address=address)
         return SignIn(name)
+    await throttle.succeeded(name, address)
     identity = await identity_of(user)
     await audit.record("login_ok", actor=identity, client_address=address)
     return SignIn(name, identity)

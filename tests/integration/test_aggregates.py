@@ -16,14 +16,14 @@ from survey.services.response_import import import_responses
 from survey.services.scores import ScoreRequest, compute_scores
 
 FIXED = "response_id,questionnaire,version,unit,service,channel,submitted_at,language"
-COLUMNS = ("access_place", "procedure_public", "servant_attitude", "result_time", "overall", "comment")
+COLUMNS = ("access_place", "procedure_public", "servant_attitude", "result_time", "overall", "comment", "complained")
 
 
 def _csv(rows: int, *, month: int = 5, start: int = 0) -> bytes:
     lines = [f"{FIXED},{','.join(COLUMNS)}"]
     for i in range(start, start + rows):
         unit = ("HN-BD", "HN-CG", "HCM-Q1")[i % 3]
-        answers = [str(1 + (i * 7 + j) % 5) for j in range(5)] + ["Góp ý" if i % 4 == 0 else ""]
+        answers = [str(1 + (i * 7 + j) % 5) for j in range(5)] + ["Góp ý" if i % 4 == 0 else "", "no"]
         when = f"2026-{month:02d}-{1 + i % 27:02d} 09:30"
         lines.append(f"p{i},counter,2,{unit},SIB,counter,{when},vi,{','.join(answers)}")
     return ("\n".join(lines) + "\n").encode()

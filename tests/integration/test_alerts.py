@@ -95,7 +95,7 @@ async def test_an_alert_outside_the_users_units_is_neither_shown_nor_acknowledge
         await add_counter_responses(unit, 20, minutes_apart=1, ratings=[5] * 20)
     assert (await evaluate_alerts()).raised == ("HN-BD",)
     [alert] = await alerts_table()
-    await sign_in_as(client, "quality", "HCM")
+    await sign_in_as(client, "unit_manager", "HCM")  # quality, leader and admin see every unit
     assert 'data-alert-id' not in (await client.get("/staff/alerts")).text
     token = await form_token(client, "/staff/alerts")
     refused = await client.post(f"/staff/alerts/{alert['id']}/acknowledge",

@@ -106,9 +106,10 @@ async def test_one_call_plans_an_sms_after_the_delay_outside_quiet_hours_with_it
 
 async def test_posting_the_same_event_again_returns_the_same_outcome_and_creates_nothing(client):
     key = await _key()
-    first = await client.post("/api/v1/contacts", json=_event(), headers=_auth(key))
+    event = _event()  # the very same event (another occurred_at would be another contact: 409)
+    first = await client.post("/api/v1/contacts", json=event, headers=_auth(key))
     before = await _counts()
-    again = await client.post("/api/v1/contacts", json=_event(), headers=_auth(key))
+    again = await client.post("/api/v1/contacts", json=event, headers=_auth(key))
     assert again.status_code == 200
     assert {**first.json(), "duplicate": True} == again.json()
     assert await _counts() == before

@@ -195,7 +195,7 @@ async def test_a_case_is_opened_by_hand_and_the_api_lists_the_same_cases(client,
 
 async def test_a_case_outside_the_users_units_is_not_found(client, mailboxes):
     case_id = await unhappy_caller(client)
-    await sign_in_as(client, "quality", "HCM")
+    await sign_in_as(client, "unit_manager", "HCM")  # quality, leader and admin see every unit
     assert (await client.get(f"/staff/follow-ups/{case_id}")).status_code == 404
     assert f'data-case-id="{case_id}"' not in (await client.get("/staff/follow-ups")).text
 

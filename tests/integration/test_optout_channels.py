@@ -130,7 +130,8 @@ async def test_by_staff_on_the_command_line(reference):
 async def test_api_keys_on_the_command_line(reference):
     from survey.cli import main
 
-    created = await asyncio.to_thread(CliRunner().invoke, main, ["apikeys", "create", "--source", "switchboard"])
+    created = await asyncio.to_thread(CliRunner().invoke, main, ["apikeys", "create", "--source", "switchboard",
+                                                                    "--scope", "contacts"])
     assert created.exit_code == 0, created.output
     key = re.search(r"sk_\w{8}_\w{32}", created.output)[0]
     listed = await asyncio.to_thread(CliRunner().invoke, main, ["apikeys", "list"])
@@ -141,7 +142,8 @@ async def test_api_keys_on_the_command_line(reference):
     from survey.services.apikeys import authenticate
 
     assert await authenticate(key) is None
-    bad = await asyncio.to_thread(CliRunner().invoke, main, ["apikeys", "create", "--source", "Bad Name"])
+    bad = await asyncio.to_thread(CliRunner().invoke, main, ["apikeys", "create", "--source", "Bad Name",
+                                                                "--scope", "contacts"])
     assert bad.exit_code == 2
 
 

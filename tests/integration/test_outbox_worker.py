@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.support.sandbox import sandbox_messages
 from tests.support.staff import CSRF_INPUT, sign_in_as
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -115,8 +116,6 @@ async def sign_in_admin(client) -> None:
 
 
 async def test_contact_events_become_sent_invitations_in_the_sandbox_and_their_links_open(client):
-    from survey.tables import SandboxMessage
-
     sms = await plan(2, channel="sms")
     email = await plan(1, channel="email", start=10, language="en")
     worker = worker_for(sandbox_delivery())
@@ -128,7 +127,7 @@ async def test_contact_events_become_sent_invitations_in_the_sandbox_and_their_l
         assert row["provider_message_id"].startswith("SB") and row["token_hash"]
         assert row["reminder_state"] == "scheduled"
         assert row["status_history"][-1]["status"] == "sent"
-    messages = {m["to_address"]: m for m in await SandboxMessage.select()}
+    messages = {m["to_address"]: m for m in await sandbox_messages()}
     assert sorted(messages) == ["+84912000000", "+84912000001", "nguoi.10@example.vn"]
     first = messages["+84912000000"]
     assert first["channel"] == "sms" and first["invitation"] == sms[0]

@@ -306,14 +306,14 @@ async def test_schedules_are_added_listed_and_removed_from_the_command_line(refe
 
 
 async def test_schedule_run_makes_the_due_reports_and_mails_them_through_the_sandbox(schedule):
-    from survey.tables import SandboxMessage
+    from tests.support.sandbox import sandbox_messages
 
     now = (due_time(this_quarter()) + timedelta(hours=1)).isoformat()
     result = await cli("run", "--now", now)
     assert result.exit_code == 0, result.output
     run_id = (await runs())[0]["id"]
     assert f"{this_quarter()}: run {run_id} archived" in result.output and f"run {run_id}: sent" in result.output
-    stored = await SandboxMessage.select().order_by(SandboxMessage.to_address)
+    stored = await sandbox_messages(order_by="to_address")
     assert sorted(m["to_address"] for m in stored) == sorted(RECIPIENTS)
     # the sandbox keeps no PDF, only its name
     assert all(f"[attachment: unit-HN-BD-{this_quarter()}-vi.pdf (application/pdf, " in m["body_text"]

@@ -11,13 +11,13 @@ from survey.tables import ApiKey
 from tests.support.staff import add_staff_user, sign_in
 
 KEY = "sk_testtest_" + "k" * 32  # the shape of a key `survey` makes: sk_<8-character prefix>_<32-character secret>
-HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall"
+HEADER = "response_id,questionnaire,version,unit,service,channel,submitted_at,language,reach,overall,resolved"
 
 
 @pytest.fixture
 async def seeded(reference):
     lines = [HEADER] + [f"r{i},post-call,1,{'HN-BD' if i % 2 else 'HN-CG'},HOTLINE,call,2026-05-0{1 + i % 9} 10:00,vi,"
-                        f"{4 + i % 2},{3 + i % 3}" for i in range(100)]
+                        f"{4 + i % 2},{3 + i % 3},yes" for i in range(100)]
     assert (await import_responses(("\n".join(lines) + "\n").encode())).imported == 100
     await ApiKey(source="portal", prefix="testtest", key_hash=hashlib.sha256(KEY.encode()).hexdigest()).save()
     await add_staff_user("bd.manager", "unit_manager", "HN-BD", display_name="Quản lý Ba Đình")

@@ -15,12 +15,12 @@ FIXED = "response_id,questionnaire,version,unit,service,channel,submitted_at,lan
 def _csv(commented: dict[str, set[int]], per_unit: int) -> bytes:
     """``per_unit`` responses a unit in May 2026, one every few hours; response ``i`` of a unit comments when
     ``i`` is in ``commented[unit]`` (0 is the oldest)."""
-    lines = [f"{FIXED},overall,comment"]
+    lines = [f"{FIXED},overall,complained,comment"]
     for unit, chosen in commented.items():
         for i in range(per_unit):
             day, hour = 1 + i // 6, 7 + (i % 6) * 2
             text = f"{unit} ý kiến {i}" if i in chosen else ""
-            lines.append(f"{unit}-{i},counter,2,{unit},SIB,counter,2026-05-{day:02d} {hour:02d}:15,vi,4,{text}")
+            lines.append(f"{unit}-{i},counter,2,{unit},SIB,counter,2026-05-{day:02d} {hour:02d}:15,vi,4,no,{text}")
     return ("\n".join(lines) + "\n").encode()
 
 

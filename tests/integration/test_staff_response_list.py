@@ -39,7 +39,7 @@ def total(page) -> int:
 
 
 async def test_the_filters_narrow_the_list_and_its_count_within_the_users_units(client, responses):
-    await sign_in_as(client, "quality", "HN")
+    await sign_in_as(client, "unit_manager", "HN")
     everything = await client.get("/staff/responses")
     assert everything.status_code == 200
     assert listed(everything) == {responses["bd"], responses["bd_low"], responses["bd_quiet"], responses["cg"]}
@@ -71,7 +71,7 @@ async def test_the_filters_narrow_the_list_and_its_count_within_the_users_units(
     ({"questionnaire": "nope"}, "no questionnaire 'nope'"),
 ])
 async def test_a_bad_filter_is_refused_naming_it(client, responses, query, message):
-    await sign_in_as(client, "quality", "HN")
+    await sign_in_as(client, "unit_manager", "HN")
     page = await client.get("/staff/responses", params=query)
     assert page.status_code == 400 and message in html.unescape(page.text) and 'aria-invalid="true"' in page.text
 
@@ -79,7 +79,7 @@ async def test_a_bad_filter_is_refused_naming_it(client, responses, query, messa
 async def test_the_export_holds_what_the_filter_shows_and_is_audited(client, responses):
     from survey.tables import AuditEvent
 
-    await sign_in_as(client, "quality", "HN")
+    await sign_in_as(client, "unit_manager", "HN")
     reply = await client.get("/staff/responses/export", params={"format": "csv", "questionnaire": "counter",
                                                                  "unit": "HN-BD"})
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/csv")
@@ -98,7 +98,7 @@ async def test_the_export_holds_what_the_filter_shows_and_is_audited(client, res
 async def test_the_xlsx_export_opens_as_a_workbook_with_the_same_rows(client, responses):
     from openpyxl import load_workbook
 
-    await sign_in_as(client, "quality", "HN")
+    await sign_in_as(client, "unit_manager", "HN")
     reply = await client.get("/staff/responses/export", params={"format": "xlsx", "overall_max": "2"})
     assert reply.status_code == 200
     sheet = load_workbook(io.BytesIO(reply.content)).active
@@ -108,7 +108,7 @@ async def test_the_xlsx_export_opens_as_a_workbook_with_the_same_rows(client, re
 
 
 async def test_the_export_refuses_an_unknown_format_or_a_unit_outside_the_users(client, responses):
-    await sign_in_as(client, "quality", "HN-BD")
+    await sign_in_as(client, "unit_manager", "HN-BD")
     pdf = await client.get("/staff/responses/export", params={"format": "pdf"})
     assert pdf.status_code == 400 and "format: must be one of csv, xlsx" in pdf.text
     other = await client.get("/staff/responses/export", params={"format": "csv", "unit": "HN-CG"})

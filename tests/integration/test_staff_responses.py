@@ -70,8 +70,8 @@ async def test_a_quality_officer_of_the_centre_sees_every_unit(client, responses
     assert '<span id="open-follow-ups">3</span>' in (await client.get("/staff/")).text
 
 
-async def test_a_province_leader_sees_its_districts_but_not_other_provinces(client, responses):
-    await sign_in_as(client, "leader", "HN")
+async def test_a_province_manager_sees_its_districts_but_not_other_provinces(client, responses):
+    await sign_in_as(client, "unit_manager", "HN")  # quality, leader and admin see every province
     page = await client.get("/staff/responses")
     assert "Ba Đình rất tốt" in page.text and "Cầu Giấy ổn" in page.text
     assert "Quận 1 phản ánh" not in page.text

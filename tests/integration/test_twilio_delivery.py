@@ -106,6 +106,21 @@ async def test_twilio_errors_become_outcomes_opt_out_failure_and_retry(reference
     assert stub.messages == []
 
 
+async def test_a_providers_error_quoting_the_number_is_kept_masked(reference, stub, twilio_delivery):
+    [refused, busy] = await plan(2)
+    stub.errors_for["+84912000000"] = (21211, 400)
+    stub.errors_for["+84912000001"] = (20429, 429)
+    # the stub's errors quote the number, as Twilio's do ("The 'To' number +84... is not a valid phone number")
+    try:
+        assert await worker_for(twilio_delivery).run_once() == 2
+    finally:
+        await twilio_delivery.aclose()
+    detail = (await invitation(refused))["status_history"][-1]["detail"]
+    assert "21211" in detail and "[…]" in detail and "84912000000" not in detail
+    [retried] = [j for j in await jobs("send_invitation") if j["payload"]["invitation_id"] == busy]
+    assert "20429" in retried["last_error"] and "8491200000" not in retried["last_error"]
+
+
 async def _respondent_of(invitation_id: int) -> int:
     from survey.tables import Invitation
 

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from test_outbox_worker import daytime, invitation, jobs, plan, sandbox_delivery, worker_for
 
+from tests.support.sandbox import sandbox_messages
+
 LINK = re.compile(r"/s/[0-9A-Za-z]+")
 
 
@@ -24,7 +26,7 @@ async def test_one_reminder_after_48_hours_carries_the_same_link_and_then_no_mor
     assert await worker.run_once() == 0  # not yet
     clock[0] += timedelta(hours=1, seconds=1)
     assert await worker.run_once() == 1
-    first, second = await SandboxMessage.select().order_by(SandboxMessage.id)
+    first, second = await sandbox_messages()
     assert LINK.search(first["body_text"]).group(0) == LINK.search(second["body_text"]).group(0)
     assert first["body_text"] != second["body_text"]  # the reminder wording
     row = await invitation(invitation_id)

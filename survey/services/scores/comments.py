@@ -1,14 +1,11 @@
 """Each group's free-text comments: how many respondents left one (counted with the answers), and the newest few,
 read for the groups that quote them through an index, contact details masked, quoted only from groups of at least
-``min_n_comments`` respondents (and never below ``min_n``).
-
->>> mask_contact_details("Gọi tôi 0912 345 678 hoặc an.nguyen@example.vn, cảm ơn")
-'Gọi tôi […] hoặc […], cảm ơn'
+``min_n_comments`` respondents (and never below ``min_n``); the masking is
+:func:`survey.crypto.mask_contact_details`, re-exported here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from questionnaires.model import CHANNELS
+from survey.crypto import mask_contact_details
 from survey.db import is_sqlite, marks, run_sql
 from survey.services.extract import Comment, ResponseScope, extract_comments
 from survey.services.scores.context import Context
@@ -27,15 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["LATEST_COMMENTS", "CommentFilter", "group_comments", "mask_contact_details", "newest_commented"]
 
 LATEST_COMMENTS = 3  # comments quoted per group
-_PHONE = re.compile(r"(?<![\w])\+?\d[\d .\-]{6,}\d")
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(\.[\w\-]+)+")
-
-
-def mask_contact_details(text: str) -> str:
-    """A comment as a report may quote it: phone numbers and e-mail addresses replaced by ``[…]``."""
-    return _EMAIL.sub("[…]", _PHONE.sub("[…]", text))
-
-
 @dataclass(frozen=True)
 class CommentFilter:
     """Which responses one group's comments come from, besides the request's scope: some units (``None``: the

@@ -24,7 +24,7 @@ from scoring import TargetPosition, against_target
 from survey.chart_frame import axis_limits
 from survey.i18n import pick, t
 from survey.screen_charts import funnel_svg
-from survey.services.accounts import StaffIdentity, can_see
+from survey.services.accounts import StaffIdentity, can_see, scope_prefix
 from survey.services.scores.contract import CriterionResult, ScoreGroup, ScoreReport, ScoreRequest, TestResult
 from survey.services.scores.errors import ScoreParameterError
 from survey.services.scores.funnels import funnel_view
@@ -249,13 +249,13 @@ async def dashboard(identity: StaffIdentity, choice: DashboardChoice, *, today: 
     service = choice.service or None
     channel = choice.channel or None
     data = await load_score_data(choice.questionnaire, [period], channel=channel, service=service, covering=[window],
-                                 unit=scope_code, also_by=[("subunit",)], visible_path=identity.unit_path)
+                                 unit=scope_code, also_by=[("subunit",)], visible_path=scope_prefix(identity))
     q = data.questionnaire
 
     def request(on: str, by: tuple[str, ...] = ()) -> ScoreRequest:
         return ScoreRequest(q.id, on, unit=scope_code, service=service, channel=channel, by=by, comments=False)
 
-    visible = identity.unit_path
+    visible = scope_prefix(identity)
     scope_report = await score_loaded(data, request(period.label), visible_path=visible)
     below_report = await score_loaded(data, request(period.label, ("subunit",)), visible_path=visible, trend=False)
     monthly = await score_loaded(data, request(window.label, ("month",)), visible_path=visible, comparisons=False,

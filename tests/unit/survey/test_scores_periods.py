@@ -80,9 +80,9 @@ def test_every_request_field_is_checked_before_any_query(changes, parameter):
 
 def test_the_examples_in_the_docstrings_run_as_written():
     from survey.services import extract
-    from survey.services.scores import comments, contract, errors, page, periods
+    from survey.services.scores import contract, errors, page, periods
 
     methodology = importlib.import_module("survey.services.scores.methodology")  # the package exports its function
-    for module in (extract, comments, contract, errors, methodology, page, periods):
+    for module in (extract, contract, errors, methodology, page, periods):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
