@@ -8,15 +8,7 @@ browser is Debian's Chromium (never a downloaded one); if it is missing the test
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +16,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.live_server import served
+
 CHROMIUM = Path("/usr/bin/chromium")
 # without the background-networking flags Chromium's connections are refused on a closed network
 CHROMIUM_ARGS = [
@@ -75,70 +68,13 @@ class LiveServer:
         return self.links[name]["token"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _run(command: list[str], env: dict[str, str], what: str) -> str:
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    if result.returncode != 0:
-        pytest.fail(f"{what} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}",
-                    pytrace=False)
-    return result.stdout
-
-
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LiveServer]:
     """``survey.app`` served by uvicorn on a free loopback port, with a fresh database."""
-    workdir = Path(tempfile.mkdtemp(prefix="survey-browser-"))
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SURVEY_DATABASE_URL": f"sqlite:///{workdir / 'browser.sqlite3'}",
-        "SURVEY_VAR_DIR": str(workdir / "var"),
-        "SURVEY_SECRET_KEY": secrets.token_urlsafe(48),
-        "SURVEY_BASE_URL": base_url,
-        "PICCOLO_CONF": "survey.piccolo_conf",
-    }
-    bin_dir = Path(sys.executable).parent
-    _run([str(bin_dir / "survey"), "migrate"], env, "survey migrate")
     seed = {"links": LINKS, "users": USERS, "password": STAFF_PASSWORD, "responses": SCORED_RESPONSES}
-    seeding = _run([sys.executable, "-m", "tests.support.browser_seed", json.dumps(seed)], env, "seeding")
-    links = json.loads(seeding.strip().splitlines()[-1])
-
-    log = workdir / "server.log"
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            [str(bin_dir / "uvicorn"), "survey.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
-             str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()[-4000:]}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{base_url}/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"GET /health did not answer within 30 s:\n{log.read_text()[-4000:]}", pytrace=False)
-            time.sleep(0.1)
-        yield LiveServer(url=base_url, links=links, workdir=workdir, log=log)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with served("survey-browser-", [sys.executable, "-m", "tests.support.browser_seed", json.dumps(seed)]) as server:
+        links = json.loads(server.seeded.strip().splitlines()[-1])
+        yield LiveServer(url=server.url, links=links, workdir=server.workdir, log=server.log)
 
 
 class Survey:

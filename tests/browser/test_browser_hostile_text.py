@@ -15,24 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.live_server import served
+
 PASSWORD = "mat-khau-thu-nghiem-2026"
 RLO = "\u202e"
 WORD = "Đ" * 850
@@ -149,61 +141,11 @@ class HostileServer:
     ids: dict[str, Any]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _run(command: list[str], env: dict[str, str], what: str) -> str:
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
-    if result.returncode != 0:
-        pytest.fail(f"{what} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}",
-                    pytrace=False)
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def hostile_server() -> Iterator[HostileServer]:
     """The app served by uvicorn on a free loopback port, with a database full of hostile user text."""
-    workdir = Path(tempfile.mkdtemp(prefix="survey-hostile-"))
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SURVEY_DATABASE_URL": f"sqlite:///{workdir / 'hostile.sqlite3'}",
-           "SURVEY_VAR_DIR": str(workdir / "var"), "SURVEY_SECRET_KEY": secrets.token_urlsafe(48),
-           "SURVEY_BASE_URL": base_url, "PICCOLO_CONF": "survey.piccolo_conf"}
-    bin_dir = Path(sys.executable).parent
-    _run([str(bin_dir / "survey"), "migrate"], env, "survey migrate")
-    ids = json.loads(_run([sys.executable, "-m", "tests.browser.test_browser_hostile_text", "seed"], env,
-                          "seeding").strip().splitlines()[-1])
-    log = workdir / "server.log"
-    with log.open("wb") as log_file:
-        server = subprocess.Popen([str(bin_dir / "uvicorn"), "survey.app:create_app", "--factory", "--host",
-                                   "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-                                  cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"the server exited with {server.returncode}:\n{log.read_text()[-4000:]}", pytrace=False)
-            try:
-                with urllib.request.urlopen(f"{base_url}/health", timeout=2) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"GET /health did not answer within 30 s:\n{log.read_text()[-4000:]}", pytrace=False)
-            time.sleep(0.1)
-        yield HostileServer(url=base_url, ids=ids)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with served("survey-hostile-", [sys.executable, "-m", "tests.browser.test_browser_hostile_text", "seed"]) as server:
+        yield HostileServer(url=server.url, ids=json.loads(server.seeded.strip().splitlines()[-1]))
 
 
 def _tab(browser: Any, server: HostileServer, screen: str) -> Any:
