@@ -88,7 +88,6 @@ __all__ = [
     "provide_staff",
     "redirect_to_login",
     "require_json_content_type",
-    "requires_admin",
     "requires_role",
     "require_scope",
     "requires_staff",
@@ -376,10 +375,6 @@ def requires_role(*roles: str) -> Guard:
         if not isinstance(identity, StaffIdentity) or identity.role not in roles:
             raise PermissionDeniedException(f"your role may not do this (allowed: {', '.join(sorted(roles))})")
     return guard
-
-
-# Guard (after :func:`requires_staff`): administrators only, else 403
-requires_admin: Guard = requires_role("admin")
 
 
 def provide_staff(request: Request[Any, Any, Any]) -> StaffIdentity:

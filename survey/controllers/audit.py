@@ -13,7 +13,7 @@ from litestar.response import Template
 from survey.services.accounts import StaffIdentity
 from survey.services.audit import AuditFilter, AuditFilterError, audit_actions, audit_page
 from survey.settings import get_settings
-from survey.web import STAFF, page_context, page_language, requires_admin, requires_staff, with_query
+from survey.web import STAFF, page_context, page_language, requires_role, requires_staff, with_query
 
 __all__ = ["LIFESPAN", "ROUTES", "AuditController"]
 
@@ -24,7 +24,7 @@ class AuditController(Controller):
     """Who signed in, saw or changed what: administrators only."""
 
     path = "/staff/audit"
-    guards = [requires_staff, requires_admin]
+    guards = [requires_staff, requires_role("admin")]
     dependencies = STAFF
     include_in_schema = False
 

@@ -17,8 +17,8 @@ A unit's ``path`` ('/VN/HN/HN-BD/') makes a subtree a prefix; the roles that see
 (True, False, False)
 >>> boss = StaffIdentity(id=2, username="ld", display_name="Lãnh đạo", role="leader", unit_id=3,
 ...                      unit_code="HN-BD", unit_path="/VN/HN/HN-BD/", session_version=1)
->>> scope_prefix(boss), can_see(boss, "/VN/HCM/"), may_change(boss), may_reveal(boss), may_reveal(me)
-('/', True, False, False, True)
+>>> scope_prefix(boss), can_see(boss, "/VN/HCM/"), boss.read_only, may_reveal(boss), may_reveal(me)
+('/', True, True, False, True)
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ __all__ = [
     "REVEALING_ROLES",
     "identity_of",
     "load_identity",
-    "may_change",
     "may_reveal",
     "normalise_username",
     "scope_prefix",
@@ -98,10 +97,12 @@ class StaffIdentity:
 
     @property
     def sees_all_units(self) -> bool:
+        """Whether the role sees every unit, whatever the user's own unit (admin, quality, leader)."""
         return self.role in ALL_UNITS_ROLES
 
     @property
     def read_only(self) -> bool:
+        """Whether the role reads only (a leader): it may change nothing."""
         return self.role not in CHANGING_ROLES
 
 
@@ -113,18 +114,13 @@ def normalise_username(username: str) -> str:
 def scope_prefix(identity: StaffIdentity) -> str:
     """The unit path prefix of everything ``identity`` may see: ``/`` (every unit) for admin, quality and leader,
     else the subtree of their own unit."""
-    return "/" if identity.role in ALL_UNITS_ROLES else identity.unit_path
+    return "/" if identity.sees_all_units else identity.unit_path
 
 
 def can_see(identity: StaffIdentity, unit_path: str) -> bool:
     """Whether a record of the unit at ``unit_path`` lies in ``identity``'s scope (:func:`scope_prefix`)."""
     prefix = scope_prefix(identity)
     return bool(prefix) and unit_path.startswith(prefix)
-
-
-def may_change(identity: StaffIdentity) -> bool:
-    """Whether ``identity``'s role may change anything (a leader reads only)."""
-    return identity.role in CHANGING_ROLES
 
 
 def may_reveal(identity: StaffIdentity) -> bool:

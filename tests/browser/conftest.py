@@ -168,6 +168,30 @@ def axe_problems() -> Any:
     return problems
 
 
+class PageChecks:
+    """``check(tab, what, width)`` for each page visited: what axe-core finds serious or critical, and a page wider
+    than its screen; :meth:`assert_clean` at the end names them all."""
+
+    def __init__(self, axe_problems: Any) -> None:
+        self.axe_problems = axe_problems
+        self.problems: list[str] = []
+
+    def __call__(self, tab: Any, what: str, width: int) -> None:
+        self.problems.extend(self.axe_problems(tab, what))
+        wide = tab.evaluate("document.documentElement.scrollWidth")
+        if wide > width:
+            self.problems.append(f"{what} ({tab.url}): {wide} px wide on a {width} px screen")
+
+    def assert_clean(self) -> None:
+        assert not self.problems, "\n".join(self.problems)
+
+
+@pytest.fixture
+def page_checks(axe_problems: Any) -> PageChecks:
+    """A :class:`PageChecks` for one test."""
+    return PageChecks(axe_problems)
+
+
 @pytest.fixture
 def sign_in(browser: Any, live_server: LiveServer) -> Any:
     """``sign_in(username)``: a new phone-sized tab signed in to the staff pages as ``username``

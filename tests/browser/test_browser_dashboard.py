@@ -12,14 +12,8 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def test_the_dashboard_drills_down_to_its_responses_on_a_phone_and_at_a_desk(live_server, sign_in, axe_problems):
-    problems: list[str] = []
-
-    def check(tab, what: str, width: int) -> None:
-        problems.extend(axe_problems(tab, what))
-        wide = tab.evaluate("document.documentElement.scrollWidth")
-        if wide > width:
-            problems.append(f"{what} ({tab.url}): {wide} px wide on a {width} px screen")
+def test_the_dashboard_drills_down_to_its_responses_on_a_phone_and_at_a_desk(live_server, sign_in, page_checks):
+    check = page_checks
 
     phone = sign_in("chatluong.hanoi")
     phone.goto("/staff/")
@@ -49,4 +43,4 @@ def test_the_dashboard_drills_down_to_its_responses_on_a_phone_and_at_a_desk(liv
     expect(desk.locator("p.error")).to_contain_text("period")
     check(desk, "dashboard with a bad choice", 1366)
 
-    assert not problems, "\n".join(problems)
+    page_checks.assert_clean()

@@ -9,14 +9,8 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-def test_a_case_is_worked_and_closed_on_a_phone_and_the_pages_pass_axe(survey, live_server, sign_in, axe_problems):
-    problems: list[str] = []
-
-    def check(tab, what: str, width: int) -> None:
-        problems.extend(axe_problems(tab, what))
-        wide = tab.evaluate("document.documentElement.scrollWidth")
-        if wide > width:
-            problems.append(f"{what} ({tab.url}): {wide} px wide on a {width} px screen")
+def test_a_case_is_worked_and_closed_on_a_phone_and_the_pages_pass_axe(survey, live_server, sign_in, page_checks):
+    check = page_checks
 
     survey.open(live_server.link("unhappy"))
     survey.press("next")
@@ -82,4 +76,4 @@ def test_a_case_is_worked_and_closed_on_a_phone_and_the_pages_pass_axe(survey, l
     admin_phone.goto("/staff/calendar?year=2026")
     check(admin_phone, "working calendar on a phone", 360)
 
-    assert not problems, "\n".join(problems)
+    page_checks.assert_clean()

@@ -10,14 +10,8 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-def test_an_administrator_records_and_acknowledges_a_request_on_a_phone(live_server, sign_in, axe_problems):
-    problems: list[str] = []
-
-    def check(tab, what: str, width: int) -> None:
-        problems.extend(axe_problems(tab, what))
-        wide = tab.evaluate("document.documentElement.scrollWidth")
-        if wide > width:
-            problems.append(f"{what} ({tab.url}): {wide} px wide on a {width} px screen")
+def test_an_administrator_records_and_acknowledges_a_request_on_a_phone(live_server, sign_in, page_checks):
+    check = page_checks
 
     phone = sign_in("quantri")
     phone.goto("/staff/rights")
@@ -42,4 +36,4 @@ def test_an_administrator_records_and_acknowledges_a_request_on_a_phone(live_ser
     desk = sign_in("quantri", desk=True)
     desk.goto("/staff/rights")
     check(desk, "rights requests at a desk", 1366)
-    assert not problems, "\n".join(problems)
+    page_checks.assert_clean()
